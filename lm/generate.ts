@@ -1,0 +1,127 @@
+// Batched sampling from a GPT: left-padded prompts, a KV cache, EOS and stop strings, seeded draws.
+// Each step runs one tidy'd forward of the newest token per row, reads that step's logits [B, V] once,
+// and samples in JS (see sampling.ts).
+import * as tf from '@tensorflow/tfjs';
+import { GPT, KVCache } from './model.js';
+import { Rng } from './rng.js';
+import { checkSampling, sampleToken, SamplingOptions } from './sampling.js';
+import { Tokenizer } from './tokenizer.js';
+
+export interface GenerateOptions extends SamplingOptions {
+  /** Most tokens to add per row. */
+  maxNewTokens: number;
+  /** Seed of the sampling RNG; the same seed, model and prompts give the same completions. */
+  seed: number;
+  /** Token that ends a row (included in ids, left out of text); null disables. Default: the model's eos. */
+  eosId?: number | null;
+  /** Strings that end a row; the text is cut before the first one. Needs a tokenizer. */
+  stop?: string[];
+  /** false recomputes the whole sequence every step (for benchmarks and tests). Default true. */
+  useCache?: boolean;
+}
+
+export type FinishReason = 'eos' | 'stop' | 'length';
+
+export interface Completion {
+  prompt: string;
+  promptIds: number[];
+  /** Sampled ids, including a final EOS when there was one. */
+  ids: number[];
+  /** Decoded ids without the EOS, cut before any stop string. Empty when no tokenizer was given. */
+  text: string;
+  /** logprobs[i] is the log-probability of ids[i] under the distribution it was sampled from. */
+  logprobs: number[];
+  finishReason: FinishReason;
+}
+
+/** Sample completions for prompts given as text (needs the tokenizer) or as token ids. */
+export async function generate(
+  model: GPT,
+  tokenizer: Tokenizer | null,
+  prompts: (string | number[])[],
+  opts: GenerateOptions,
+): Promise<Completion[]> {
+  checkSampling(opts);
+  if (!Number.isInteger(opts.maxNewTokens) || opts.maxNewTokens < 1) throw new Error(`max new tokens must be an integer >= 1, got ${opts.maxNewTokens}`);
+  const c = model.config;
+  const stop = opts.stop ?? [];
+  if (stop.length && !tokenizer) throw new Error('stop strings need a tokenizer');
+  const eos = opts.eosId === undefined ? c.eosTokenId : opts.eosId;
+  const promptIds = prompts.map((p) => {
+    if (typeof p !== 'string') return p;
+    if (!tokenizer) throw new Error('text prompts need a tokenizer');
+    return tokenizer.encode(p);
+  });
+  // An empty prompt starts from BOS, as GPT-2 was trained to begin documents after <|endoftext|>.
+  const rows = promptIds.map((ids) => (ids.length ? ids : [c.bosTokenId]));
+  for (const r of rows) {
+    for (const id of r) if (!Number.isInteger(id) || id < 0 || id >= c.vocabSize) throw new Error(`token id ${id} is outside the vocabulary (0..${c.vocabSize - 1})`);
+  }
+  const B = rows.length;
+  const Tp = Math.max(...rows.map((r) => r.length));
+  if (Tp + opts.maxNewTokens > c.nPositions) {
+    throw new Error(`prompt (${Tp} tokens) + max new tokens (${opts.maxNewTokens}) exceeds the model's ${c.nPositions} positions`);
+  }
+  const pad = eos ?? 0;
+  // Left padding: every row's last prompt token sits in the last column, so one slice gives next-token logits.
+  const seqs = rows.map((r) => [...new Array(Tp - r.length).fill(pad), ...r]);
+  const mask = rows.map((r) => [...new Array(Tp - r.length).fill(0), ...new Array(r.length).fill(1)]);
+  const out = rows.map(() => ({ ids: [] as number[], logprobs: [] as number[], done: null as FinishReason | null, text: '' }));
+  const rng = new Rng(opts.seed);
+  const cache = opts.useCache === false ? null : new KVCache();
+
+  try {
+    let logits = await nextLogits(model, seqs, mask, cache, Tp);
+    for (let step = 0; step < opts.maxNewTokens; step++) {
+      const V = c.vocabSize;
+      for (let b = 0; b < B; b++) {
+        const o = out[b];
+        if (o.done) continue;
+        const pick = sampleToken(logits.subarray(b * V, (b + 1) * V), opts, rng);
+        o.ids.push(pick.token);
+        o.logprobs.push(pick.logprob);
+        if (pick.token === eos) o.done = 'eos';
+        else if (stop.length) {
+          const text = tokenizer!.decode(o.ids);
+          const at = Math.min(...stop.map((s) => text.indexOf(s)).filter((i) => i >= 0));
+          if (Number.isFinite(at)) {
+            o.done = 'stop';
+            o.text = text.slice(0, at);
+          }
+        }
+      }
+      if (out.every((o) => o.done) || step === opts.maxNewTokens - 1) break;
+      for (let b = 0; b < B; b++) {
+        seqs[b].push(out[b].done ? pad : out[b].ids.at(-1)!); // finished rows idle on padding
+        mask[b].push(1);
+      }
+      logits = await nextLogits(model, seqs, mask, cache, 1);
+    }
+  } finally {
+    cache?.dispose();
+  }
+  return out.map((o, b) => {
+    const finishReason = o.done ?? 'length';
+    let text = o.text;
+    if (tokenizer && finishReason !== 'stop') text = tokenizer.decode(finishReason === 'eos' ? o.ids.slice(0, -1) : o.ids);
+    const prompt = typeof prompts[b] === 'string' ? (prompts[b] as string) : tokenizer ? tokenizer.decode(promptIds[b]) : '';
+    return { prompt, promptIds: promptIds[b], ids: o.ids, text, logprobs: o.logprobs, finishReason };
+  });
+}
+
+/** Run the model on the last `fresh` columns (all columns without a cache) and read the final logits [B*V]. */
+async function nextLogits(model: GPT, seqs: number[][], mask: number[][], cache: KVCache | null, fresh: number): Promise<Float32Array> {
+  const B = seqs.length;
+  const T = seqs[0].length;
+  const take = cache ? fresh : T;
+  const t = tf.tidy(() => {
+    const ids = tf.tensor2d(seqs.map((s) => s.slice(T - take)), [B, take], 'int32');
+    const m = tf.tensor2d(mask, [B, T], 'int32');
+    return model.forward(ids, { attentionMask: m, cache: cache ?? undefined, logits: 'last' }).logits!;
+  });
+  try {
+    return (await t.data()) as Float32Array;
+  } finally {
+    t.dispose();
+  }
+}

@@ -1,0 +1,154 @@
+// The GPT's building blocks as tf.customGrad ops with hand-written backward passes.
+// Why not plain op compositions (see ../shared/tfjs-wasm.md):
+//  - tfjs's matMul gradient uses transposed products, which wasm runs in a naive loop; here every
+//    product is a plain 2-D matMul with explicit transposes, which reaches XNNPACK.
+//  - gather's gradient (UnsortedSegmentSum) has no wasm kernel; the embedding's backward is scatterND.
+//  - a composition keeps every intermediate alive until the backward pass; these save only what their
+//    backward needs, and every gradFunc body runs inside tf.tidy so its temporaries die at once.
+// All ops take the residual stream flattened to rows: x is [N, C] with N = B * T.
+import * as tf from '@tensorflow/tfjs';
+
+type T2 = tf.Tensor2D;
+type GradResult = { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[] };
+
+/** tf.customGrad with a signature TypeScript can check: tensors first, then the save function. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function customGrad(f: (...args: any[]) => GradResult): (...xs: tf.Tensor[]) => tf.Tensor {
+  return tf.customGrad(f as unknown as Parameters<typeof tf.customGrad>[0]) as (...xs: tf.Tensor[]) => tf.Tensor;
+}
+
+/** y = x @ w + b with Conv1D's layout: x [N, in], w [in, out], b [out] -> [N, out]. */
+export function linear(x: T2, w: T2, b: tf.Tensor1D): T2 {
+  const f = customGrad((x_: tf.Tensor, w_: tf.Tensor, b_: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([x_, w_]);
+    return {
+      value: tf.add(tf.matMul(x_ as T2, w_ as T2), b_),
+      gradFunc: (dy: tf.Tensor, [xs, ws]: tf.Tensor[]) => tf.tidy(() => [
+        tf.matMul(dy as T2, tf.transpose(ws as T2)), // dx = dy @ wᵀ   [N, in]
+        tf.matMul(tf.transpose(xs as T2), dy as T2), // dw = xᵀ @ dy   [in, out]
+        tf.sum(dy, 0), //                               db             [out]
+      ]),
+    };
+  });
+  return f(x, w, b) as T2;
+}
+
+/** Rows of table picked by ids: ids [N] int32, table [V, C] -> [N, C]. Backward sums into rows by scatterND. */
+export function embedding(ids: tf.Tensor1D, table: T2): T2 {
+  const [V, C] = table.shape;
+  const f = customGrad((t: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([ids]); // captured tensors die with the forward scope unless saved
+    return {
+      value: tf.gather(t, ids),
+      // scatterND adds the updates of duplicate indices, which is exactly the embedding gradient.
+      gradFunc: (dy: tf.Tensor, [is]: tf.Tensor[]) => tf.tidy(() => [tf.scatterND(tf.reshape(is, [-1, 1]), dy, [V, C])]),
+    };
+  });
+  return f(table) as T2;
+}
+
+/** Tied LM head: x [N, C], wte [V, C] -> logits [N, V], computed as (wte @ xᵀ)ᵀ so XNNPACK packs xᵀ, not wte. */
+export function tiedHead(x: T2, wte: T2): T2 {
+  const f = customGrad((x_: tf.Tensor, e_: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([x_, e_]);
+    return {
+      value: tf.tidy(() => tf.transpose(tf.matMul(e_ as T2, tf.transpose(x_ as T2)))),
+      gradFunc: (dy: tf.Tensor, [xs, es]: tf.Tensor[]) => tf.tidy(() => [
+        tf.matMul(dy as T2, es as T2), //                  dx = dy @ wte   [N, C]
+        tf.matMul(tf.transpose(dy as T2), xs as T2), //     dwte = dyᵀ @ x  [V, C]
+      ]),
+    };
+  });
+  return f(x, wte) as T2;
+}
+
+/** LayerNorm over the last axis: x [N, C], gain g [C], bias b [C]. */
+export function layerNorm(x: T2, g: tf.Tensor1D, b: tf.Tensor1D, eps: number): T2 {
+  const f = customGrad((x_: tf.Tensor, g_: tf.Tensor, b_: tf.Tensor, save: tf.GradSaveFunc) => {
+    const [xhat, rstd] = tf.tidy(() => {
+      const xc = tf.sub(x_, tf.mean(x_, -1, true));
+      const r = tf.rsqrt(tf.add(tf.mean(tf.square(xc), -1, true), eps)); // [N, 1]
+      return [tf.mul(xc, r), r];
+    });
+    save([xhat, rstd, g_]);
+    return {
+      value: tf.add(tf.mul(xhat, g_), b_),
+      gradFunc: (dy: tf.Tensor, [xh, r, gs]: tf.Tensor[]) => tf.tidy(() => {
+        const dxhat = tf.mul(dy, gs);
+        const dx = tf.mul(r, tf.sub(tf.sub(dxhat, tf.mean(dxhat, -1, true)), tf.mul(xh, tf.mean(tf.mul(dxhat, xh), -1, true))));
+        return [dx, tf.sum(tf.mul(dy, xh), 0), tf.sum(dy, 0)];
+      }),
+    };
+  });
+  return f(x, g, b) as T2;
+}
+
+const GELU_K = Math.sqrt(2 / Math.PI);
+const GELU_C = 0.044715;
+
+/** GPT-2's GELU, tanh form: 0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³))). Saves only x; tanh is recomputed. */
+export function gelu(x: tf.Tensor): tf.Tensor {
+  const f = customGrad((x_: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([x_]);
+    return {
+      value: tf.tidy(() => tf.mul(tf.mul(x_, 0.5), tf.add(1, geluTanh(x_)))),
+      gradFunc: (dy: tf.Tensor, [xs]: tf.Tensor[]) => tf.tidy(() => {
+        const t = geluTanh(xs);
+        const x2 = tf.square(xs);
+        // d/dx = 0.5 (1 + t) + 0.5 x (1 - t²) k (1 + 3c x²)
+        const inner = tf.mul(tf.mul(tf.sub(1, tf.square(t)), tf.mul(xs, 0.5 * GELU_K)), tf.add(1, tf.mul(x2, 3 * GELU_C)));
+        return [tf.mul(dy, tf.add(tf.mul(tf.add(1, t), 0.5), inner))];
+      }),
+    };
+  });
+  return f(x);
+}
+
+function geluTanh(x: tf.Tensor): tf.Tensor {
+  return tf.tanh(tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), GELU_C)), GELU_K));
+}
+
+/**
+ * Attention probabilities: softmax(scores * scale + bias) over the last axis.
+ * scores [B, H, Tq, Tk]; bias broadcasts to it (0 where allowed, a large negative where masked).
+ */
+export function attnProbs(scores: tf.Tensor4D, bias: tf.Tensor, scale: number): tf.Tensor4D {
+  const f = customGrad((s: tf.Tensor, save: tf.GradSaveFunc) => {
+    const p = tf.tidy(() => tf.softmax(tf.add(tf.mul(s, scale), bias)));
+    save([p]);
+    return {
+      value: p,
+      // d scores = scale * p * (dp - Σ dp·p)
+      gradFunc: (dp: tf.Tensor, [ps]: tf.Tensor[]) => tf.tidy(() => [
+        tf.mul(tf.mul(ps, tf.sub(dp, tf.sum(tf.mul(dp, ps), -1, true))), scale),
+      ]),
+    };
+  });
+  return f(scores) as tf.Tensor4D;
+}
+
+/**
+ * Weighted mean cross-entropy: logits [N, V], targets [N] int32, weights [N] (0 drops a row).
+ * Returns Σ w_i (logsumexp_i - logit_i[target_i]) / Σ w_i. Saves the logits, targets and weights.
+ */
+export function crossEntropy(logits: T2, targets: tf.Tensor1D, weights: tf.Tensor1D): tf.Scalar {
+  const [N, V] = logits.shape;
+  const f = customGrad((z: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([z, targets, weights]);
+    const value = tf.tidy(() => {
+      const idx = tf.stack([tf.range(0, N, 1, 'int32'), targets], 1); // [N, 2]
+      const nll = tf.sub(tf.logSumExp(z, -1), tf.gatherND(z, idx)); //   [N]
+      return tf.div(tf.sum(tf.mul(nll, weights)), tf.maximum(tf.sum(weights), 1e-12));
+    });
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor, [zs, ts, ws]: tf.Tensor[]) => tf.tidy(() => {
+        const w = tf.div(ws, tf.maximum(tf.sum(ws), 1e-12)); // [N]
+        // int32 oneHot then cast: the wasm OneHot kernel writes integer bits when asked for float32.
+        const g = tf.sub(tf.softmax(zs), tf.cast(tf.oneHot(ts as tf.Tensor1D, V), 'float32'));
+        return [tf.mul(g, tf.mul(tf.reshape(w, [N, 1]), dy))];
+      }),
+    };
+  });
+  return f(logits) as tf.Scalar;
+}
