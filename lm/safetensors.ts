@@ -81,8 +81,9 @@ export class SafetensorsFile {
     if (!FLOAT_DTYPES.has(e.dtype)) {
       throw new SafetensorsError(`${this.file}: tensor '${name}' has dtype ${e.dtype}; expected F32, F16, BF16 or F64`);
     }
-    // Copy into a fresh, aligned buffer: offsets in the file need not be multiples of 4.
-    const bytes = this.data.slice(e.offsets[0], e.offsets[1]);
+    // Copy into a fresh, aligned buffer: offsets in the file need not be multiples of 4. (new Uint8Array
+    // copies; Buffer#slice would not, and a Node Buffer's .buffer is a shared pool.)
+    const bytes = new Uint8Array(this.data.subarray(e.offsets[0], e.offsets[1]));
     const count = bytes.length / DTYPE_BYTES[e.dtype];
     if (e.dtype === 'F32') return new Float32Array(bytes.buffer, 0, count);
     if (e.dtype === 'F64') return Float32Array.from(new Float64Array(bytes.buffer, 0, count));

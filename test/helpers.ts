@@ -1,0 +1,42 @@
+// Shared test setup: one backend per mocha process (RLHF_TEST_BACKEND, default wasm), temp folders.
+import * as tf from '@tensorflow/tfjs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BackendName, initBackend } from '../lm/backend.js';
+import { GPTConfig, validateConfig } from '../lm/config.js';
+
+let ready: Promise<unknown> | null = null;
+export function useBackend(): Promise<unknown> {
+  ready ??= initBackend((process.env.RLHF_TEST_BACKEND ?? 'wasm') as BackendName, { quiet: true });
+  return ready;
+}
+
+const dirs: string[] = [];
+export function tempDir(prefix = 'rlhf-test-'): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  dirs.push(d);
+  return d;
+}
+process.on('exit', () => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** A tiny GPT-2 config for fast tests. */
+export function tinyConfig(over: Partial<GPTConfig> = {}): GPTConfig {
+  return validateConfig({ vocabSize: 37, nPositions: 24, nEmbd: 16, nLayer: 2, nHead: 4, ...over });
+}
+
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+/** Assert that fn leaves tf.memory().numTensors where it found it. */
+export async function tensorsAfter<T>(fn: () => Promise<T> | T): Promise<{ result: T; before: number; after: number }> {
+  const before = tf.memory().numTensors;
+  const result = await fn();
+  return { result, before, after: tf.memory().numTensors };
+}
