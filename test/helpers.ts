@@ -3,13 +3,13 @@ import * as tf from '@tensorflow/tfjs';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BackendName, initBackend } from '../lm/backend.js';
+import { BackendName, currentBackend, initBackend } from '../lm/backend.js';
 import { GPTConfig, validateConfig } from '../lm/config.js';
 
-let ready: Promise<unknown> | null = null;
-export function useBackend(): Promise<unknown> {
-  ready ??= initBackend((process.env.RLHF_TEST_BACKEND ?? 'wasm') as BackendName, { quiet: true });
-  return ready;
+/** Select the test backend (RLHF_TEST_BACKEND, default wasm) unless it is already the current one. */
+export async function useBackend(): Promise<void> {
+  const want = (process.env.RLHF_TEST_BACKEND ?? 'wasm') as BackendName;
+  if (currentBackend()?.name !== want) await initBackend(want, { quiet: true });
 }
 
 const dirs: string[] = [];

@@ -70,7 +70,7 @@ describe('lm/checkpoint', () => {
     expect(Array.from(await logits(b.model, ids))).to.deep.equal(Array.from(await logits(a.model, ids)));
     expect(b.tokenizer!.encode('Call me Ishmael.')).to.deep.equal(a.tokenizer!.encode('Call me Ishmael.'));
     const cfg = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
-    expect(cfg).to.include({ model_type: 'gpt2', n_embd: 16, n_layer: 2, n_head: 4, n_positions: 64 });
+    expect(cfg).to.include({ model_type: 'gpt2', n_embd: 16, n_layer: 2, n_head: 4, n_positions: 128 });
     a.model.dispose();
     b.model.dispose();
   });

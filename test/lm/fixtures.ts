@@ -28,7 +28,7 @@ export function smallTokenizer(): Tokenizer {
 export async function tinyCheckpoint(seed = 0): Promise<string> {
   const dir = tempDir('rlhf-ckpt-');
   const t = smallTokenizer();
-  const m = GPT.init(tinyConfig({ vocabSize: t.vocabSize, eosTokenId: t.eosId!, bosTokenId: t.eosId!, nPositions: 64 }), seed);
+  const m = GPT.init(tinyConfig({ vocabSize: t.vocabSize, eosTokenId: t.eosId!, bosTokenId: t.eosId!, nPositions: 128 }), seed);
   await saveCheckpoint(dir, m, t);
   m.dispose();
   return dir;
