@@ -9,7 +9,7 @@ describe('lm/adamw', () => {
   it("matches torch.optim.AdamW's update worked by hand over two steps", () => {
     const w = tf.variable(tf.tensor2d([[1, -2]]), true, 'adamw_w');
     const b = tf.variable(tf.tensor1d([0.5]), true, 'adamw_b');
-    const opt = new AdamW(new Map([['w', w], ['b', b]]), { lr: 0.1, weightDecay: 0.5, beta1: 0.9, beta2: 0.999, eps: 1e-8 });
+    const opt = new AdamW(new Map<string, tf.Variable>([['w', w], ['b', b]]), { lr: 0.1, weightDecay: 0.5, beta1: 0.9, beta2: 0.999, eps: 1e-8 });
     // step 1, g = [0.2, -0.4]: m = 0.1 g, v = 0.001 g², m̂ = g, v̂ = g², update = lr·sign(g)
     //   w ← w (1 - 0.1·0.5) - 0.1·sign(g) = [0.95 - 0.1, -1.9 + 0.1] = [0.85, -1.8]
     // bias (rank 1) does not decay: b ← 0.5 - 0.1 = 0.4 for g = 1
