@@ -1,0 +1,26 @@
+// The `rlhf` command. Each subcommand lives in its own file; errors print one line, not a stack.
+import { Command, CommanderError } from 'commander';
+import { demoCommand } from './demo.js';
+import { generateCommand } from './generate.js';
+import { initCommand } from './init.js';
+import { tokenizerCommand } from './tokenizer.js';
+
+const program = new Command('rlhf')
+  .description('RLHF on one machine: GPT-2 on TensorFlow.js, labeling, reward models, PPO')
+  .version('0.1.0')
+  .showHelpAfterError('(add --help for usage)')
+  .exitOverride();
+for (const c of [demoCommand(), generateCommand(), initCommand(), tokenizerCommand()]) program.addCommand(c);
+program.commands.forEach(function exit(c: Command) {
+  c.exitOverride();
+  c.commands.forEach(exit);
+});
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) process.exit(e.exitCode);
+  if (process.env.RLHF_DEBUG) console.error(e);
+  process.stderr.write(`error: ${(e as Error).message}\n`);
+  process.exit(1);
+}

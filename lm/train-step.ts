@@ -1,0 +1,42 @@
+// One language-model training step, the tfjs way: variableGrads -> applyGradients -> dispose.
+import * as tf from '@tensorflow/tfjs';
+import { AdamW, NonFiniteError } from './adamw.js';
+import { GPT } from './model.js';
+import { Rng } from './rng.js';
+
+export interface StepResult {
+  loss: number;
+  gradNorm: number;
+}
+
+/** Forward, backward and one AdamW update on a batch of ids [B, T+1]. Throws NonFiniteError on NaN/Inf. */
+export function trainStep(model: GPT, opt: AdamW, batch: number[][], lossMask?: number[][]): StepResult {
+  const ids = tf.tensor2d(batch, undefined, 'int32');
+  const mask = lossMask ? tf.tensor2d(lossMask, undefined, 'float32') : undefined;
+  try {
+    const { value, grads } = tf.variableGrads(() => model.loss(ids, mask));
+    try {
+      const loss = value.dataSync()[0];
+      if (!Number.isFinite(loss)) throw new NonFiniteError(`loss is ${loss}; update skipped`);
+      const { gradNorm } = opt.applyGradients(grads);
+      return { loss, gradNorm };
+    } finally {
+      value.dispose();
+      tf.dispose(grads);
+    }
+  } finally {
+    ids.dispose();
+    mask?.dispose();
+  }
+}
+
+/** B random windows of length T+1 from a token stream (language-model batches). */
+export function randomWindows(tokens: ArrayLike<number>, B: number, T: number, rng: Rng): number[][] {
+  if (tokens.length < T + 2) throw new Error(`corpus has ${tokens.length} tokens, fewer than one window of ${T + 1}`);
+  const out: number[][] = [];
+  for (let b = 0; b < B; b++) {
+    const start = Math.floor(rng.next() * (tokens.length - T - 1));
+    out.push(Array.from({ length: T + 1 }, (_, i) => tokens[start + i]));
+  }
+  return out;
+}

@@ -1,0 +1,64 @@
+import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir } from '../helpers.js';
+import { mobyDickText } from '../lm/fixtures.js';
+
+const BIN = join(import.meta.dirname, '..', '..', 'bin', 'rlhf.js');
+function rlhf(...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+describe('cli', () => {
+  it('has --help on every subcommand', () => {
+    const top = rlhf('--help');
+    expect(top.code).to.equal(0);
+    for (const cmd of [['demo'], ['generate'], ['init'], ['tokenizer'], ['tokenizer', 'train']]) {
+      const r = rlhf(...cmd, '--help');
+      expect(r.code, cmd.join(' ')).to.equal(0);
+      expect(r.out).to.match(new RegExp(`Usage: rlhf ${cmd.join(' ')}`));
+    }
+    expect(rlhf('generate', '--help').out).to.include('--backend <name>');
+  });
+
+  it('tokenizer train -> init -> generate --json prints the documented fields', () => {
+    const dir = tempDir();
+    const text = join(dir, 'corpus.txt');
+    writeFileSync(text, mobyDickText(2));
+    const tok = rlhf('tokenizer', 'train', '--data', text, '--vocab-size', '400', '--out', dir, '--json');
+    expect(tok.code, tok.err).to.equal(0);
+    expect(JSON.parse(tok.out)).to.include({ vocab_size: 400, merges: 143 });
+    const model = join(dir, 'model');
+    const init = rlhf('init', '--tokenizer', dir, '--out', model, '--n-embd', '16', '--n-layer', '1', '--n-head', '2', '--n-positions', '64', '--json');
+    expect(init.code, init.err).to.equal(0);
+    expect(existsSync(join(model, 'model.safetensors'))).to.equal(true);
+    const gen = rlhf('generate', '--model', model, '--prompt', 'Call me', '--prompt', 'The sea', '--n', '2', '--max-new-tokens', '5', '--seed', '1', '--json');
+    expect(gen.code, gen.err).to.equal(0);
+    expect(gen.err).to.match(/^backend: /m);
+    const lines = gen.out.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines).to.have.length(4);
+    for (const l of lines) {
+      expect(l).to.have.all.keys('prompt', 'prompt_ids', 'ids', 'text', 'logprobs', 'finish_reason');
+      expect(l.ids).to.have.length(5);
+      expect(l.logprobs).to.have.length(5);
+      for (const lp of l.logprobs) expect(lp).to.be.at.most(0);
+    }
+    expect(lines[0].prompt).to.equal('Call me');
+    expect(lines[2].prompt).to.equal('The sea');
+    // same seed, same output
+    expect(rlhf('generate', '--model', model, '--prompt', 'Call me', '--prompt', 'The sea', '--n', '2', '--max-new-tokens', '5', '--seed', '1', '--json').out).to.equal(gen.out);
+  });
+
+  it('fails with one line on bad input', () => {
+    const missing = rlhf('generate', '--model', '/nonexistent/model', '--prompt', 'x', '--backend', 'cpu');
+    expect(missing.code).to.equal(1);
+    expect(missing.err).to.match(/error: \/nonexistent\/model\/config\.json: not found/);
+    const bad = rlhf('generate', '--model', 'x', '--prompt', 'x', '--temperature', 'hot');
+    expect(bad.code).to.not.equal(0);
+    expect(bad.err).to.match(/--temperature .* is invalid/);
+    const tf = rlhf('init', '--tokenizer', '/nonexistent.json', '--out', tempDir(), '--backend', 'tensorflow');
+    expect(tf.code).to.equal(1);
+  });
+});
