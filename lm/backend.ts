@@ -3,6 +3,7 @@
 // machines without internet; they are optionalDependencies, so we probe for them here instead.
 import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
+import { registerFastBatchMatMul } from './wasm-matmul.js';
 
 export type BackendName = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
 export const BACKEND_NAMES: readonly BackendName[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
@@ -43,7 +44,9 @@ async function tryWasm(): Promise<{ ok: true; detail: string } | { ok: false; wh
   // The threaded build makes its worker from a blob URL, which Node refuses: force the single-threaded one.
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
   if (!(await tf.setBackend('wasm'))) return { ok: false, why: 'wasm backend failed to initialise' };
-  if (!process.env.RLHF_NO_ZC) registerZeroCopyIdentity();
+  registerZeroCopyIdentity();
+  // RLHF_WASM_STOCK_MATMUL=1 keeps tfjs's own BatchMatMul (benchmarks compare the two).
+  if (!process.env.RLHF_WASM_STOCK_MATMUL) registerFastBatchMatMul();
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
   return { ok: true, detail: `wasm (${simd ? 'SIMD' : 'no SIMD'}, 1 thread)` };
 }

@@ -17,6 +17,11 @@ function customGrad(f: (...args: any[]) => GradResult): (...xs: tf.Tensor[]) => 
   return tf.customGrad(f as unknown as Parameters<typeof tf.customGrad>[0]) as (...xs: tf.Tensor[]) => tf.Tensor;
 }
 
+/** Column sums of a 2-D tensor as a [1, N] @ [N, C] product: the wasm Sum kernel is slow along axis 0. */
+export function colSum(x: tf.Tensor): tf.Tensor1D {
+  return tf.tidy(() => tf.reshape(tf.matMul(tf.ones([1, x.shape[0]]), x as T2), [-1]) as tf.Tensor1D);
+}
+
 /** y = x @ w + b with Conv1D's layout: x [N, in], w [in, out], b [out] -> [N, out]. */
 export function linear(x: T2, w: T2, b: tf.Tensor1D): T2 {
   const f = customGrad((x_: tf.Tensor, w_: tf.Tensor, b_: tf.Tensor, save: tf.GradSaveFunc) => {
@@ -26,7 +31,7 @@ export function linear(x: T2, w: T2, b: tf.Tensor1D): T2 {
       gradFunc: (dy: tf.Tensor, [xs, ws]: tf.Tensor[]) => tf.tidy(() => [
         tf.matMul(dy as T2, tf.transpose(ws as T2)), // dx = dy @ wᵀ   [N, in]
         tf.matMul(tf.transpose(xs as T2), dy as T2), // dw = xᵀ @ dy   [in, out]
-        tf.sum(dy, 0), //                               db             [out]
+        colSum(dy), //                                  db             [out]
       ]),
     };
   });
@@ -76,7 +81,7 @@ export function layerNorm(x: T2, g: tf.Tensor1D, b: tf.Tensor1D, eps: number): T
       gradFunc: (dy: tf.Tensor, [xh, r, gs]: tf.Tensor[]) => tf.tidy(() => {
         const dxhat = tf.mul(dy, gs);
         const dx = tf.mul(r, tf.sub(tf.sub(dxhat, tf.mean(dxhat, -1, true)), tf.mul(xh, tf.mean(tf.mul(dxhat, xh), -1, true))));
-        return [dx, tf.sum(tf.mul(dy, xh), 0), tf.sum(dy, 0)];
+        return [dx, colSum(tf.mul(dy, xh)), colSum(dy)];
       }),
     };
   });
@@ -105,7 +110,8 @@ export function gelu(x: tf.Tensor): tf.Tensor {
 }
 
 function geluTanh(x: tf.Tensor): tf.Tensor {
-  return tf.tanh(tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), GELU_C)), GELU_K));
+  // x³ as products: the wasm Pow kernel is several times slower than two multiplies
+  return tf.tanh(tf.mul(tf.add(x, tf.mul(tf.mul(tf.square(x), x), GELU_C)), GELU_K));
 }
 
 /**

@@ -1,0 +1,77 @@
+// One benchmark shape in its own process (the wasm heap never shrinks, so shapes must not share one).
+// Prints one JSON line: plain matMul GFLOP/s, training tokens/s, generation tokens/s with and without the KV cache.
+import * as tf from '@tensorflow/tfjs';
+import { AdamW } from '../lm/adamw.js';
+import { BackendName, initBackend } from '../lm/backend.js';
+import { generate } from '../lm/generate.js';
+import { GPT } from '../lm/model.js';
+import { Rng } from '../lm/rng.js';
+import { trainStep } from '../lm/train-step.js';
+import { forwardFlopsPerToken, SHAPES, trainFlopsPerToken } from './shapes.js';
+
+const [shapeName, backendName = 'auto', trainSteps = '3'] = process.argv.slice(2);
+const shape = SHAPES[shapeName];
+if (!shape) throw new Error(`unknown shape ${shapeName}`);
+const backend = await initBackend(backendName as BackendName, { quiet: true });
+const c = shape.config;
+const log = (s: string) => process.stderr.write(`[${shapeName}] ${s}\n`);
+
+// 1. Plain 2-D matMul on the same backend: the ceiling the model's GFLOP/s is compared with.
+function matmulGflops(n: number, reps: number): number {
+  const a = tf.randomNormal([n, n]);
+  const b = tf.randomNormal([n, n]);
+  tf.matMul(a, b).dataSync();
+  const t0 = performance.now();
+  for (let i = 0; i < reps; i++) {
+    const y = tf.matMul(a, b);
+    y.dataSync(); // never return a TypedArray from tf.tidy: it walks it element by element
+    y.dispose();
+  }
+  const s = (performance.now() - t0) / 1000 / reps;
+  tf.dispose([a, b]);
+  return (2 * n ** 3) / s / 1e9;
+}
+const matmul = matmulGflops(1024, 5);
+log(`matMul 1024³: ${matmul.toFixed(1)} GFLOP/s`);
+
+// 2. Training: forward + backward + AdamW on random tokens, one warm-up step, then the median of the rest.
+const model = GPT.init(c, 0);
+const opt = new AdamW(model.params, { lr: 1e-4, weightDecay: 0.1, maxGradNorm: 1 });
+const rng = new Rng(0);
+const batch = () => Array.from({ length: shape.batch }, () => Array.from({ length: c.nPositions + 1 }, () => Math.floor(rng.next() * c.vocabSize)));
+const times: number[] = [];
+for (let i = 0; i <= Number(trainSteps); i++) {
+  const b = batch();
+  const t0 = performance.now();
+  trainStep(model, opt, b);
+  if (i > 0) times.push((performance.now() - t0) / 1000);
+  log(`train step ${i}: ${((performance.now() - t0) / 1000).toFixed(2)}s${i === 0 ? ' (warm-up)' : ''}`);
+}
+times.sort((x, y) => x - y);
+const stepS = times[Math.floor(times.length / 2)];
+const trainTokS = (shape.batch * c.nPositions) / stepS;
+const trainGflops = (trainTokS * trainFlopsPerToken(c)) / 1e9;
+
+// 3. Generation: batch 16, 16-token prompts, 64 new tokens, with the KV cache and with full recompute.
+const prompts = Array.from({ length: 16 }, () => Array.from({ length: 16 }, () => Math.floor(rng.next() * (c.vocabSize - 1))));
+async function genTokS(useCache: boolean): Promise<number> {
+  const opts = { maxNewTokens: 64, temperature: 1, topK: 0, topP: 1, seed: 1, eosId: null, useCache };
+  await generate(model, null, prompts.map((p) => p.slice(0, 4)), { ...opts, maxNewTokens: 4 }); // warm-up
+  const t0 = performance.now();
+  const out = await generate(model, null, prompts, opts);
+  const s = (performance.now() - t0) / 1000;
+  return out.reduce((a, o) => a + o.ids.length, 0) / s;
+}
+const genCache = await genTokS(true);
+log(`generate with KV cache: ${genCache.toFixed(1)} tokens/s`);
+const genFull = await genTokS(false);
+log(`generate recomputing: ${genFull.toFixed(1)} tokens/s`);
+// average context during generation is 16 + 32 tokens
+const genGflops = (genCache * forwardFlopsPerToken(c, 48)) / 1e9;
+
+process.stdout.write(JSON.stringify({
+  shape: shapeName, backend: backend.detail, params: model.numParams(), matmulGflops: matmul,
+  trainStepS: stepS, trainTokS, trainGflops, genCacheTokS: genCache, genFullTokS: genFull, genGflops,
+  heapMB: tf.memory().numBytes / 2 ** 20,
+}) + '\n');
+model.dispose();
