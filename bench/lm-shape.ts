@@ -9,7 +9,7 @@ import { Rng } from '../lm/rng.js';
 import { trainStep } from '../lm/train-step.js';
 import { forwardFlopsPerToken, SHAPES, trainFlopsPerToken } from './shapes.js';
 
-const [shapeName, backendName = 'auto', trainSteps = '3'] = process.argv.slice(2);
+const [shapeName, backendName = 'auto', trainSteps = '3', recomputeTokens = '64'] = process.argv.slice(2);
 const shape = SHAPES[shapeName];
 if (!shape) throw new Error(`unknown shape ${shapeName}`);
 const backend = await initBackend(backendName as BackendName, { quiet: true });
@@ -40,12 +40,13 @@ const opt = new AdamW(model.params, { lr: 1e-4, weightDecay: 0.1, maxGradNorm: 1
 const rng = new Rng(0);
 const batch = () => Array.from({ length: shape.batch }, () => Array.from({ length: c.nPositions + 1 }, () => Math.floor(rng.next() * c.vocabSize)));
 const times: number[] = [];
+const heapMB = () => (tf.getBackend() === 'wasm' ? ((tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.length / 2 ** 20).toFixed(0) + ' MB wasm heap' : '');
 for (let i = 0; i <= Number(trainSteps); i++) {
   const b = batch();
   const t0 = performance.now();
   trainStep(model, opt, b);
   if (i > 0) times.push((performance.now() - t0) / 1000);
-  log(`train step ${i}: ${((performance.now() - t0) / 1000).toFixed(2)}s${i === 0 ? ' (warm-up)' : ''}`);
+  log(`train step ${i}: ${((performance.now() - t0) / 1000).toFixed(2)}s${i === 0 ? ' (warm-up)' : ''} ${heapMB()}`);
 }
 times.sort((x, y) => x - y);
 const stepS = times[Math.floor(times.length / 2)];
@@ -54,24 +55,24 @@ const trainGflops = (trainTokS * trainFlopsPerToken(c)) / 1e9;
 
 // 3. Generation: batch 16, 16-token prompts, 64 new tokens, with the KV cache and with full recompute.
 const prompts = Array.from({ length: 16 }, () => Array.from({ length: 16 }, () => Math.floor(rng.next() * (c.vocabSize - 1))));
-async function genTokS(useCache: boolean): Promise<number> {
-  const opts = { maxNewTokens: 64, temperature: 1, topK: 0, topP: 1, seed: 1, eosId: null, useCache };
+async function genTokS(useCache: boolean, maxNewTokens: number): Promise<number> {
+  const opts = { maxNewTokens, temperature: 1, topK: 0, topP: 1, seed: 1, eosId: null, useCache };
   await generate(model, null, prompts.map((p) => p.slice(0, 4)), { ...opts, maxNewTokens: 4 }); // warm-up
   const t0 = performance.now();
   const out = await generate(model, null, prompts, opts);
   const s = (performance.now() - t0) / 1000;
   return out.reduce((a, o) => a + o.ids.length, 0) / s;
 }
-const genCache = await genTokS(true);
+const genCache = await genTokS(true, 64);
 log(`generate with KV cache: ${genCache.toFixed(1)} tokens/s`);
-const genFull = await genTokS(false);
-log(`generate recomputing: ${genFull.toFixed(1)} tokens/s`);
+const genFull = await genTokS(false, Number(recomputeTokens));
+log(`generate recomputing (${recomputeTokens} new tokens): ${genFull.toFixed(1)} tokens/s`);
 // average context during generation is 16 + 32 tokens
 const genGflops = (genCache * forwardFlopsPerToken(c, 48)) / 1e9;
 
 process.stdout.write(JSON.stringify({
   shape: shapeName, backend: backend.detail, params: model.numParams(), matmulGflops: matmul,
-  trainStepS: stepS, trainTokS, trainGflops, genCacheTokS: genCache, genFullTokS: genFull, genGflops,
+  trainStepS: stepS, trainTokS, trainGflops, genCacheTokS: genCache, genFullTokS: genFull, recomputeTokens: Number(recomputeTokens), genGflops,
   heapMB: tf.memory().numBytes / 2 ** 20,
 }) + '\n');
 model.dispose();

@@ -1,8 +1,10 @@
 // AdamW with torch's decoupled weight decay, plus global-norm gradient clipping and a NaN/Inf guard.
 // tf.train has no AdamW. The moments live in JS Float32Arrays, outside the wasm heap (4 GiB at most,
-// never shrinking): for the GPT-2-small shape they alone would take 1 GiB of it.
+// never shrinking): for the GPT-2-small shape they alone would take 1 GiB of it. Gradients are read and
+// weights updated in place where the backend allows (tensor-views.ts).
 //   p ← p − lr·wd·p;  m ← β1 m + (1−β1) g;  v ← β2 v + (1−β2) g²;  p ← p − lr · m̂ / (√v̂ + ε)
 import * as tf from '@tensorflow/tfjs';
+import { readView, writableView } from './tensor-views.js';
 
 export interface AdamWOptions {
   /** Learning rate; may be changed between steps (schedules set it). */
@@ -56,7 +58,7 @@ export class AdamW {
     for (const [name, p] of this.params) {
       const t = lookup.get(name) ?? lookup.get(p.name);
       if (!t) continue; // unused parameter: no gradient, no update (torch skips p.grad is None)
-      const d = t.dataSync() as Float32Array;
+      const d = readView(t);
       for (let i = 0; i < d.length; i++) sq += d[i] * d[i];
       g.set(name, d);
     }
@@ -67,9 +69,12 @@ export class AdamW {
     this.t += 1;
     const bc1 = 1 - b1 ** this.t;
     const bc2 = 1 - b2 ** this.t;
+    // Views into tfjs storage stay valid while nothing allocates; the loop below allocates only on
+    // backends without views, where readView already returned copies.
     for (const [name, d] of g) {
       const p = this.params.get(name)!;
-      const w = Float32Array.from(p.dataSync() as Float32Array);
+      const view = writableView(p);
+      const w = view.data;
       const m = this.m.get(name)!;
       const v = this.v.get(name)!;
       const decay = wd > 0 && this.opts.decay(name, p.shape) ? 1 - lr * wd : 1;
@@ -79,7 +84,7 @@ export class AdamW {
         v[i] = b2 * v[i] + (1 - b2) * gi * gi;
         w[i] = w[i] * decay - (lr * (m[i] / bc1)) / (Math.sqrt(v[i] / bc2) + eps);
       }
-      tf.tidy(() => p.assign(tf.tensor(w, p.shape, 'float32')));
+      view.commit();
     }
     return { gradNorm };
   }

@@ -91,27 +91,30 @@ export function layerNorm(x: T2, g: tf.Tensor1D, b: tf.Tensor1D, eps: number): T
 const GELU_K = Math.sqrt(2 / Math.PI);
 const GELU_C = 0.044715;
 
-/** GPT-2's GELU, tanh form: 0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³))). Saves only x; tanh is recomputed. */
+/**
+ * GPT-2's GELU, tanh form: 0.5 x (1 + tanh(u)), u = √(2/π) (x + 0.044715 x³), computed as x·σ(2u)
+ * (the same function: 0.5 (1 + tanh u) = σ(2u)), because the wasm Sigmoid kernel is faster than Tanh.
+ * Saves only x; σ(2u) is recomputed in the backward pass.
+ */
 export function gelu(x: tf.Tensor): tf.Tensor {
   const f = customGrad((x_: tf.Tensor, save: tf.GradSaveFunc) => {
     save([x_]);
     return {
-      value: tf.tidy(() => tf.mul(tf.mul(x_, 0.5), tf.add(1, geluTanh(x_)))),
+      value: tf.tidy(() => tf.mul(x_, geluGate(x_))),
       gradFunc: (dy: tf.Tensor, [xs]: tf.Tensor[]) => tf.tidy(() => {
-        const t = geluTanh(xs);
-        const x2 = tf.square(xs);
-        // d/dx = 0.5 (1 + t) + 0.5 x (1 - t²) k (1 + 3c x²)
-        const inner = tf.mul(tf.mul(tf.sub(1, tf.square(t)), tf.mul(xs, 0.5 * GELU_K)), tf.add(1, tf.mul(x2, 3 * GELU_C)));
-        return [tf.mul(dy, tf.add(tf.mul(tf.add(1, t), 0.5), inner))];
+        const s = geluGate(xs);
+        // d/dx x·σ(2u) = σ(2u) + x · 2σ(2u)(1 − σ(2u)) · √(2/π)(1 + 3·0.044715 x²)
+        const du = tf.mul(tf.add(tf.mul(tf.square(xs), 3 * GELU_C), 1), 2 * GELU_K);
+        return [tf.mul(dy, tf.add(s, tf.mul(tf.mul(xs, tf.mul(s, tf.sub(1, s))), du)))];
       }),
     };
   });
   return f(x);
 }
 
-function geluTanh(x: tf.Tensor): tf.Tensor {
-  // x³ as products: the wasm Pow kernel is several times slower than two multiplies
-  return tf.tanh(tf.mul(tf.add(x, tf.mul(tf.mul(tf.square(x), x), GELU_C)), GELU_K));
+/** σ(2u) with u = √(2/π)(x + c x³); x³ as products, since the wasm Pow kernel is slow. */
+function geluGate(x: tf.Tensor): tf.Tensor {
+  return tf.sigmoid(tf.mul(tf.add(x, tf.mul(tf.mul(tf.square(x), x), GELU_C)), 2 * GELU_K));
 }
 
 /**
