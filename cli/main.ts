@@ -1,8 +1,11 @@
 // The `rlhf` command. Each subcommand lives in its own file; errors print one line, not a stack.
 import { Command, CommanderError } from 'commander';
 import { demoCommand } from './demo.js';
+import { evalCommand } from './eval.js';
 import { generateCommand } from './generate.js';
 import { initCommand } from './init.js';
+import { mergeCommand } from './merge.js';
+import { sftCommand } from './sft.js';
 import { tokenizerCommand } from './tokenizer.js';
 
 const program = new Command('rlhf')
@@ -10,7 +13,9 @@ const program = new Command('rlhf')
   .version('0.1.0')
   .showHelpAfterError('(add --help for usage)')
   .exitOverride();
-for (const c of [demoCommand(), generateCommand(), initCommand(), tokenizerCommand()]) program.addCommand(c);
+for (const c of [demoCommand(), evalCommand(), generateCommand(), initCommand(), mergeCommand(), sftCommand(), tokenizerCommand()]) {
+  program.addCommand(c);
+}
 program.commands.forEach(function exit(c: Command) {
   c.exitOverride();
   c.commands.forEach(exit);

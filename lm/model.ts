@@ -60,10 +60,18 @@ export function parameterShapes(c: GPTConfig): [string, number[]][] {
   return out;
 }
 
+/** Low-rank updates added to chosen linear layers (LoRA); lm/lora.ts implements it. */
+export interface LinearAdapter {
+  /** scale · (x A) B for the linear layer `prefix` (e.g. 'h.0.attn.c_attn'), or null when it has none or is off. */
+  delta(prefix: string, x: tf.Tensor2D): tf.Tensor2D | null;
+}
+
 export class GPT {
   readonly config: GPTConfig;
-  /** Trainable parameters by HF name. */
+  /** Parameters by HF name. */
   readonly params: Map<string, tf.Variable>;
+  /** Attached adapter (LoRA), consulted by every linear layer of the blocks. */
+  adapter: LinearAdapter | null = null;
 
   /** Wrap existing values (name -> tensor); each is copied into a tf.Variable. */
   constructor(config: GPTConfig, values: Map<string, tf.Tensor>) {
@@ -99,6 +107,11 @@ export class GPT {
     const v = this.params.get(name);
     if (!v) throw new Error(`no parameter '${name}'`);
     return v;
+  }
+
+  /** Freeze (or unfreeze) every base parameter: frozen weights get no gradient, and ops skip their products. */
+  setFrozen(frozen: boolean): void {
+    for (const v of this.params.values()) v.trainable = !frozen;
   }
 
   numParams(): number {
@@ -137,7 +150,7 @@ export class GPT {
       const h = `h.${i}.`;
       // Attention: x + c_proj(softmax(q kᵀ / √hd + mask) v)
       const a = layerNorm(x, this.p1(h + 'ln_1.weight'), this.p1(h + 'ln_1.bias'), c.layerNormEpsilon);
-      const qkv = linear(a, this.p2(h + 'attn.c_attn.weight'), this.p1(h + 'attn.c_attn.bias')); // [B*T, 3C]
+      const qkv = this.linear(h + 'attn.c_attn', a); // [B*T, 3C]
       const [q, k, v] = tf.split(tf.reshape(qkv, [B, T, 3 * C]), 3, 2).map(
         (t) => tf.transpose(tf.reshape(t, [B, T, H, hd]), [0, 2, 1, 3]) as tf.Tensor4D, // [B, H, T, hd]
       );
@@ -156,11 +169,11 @@ export class GPT {
       const scale = 1 / Math.sqrt(hd) / (c.scaleAttnByInverseLayerIdx ? i + 1 : 1);
       const att = attnProbs(tf.matMul(q, kAll, false, true), bias, scale); // [B, H, T, past+T]
       const y = tf.reshape(tf.transpose(tf.matMul(att, vAll), [0, 2, 1, 3]), [B * T, C]) as tf.Tensor2D; // [B*T, C]
-      x = tf.add(x, linear(y, this.p2(h + 'attn.c_proj.weight'), this.p1(h + 'attn.c_proj.bias')));
+      x = tf.add(x, this.linear(h + 'attn.c_proj', y));
       // MLP: x + c_proj(gelu(c_fc(ln_2(x))))
       const m = layerNorm(x, this.p1(h + 'ln_2.weight'), this.p1(h + 'ln_2.bias'), c.layerNormEpsilon);
-      const f = gelu(linear(m, this.p2(h + 'mlp.c_fc.weight'), this.p1(h + 'mlp.c_fc.bias'))) as tf.Tensor2D; // [B*T, 4C]
-      x = tf.add(x, linear(f, this.p2(h + 'mlp.c_proj.weight'), this.p1(h + 'mlp.c_proj.bias')));
+      const f = gelu(this.linear(h + 'mlp.c_fc', m)) as tf.Tensor2D; // [B*T, 4C]
+      x = tf.add(x, this.linear(h + 'mlp.c_proj', f));
     }
     const hidden = layerNorm(x, this.p1('ln_f.weight'), this.p1('ln_f.bias'), c.layerNormEpsilon); // [B*T, C]
     const mode = opts.logits ?? 'all';
@@ -193,6 +206,13 @@ export class GPT {
   dispose(): void {
     for (const v of this.params.values()) v.dispose();
     this.params.clear();
+  }
+
+  /** A Conv1D layer by prefix, plus the adapter's low-rank update when one is attached. */
+  private linear(prefix: string, x: tf.Tensor2D): tf.Tensor2D {
+    const y = linear(x, this.p2(prefix + '.weight'), this.p1(prefix + '.bias'));
+    const d = this.adapter?.delta(prefix, x);
+    return d ? tf.add(y, d) : y;
   }
 
   /** HF's rule for left padding: position = (number of real tokens so far) - 1, clamped at 0. */

@@ -17,6 +17,14 @@ function customGrad(f: (...args: any[]) => GradResult): (...xs: tf.Tensor[]) => 
   return tf.customGrad(f as unknown as Parameters<typeof tf.customGrad>[0]) as (...xs: tf.Tensor[]) => tf.Tensor;
 }
 
+/**
+ * A weight that does not train (a non-trainable tf.Variable, as under LoRA). Ops then differentiate
+ * only their input, skipping the weight-gradient products, and keep the weight out of the tape.
+ */
+export function isFrozen(t: tf.Tensor): boolean {
+  return t instanceof tf.Variable && !t.trainable;
+}
+
 /** Column sums of a 2-D tensor as a [1, N] @ [N, C] product: the wasm Sum kernel is slow along axis 0. */
 export function colSum(x: tf.Tensor): tf.Tensor1D {
   return tf.tidy(() => tf.reshape(tf.matMul(tf.ones([1, x.shape[0]]), x as T2), [-1]) as tf.Tensor1D);
@@ -24,6 +32,16 @@ export function colSum(x: tf.Tensor): tf.Tensor1D {
 
 /** y = x @ w + b with Conv1D's layout: x [N, in], w [in, out], b [out] -> [N, out]. */
 export function linear(x: T2, w: T2, b: tf.Tensor1D): T2 {
+  if (isFrozen(w) && isFrozen(b)) {
+    const g = customGrad((x_: tf.Tensor, save: tf.GradSaveFunc) => {
+      save([w]);
+      return {
+        value: tf.add(tf.matMul(x_ as T2, w), b),
+        gradFunc: (dy: tf.Tensor, [ws]: tf.Tensor[]) => tf.tidy(() => [tf.matMul(dy as T2, tf.transpose(ws as T2))]),
+      };
+    });
+    return g(x) as T2;
+  }
   const f = customGrad((x_: tf.Tensor, w_: tf.Tensor, b_: tf.Tensor, save: tf.GradSaveFunc) => {
     save([x_, w_]);
     return {
@@ -40,6 +58,7 @@ export function linear(x: T2, w: T2, b: tf.Tensor1D): T2 {
 
 /** Rows of table picked by ids: ids [N] int32, table [V, C] -> [N, C]. Backward sums into rows by scatterND. */
 export function embedding(ids: tf.Tensor1D, table: T2): T2 {
+  if (isFrozen(table)) return tf.gather(table, ids); // no gradient is taken through it
   const [V, C] = table.shape;
   const f = customGrad((t: tf.Tensor, save: tf.GradSaveFunc) => {
     save([ids]); // captured tensors die with the forward scope unless saved
@@ -54,6 +73,16 @@ export function embedding(ids: tf.Tensor1D, table: T2): T2 {
 
 /** Tied LM head: x [N, C], wte [V, C] -> logits [N, V], computed as (wte @ xᵀ)ᵀ so XNNPACK packs xᵀ, not wte. */
 export function tiedHead(x: T2, wte: T2): T2 {
+  if (isFrozen(wte)) {
+    const g = customGrad((x_: tf.Tensor, save: tf.GradSaveFunc) => {
+      save([wte]);
+      return {
+        value: tf.tidy(() => tf.transpose(tf.matMul(wte, tf.transpose(x_ as T2)))),
+        gradFunc: (dy: tf.Tensor, [es]: tf.Tensor[]) => tf.tidy(() => [tf.matMul(dy as T2, es as T2)]),
+      };
+    });
+    return g(x) as T2;
+  }
   const f = customGrad((x_: tf.Tensor, e_: tf.Tensor, save: tf.GradSaveFunc) => {
     save([x_, e_]);
     return {
@@ -69,7 +98,10 @@ export function tiedHead(x: T2, wte: T2): T2 {
 
 /** LayerNorm over the last axis: x [N, C], gain g [C], bias b [C]. */
 export function layerNorm(x: T2, g: tf.Tensor1D, b: tf.Tensor1D, eps: number): T2 {
-  const f = customGrad((x_: tf.Tensor, g_: tf.Tensor, b_: tf.Tensor, save: tf.GradSaveFunc) => {
+  const frozen = isFrozen(g) && isFrozen(b);
+  const f = customGrad((x_: tf.Tensor, ...rest: unknown[]) => {
+    const save = rest.at(-1) as tf.GradSaveFunc;
+    const [g_, b_] = frozen ? [g, b] : (rest as tf.Tensor[]);
     const [xhat, rstd] = tf.tidy(() => {
       const xc = tf.sub(x_, tf.mean(x_, -1, true));
       const r = tf.rsqrt(tf.add(tf.mean(tf.square(xc), -1, true), eps)); // [N, 1]
@@ -81,11 +113,11 @@ export function layerNorm(x: T2, g: tf.Tensor1D, b: tf.Tensor1D, eps: number): T
       gradFunc: (dy: tf.Tensor, [xh, r, gs]: tf.Tensor[]) => tf.tidy(() => {
         const dxhat = tf.mul(dy, gs);
         const dx = tf.mul(r, tf.sub(tf.sub(dxhat, tf.mean(dxhat, -1, true)), tf.mul(xh, tf.mean(tf.mul(dxhat, xh), -1, true))));
-        return [dx, colSum(tf.mul(dy, xh)), colSum(dy)];
+        return frozen ? [dx] : [dx, colSum(tf.mul(dy, xh)), colSum(dy)];
       }),
     };
   });
-  return f(x, g, b) as T2;
+  return (frozen ? f(x) : f(x, g, b)) as T2;
 }
 
 const GELU_K = Math.sqrt(2 / Math.PI);

@@ -22,6 +22,18 @@ function randomArray(n: number, rng: Rng): Float32Array {
   return Float32Array.from({ length: n }, () => rng.next() * 2 - 1);
 }
 
+/** fn's result on the cpu backend, then on wasm; null when wasm cannot load here. */
+async function cpuThenWasm<T>(fn: () => T): Promise<[T, T] | null> {
+  await initBackend('cpu', { quiet: true });
+  const cpu = fn();
+  try {
+    await initBackend('wasm', { quiet: true });
+  } catch {
+    return null;
+  }
+  return [cpu, fn()];
+}
+
 describe('lm/wasm-matmul', () => {
   after(useBackend);
 
@@ -32,15 +44,10 @@ describe('lm/wasm-matmul', () => {
       const y = tf.matMul(tf.tensor(inputs[i][0], sa), tf.tensor(inputs[i][1], sb), ta, tb);
       return { shape: y.shape, data: y.dataSync().slice() };
     }));
-    await initBackend('cpu', { quiet: true });
-    const want = run();
-    try {
-      await initBackend('wasm', { quiet: true });
-    } catch {
-      this.skip();
-    }
     const before = tf.memory().numTensors;
-    const got = run();
+    const both = await cpuThenWasm(run);
+    if (!both) this.skip();
+    const [want, got] = both!;
     expect(tf.memory().numTensors).to.equal(before);
     CASES.forEach((c, i) => {
       expect(got[i].shape, JSON.stringify(c)).to.deep.equal(want[i].shape);
@@ -56,14 +63,9 @@ describe('lm/wasm-matmul', () => {
       const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(tf.matMul(a, b, false, true))));
       return g([tf.tensor(q, [2, 3, 24, 8]), tf.tensor(k, [2, 3, 24, 8])]).map((t) => t.dataSync().slice());
     });
-    await initBackend('cpu', { quiet: true });
-    const want = grad();
-    try {
-      await initBackend('wasm', { quiet: true });
-    } catch {
-      this.skip();
-    }
-    const got = grad();
+    const both = await cpuThenWasm(grad);
+    if (!both) this.skip();
+    const [want, got] = both!;
     for (let i = 0; i < 2; i++) expect(maxAbsDiff(got[i], want[i])).to.be.lessThan(1e-4);
   });
 });

@@ -1,0 +1,178 @@
+// Supervised fine-tuning, in order: load model (and adapters), data, optimizer; then for each step:
+// learning rate, micro-batches (gradient accumulation), NaN guard, AdamW, metrics, evaluation, checkpoint.
+// Resuming reloads weights, optimizer moments and the step, and batches depend only on (seed, step),
+// so a resumed run continues exactly as an unbroken one would.
+import * as tf from '@tensorflow/tfjs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { AdamW, NonFiniteError } from './adamw.js';
+import { loadCheckpoint, saveCheckpoint, writeFileAtomic } from './checkpoint.js';
+import { validateConfig } from './config.js';
+import { Lora } from './lora.js';
+import { GPT } from './model.js';
+import { latestCheckpoint, loadOptimizer, meanLoss, readTrainerState, saveRunCheckpoint, TrainerState } from './run-checkpoint.js';
+import { SftConfig } from './sft-config.js';
+import { Batch, loadSftData, readSources } from './sft-data.js';
+import { Tokenizer } from './tokenizer.js';
+
+export type Metrics = Record<string, number | string>;
+
+export interface SftHooks {
+  /** Resolves corpus:NAME data entries to text. */
+  corpus: (name: string) => string;
+  /** Called with every metrics record (one per step, plus evaluations). */
+  onMetrics?: (m: Metrics) => void;
+  /** Called after every step (progress display). */
+  onStep?: (step: number, total: number, tokens: number, loss: number) => void;
+  /** Stop cleanly after this step (tests simulate an interrupted run with it). */
+  stopAfter?: number;
+}
+
+export interface SftResult {
+  step: number;
+  final: string | null;
+  evalLoss: number | null;
+  losses: number[];
+}
+
+/** Learning rate at a step (1-based): linear warm-up, then cosine decay to lr · minLrRatio. */
+export function lrAt(c: SftConfig, step: number): number {
+  if (step <= c.warmupSteps) return (c.lr * step) / Math.max(1, c.warmupSteps);
+  const span = Math.max(1, c.steps - c.warmupSteps);
+  const progress = Math.min(1, (step - c.warmupSteps) / span);
+  return c.lr * (c.minLrRatio + (1 - c.minLrRatio) * 0.5 * (1 + Math.cos(Math.PI * progress)));
+}
+
+export async function runSft(c: SftConfig, resume: boolean, hooks: SftHooks): Promise<SftResult> {
+  const runId = c.out.split(/[\\/]/).filter(Boolean).at(-1) ?? 'sft';
+  mkdirSync(c.out, { recursive: true });
+  const cfgFile = join(c.out, 'sft-config.json');
+  const last = latestCheckpoint(c.out);
+  if (!resume && (last || existsSync(cfgFile))) {
+    throw new Error(`${c.out} already holds a run; pass --resume to continue it, or choose another --out (nothing is overwritten)`);
+  }
+  if (resume && existsSync(cfgFile)) {
+    const prev = JSON.parse(readFileSync(cfgFile, 'utf8')) as SftConfig;
+    const diff = (Object.keys(prev) as (keyof SftConfig)[]).filter((k) => k !== 'steps' && JSON.stringify(prev[k]) !== JSON.stringify(c[k]));
+    if (diff.length) throw new Error(`--resume with a different config (${diff.join(', ')}); only steps may change`);
+  }
+  writeFileAtomic(cfgFile, JSON.stringify(c, null, 2) + '\n');
+
+  // Model, tokenizer, adapters: from the latest checkpoint when resuming, else from the config.
+  let model: GPT;
+  let tok: Tokenizer;
+  let lora: Lora | null = null;
+  const fullFrom = resume && last && !c.lora ? last : c.model;
+  if (fullFrom) {
+    const ck = loadCheckpoint(fullFrom);
+    if (!ck.tokenizer) throw new Error(`${fullFrom}: no tokenizer.json`);
+    [model, tok] = [ck.model, ck.tokenizer];
+  } else {
+    const i = c.init!;
+    tok = Tokenizer.load(statSync(i.tokenizer).isDirectory() ? join(i.tokenizer, 'tokenizer.json') : i.tokenizer);
+    const eos = tok.eosId ?? undefined;
+    model = GPT.init(validateConfig({ vocabSize: tok.vocabSize, nPositions: i.nPositions, nEmbd: i.nEmbd, nLayer: i.nLayer, nHead: i.nHead, eosTokenId: eos, bosTokenId: eos }), c.seed);
+  }
+  if (c.seqLen > model.config.nPositions) throw new Error(`seqLen ${c.seqLen} exceeds the model's n_positions ${model.config.nPositions}`);
+  if (c.lora) lora = resume && last ? Lora.load(last, model) : Lora.attach(model, c.lora, c.seed);
+  const trainable = lora ? lora.params : model.params;
+  const opt = new AdamW(trainable, { lr: c.lr, beta1: c.beta1, beta2: c.beta2, weightDecay: c.weightDecay, maxGradNorm: c.maxGradNorm });
+  let state: TrainerState = { step: 0, tokens: 0, seconds: 0 };
+  if (resume && last) {
+    state = readTrainerState(last);
+    loadOptimizer(last, opt);
+  }
+
+  const data = loadSftData(readSources(c.data, hooks.corpus), tok, c);
+  const evalSet = data.evalBatches(c.evalBatches);
+  const emit = (m: Metrics) => {
+    const rec = { step: state.step, time: new Date().toISOString(), run_id: runId, ...m };
+    appendFileSync(join(c.out, 'metrics.jsonl'), JSON.stringify(rec) + '\n'); // O_APPEND: whole lines
+    hooks.onMetrics?.(rec);
+  };
+  const evaluate = () => {
+    if (!evalSet.length) return null;
+    const loss = meanLoss(model, evalSet);
+    emit({ 'eval/loss': loss, 'eval/perplexity': Math.exp(loss) });
+    return loss;
+  };
+
+  const losses: number[] = [];
+  let lastSaved: string | null = last;
+  let evalLoss: number | null = null;
+  try {
+    while (state.step < c.steps) {
+      const step = state.step + 1;
+      const t0 = performance.now();
+      opt.opts.lr = lrAt(c, step);
+      const { loss, tokens } = accumulate(model, opt, trainable, c.gradAccum, (micro) => data.trainBatch(step, micro), step, lastSaved);
+      const secs = (performance.now() - t0) / 1000;
+      state = { step, tokens: state.tokens + tokens, seconds: state.seconds + secs };
+      losses.push(loss.loss);
+      emit({ 'train/loss': loss.loss, 'train/grad_norm': loss.gradNorm, lr: opt.opts.lr, 'train/tokens_per_sec': tokens / secs, tokens: state.tokens });
+      hooks.onStep?.(step, c.steps, state.tokens, loss.loss);
+      if (c.evalEvery && step % c.evalEvery === 0 && step < c.steps) evalLoss = evaluate();
+      if (step % c.saveEvery === 0 || step === c.steps || step === hooks.stopAfter) {
+        lastSaved = await saveRunCheckpoint(c.out, state, model, tok, lora, opt, c.keepCheckpoints);
+      }
+      if (step === hooks.stopAfter) break;
+    }
+    let final: string | null = null;
+    if (state.step >= c.steps) {
+      evalLoss = evaluate();
+      final = join(c.out, 'final');
+      if (lora) await lora.save(final, c.model ?? '');
+      else await saveCheckpoint(final, model, tok);
+    }
+    return { step: state.step, final, evalLoss, losses };
+  } finally {
+    lora?.dispose();
+    model.dispose();
+  }
+}
+
+/** One optimizer step over gradAccum micro-batches: gradients averaged, then a guarded AdamW update. */
+export function accumulate(
+  model: GPT, opt: AdamW, trainable: Map<string, tf.Variable>, micro: number, batch: (m: number) => Batch, step: number, lastSaved: string | null,
+): { loss: { loss: number; gradNorm: number }; tokens: number } {
+  const vars = [...trainable.values()];
+  let acc: Record<string, tf.Tensor> | null = null;
+  let lossSum = 0;
+  let tokens = 0;
+  for (let m = 0; m < micro; m++) {
+    const b = batch(m);
+    tokens += b.ids.length * (b.ids[0].length - 1);
+    const { value, grads } = tf.tidy(() => tf.variableGrads(() => model.loss(
+      tf.tensor2d(b.ids, undefined, 'int32'),
+      b.lossMask ? tf.tensor2d(b.lossMask) : undefined,
+      b.attentionMask ? tf.tensor2d(b.attentionMask, undefined, 'int32') : undefined,
+    ), vars));
+    lossSum += value.dataSync()[0];
+    value.dispose();
+    if (!acc) acc = grads;
+    else {
+      const prev: Record<string, tf.Tensor> = acc;
+      acc = tf.tidy(() => Object.fromEntries(Object.keys(grads).map((k) => [k, tf.add(prev[k], grads[k])])));
+      tf.dispose([prev, grads]);
+    }
+  }
+  const loss = lossSum / micro;
+  const where = lastSaved ? `; the last good checkpoint is ${lastSaved}` : '; no checkpoint was written';
+  try {
+    if (!Number.isFinite(loss)) throw new NonFiniteError(`step ${step}: loss is ${loss}, training stopped${where}`);
+    if (micro > 1) {
+      const summed = acc!;
+      acc = tf.tidy(() => Object.fromEntries(Object.entries(summed).map(([k, g]) => [k, tf.div(g, micro)])));
+      tf.dispose(summed);
+    }
+    try {
+      const { gradNorm } = opt.applyGradients(acc!);
+      return { loss: { loss, gradNorm }, tokens };
+    } catch (e) {
+      if (e instanceof NonFiniteError) throw new NonFiniteError(`step ${step}: ${e.message}, training stopped${where}`);
+      throw e;
+    }
+  } finally {
+    tf.dispose(acc!);
+  }
+}
