@@ -1,5 +1,6 @@
 // The `rlhf` command. Each subcommand lives in its own file; errors print one line, not a stack.
 import { Command, CommanderError } from 'commander';
+import { convertCommand } from './convert.js';
 import { demoCommand } from './demo.js';
 import { evalCommand } from './eval.js';
 import { generateCommand } from './generate.js';
@@ -13,7 +14,7 @@ const program = new Command('rlhf')
   .version('0.1.0')
   .showHelpAfterError('(add --help for usage)')
   .exitOverride();
-for (const c of [demoCommand(), evalCommand(), generateCommand(), initCommand(), mergeCommand(), sftCommand(), tokenizerCommand()]) {
+for (const c of [convertCommand(), demoCommand(), evalCommand(), generateCommand(), initCommand(), mergeCommand(), sftCommand(), tokenizerCommand()]) {
   program.addCommand(c);
 }
 program.commands.forEach(function exit(c: Command) {

@@ -128,12 +128,12 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   renameSync(tmp, path);
 }
 
-/** Save a model (and tokenizer) as a Hugging Face GPT-2 folder. */
-export async function saveCheckpoint(dir: string, model: GPT, tokenizer: Tokenizer | null): Promise<void> {
+/** Save a model (and tokenizer) as a Hugging Face GPT-2 folder; dtype F16/BF16 halves the file. */
+export async function saveCheckpoint(dir: string, model: GPT, tokenizer: Tokenizer | null, dtype: 'F32' | 'F16' | 'BF16' = 'F32'): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const tensors = [];
   for (const [name, shape] of parameterShapes(model.config)) {
-    tensors.push({ name, shape, data: (await model.p(name).data()) as Float32Array });
+    tensors.push({ name, shape, dtype, data: (await model.p(name).data()) as Float32Array });
   }
   // Weights first, config last: a reader that finds the new config.json also finds matching weights.
   writeFileAtomic(join(dir, 'model.safetensors'), serializeSafetensors(tensors, { format: 'pt' }));

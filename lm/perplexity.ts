@@ -2,7 +2,7 @@
 // once), or every completion token of a JSONL pairs file.
 import * as tf from '@tensorflow/tfjs';
 import { GPT } from './model.js';
-import { Batch, loadSftData } from './sft-data.js';
+import { Batch, loadSftData, splitText } from './sft-data.js';
 import { Tokenizer } from './tokenizer.js';
 
 export interface Perplexity {
@@ -18,21 +18,27 @@ export function perplexity(model: GPT, tok: Tokenizer, sources: { name: string; 
     const data = loadSftData(sources, tok, { seqLen: T, batchSize, gradAccum: 1, heldOut: 1, seed: 0 }); // everything "held out"
     batches = data.evalBatches(Infinity);
   } else {
-    const ids: number[] = [];
-    for (const s of sources) {
-      ids.push(...tok.encode(s.text));
-      if (tok.eosId !== null) ids.push(tok.eosId);
-    }
-    const rows: number[][] = [];
-    const masks: number[][] = [];
-    for (let start = 0; start + 1 < ids.length; start += T) {
-      const w = ids.slice(start, start + T + 1);
-      masks.push(Array.from({ length: T }, (_, t) => (t + 1 < w.length ? 1 : 0)));
-      rows.push([...w, ...new Array(T + 1 - w.length).fill(tok.eosId ?? 0)]);
-    }
-    batches = [];
-    for (let i = 0; i < rows.length; i += batchSize) batches.push({ ids: rows.slice(i, i + batchSize), lossMask: masks.slice(i, i + batchSize) });
+    batches = windowBatches(splitText(sources, tok, 0).train, T, batchSize, tok.eosId ?? 0);
   }
+  return batchPerplexity(model, batches);
+}
+
+/** Consecutive windows over a token stream; each token after the first is a target exactly once. */
+export function windowBatches(ids: ArrayLike<number>, T: number, batchSize: number, pad: number): Batch[] {
+  const rows: number[][] = [];
+  const masks: number[][] = [];
+  for (let start = 0; start + 1 < ids.length; start += T) {
+    const w = Array.from({ length: Math.min(T + 1, ids.length - start) }, (_, i) => ids[start + i]);
+    masks.push(Array.from({ length: T }, (_, t) => (t + 1 < w.length ? 1 : 0)));
+    rows.push([...w, ...new Array(T + 1 - w.length).fill(pad)]);
+  }
+  const batches: Batch[] = [];
+  for (let i = 0; i < rows.length; i += batchSize) batches.push({ ids: rows.slice(i, i + batchSize), lossMask: masks.slice(i, i + batchSize) });
+  return batches;
+}
+
+/** Token-weighted mean loss over batches, and its exponential. */
+export function batchPerplexity(model: GPT, batches: Batch[]): Perplexity {
   let sum = 0;
   let count = 0;
   for (const b of batches) {

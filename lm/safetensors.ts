@@ -113,9 +113,48 @@ export interface TensorToWrite {
   name: string;
   shape: number[];
   data: Float32Array;
+  /** Stored precision; F32 unless given. F16 and BF16 round to nearest even. */
+  dtype?: 'F32' | 'F16' | 'BF16';
 }
 
-/** Serialise float32 tensors (in the given order) into safetensors bytes, header padded to 8 bytes. */
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/** float32 -> IEEE half bits, round to nearest even; overflow gives ±Inf, tiny values subnormals or ±0. */
+export function f32ToF16(v: number): number {
+  f32[0] = v;
+  const x = u32[0];
+  const sign = (x >>> 16) & 0x8000;
+  const exp = (x >>> 23) & 0xff;
+  let mant = x & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  const e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    mant |= 0x800000;
+    const shift = 14 - e;
+    let h = mant >>> shift;
+    const rem = mant & ((1 << shift) - 1);
+    const half = 1 << (shift - 1);
+    if (rem > half || (rem === half && h & 1)) h++;
+    return sign | h;
+  }
+  let h = sign | (e << 10) | (mant >>> 13);
+  const rem = mant & 0x1fff;
+  if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++; // a carry into the exponent is the right rounding
+  return h;
+}
+
+/** float32 -> bfloat16 bits, round to nearest even (NaN kept NaN). */
+export function f32ToBf16(v: number): number {
+  f32[0] = v;
+  const x = u32[0];
+  if ((x & 0x7f800000) === 0x7f800000 && x & 0x7fffff) return (x >>> 16) | 0x40;
+  return ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
+}
+
+/** Serialise float32 tensors (in the given order, each stored as its dtype) into safetensors bytes, header padded to 8 bytes. */
 export function serializeSafetensors(tensors: TensorToWrite[], metadata: Record<string, string> = {}): Uint8Array {
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length) header.__metadata__ = metadata;
@@ -123,8 +162,9 @@ export function serializeSafetensors(tensors: TensorToWrite[], metadata: Record<
   for (const t of tensors) {
     const numel = t.shape.reduce((a, d) => a * d, 1);
     if (numel !== t.data.length) throw new SafetensorsError(`tensor '${t.name}': shape ${t.shape} does not match ${t.data.length} values`);
-    header[t.name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + 4 * numel] };
-    offset += 4 * numel;
+    const bytes = DTYPE_BYTES[t.dtype ?? 'F32'] * numel;
+    header[t.name] = { dtype: t.dtype ?? 'F32', shape: t.shape, data_offsets: [offset, offset + bytes] };
+    offset += bytes;
   }
   let json = JSON.stringify(header);
   json += ' '.repeat((8 - ((8 + Buffer.byteLength(json)) % 8)) % 8);
@@ -134,8 +174,13 @@ export function serializeSafetensors(tensors: TensorToWrite[], metadata: Record<
   out.set(head, 8);
   let at = 8 + head.length;
   for (const t of tensors) {
-    out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), at);
-    at += t.data.byteLength;
+    let bytes: Uint8Array;
+    if (t.dtype === 'F16' || t.dtype === 'BF16') {
+      const conv = t.dtype === 'F16' ? f32ToF16 : f32ToBf16;
+      bytes = new Uint8Array(Uint16Array.from(t.data, conv).buffer);
+    } else bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+    out.set(bytes, at);
+    at += bytes.length;
   }
   return out;
 }

@@ -38,20 +38,23 @@ export function loadSftData(
   return pairs.length ? pairData(pairs, tok, o) : textData(files, tok, o);
 }
 
-function textData(files: { name: string; text: string }[], tok: Tokenizer, o: { seqLen: number; batchSize: number; gradAccum: number; heldOut: number; seed: number }): SftData {
-  const eos = tok.eosId;
+/** Token ids of text files split into training and held-out parts: the last `heldOut` of each file is held out. */
+export function splitText(files: { name: string; text: string }[], tok: Tokenizer, heldOut: number): { train: Int32Array; held: Int32Array } {
   const train: number[] = [];
   const held: number[] = [];
   for (const f of files) {
     const ids = tok.encode(f.text);
-    if (eos !== null) ids.push(eos); // documents end with <|endoftext|>, as in GPT-2's training
-    const cut = Math.floor(ids.length * (1 - o.heldOut)); // the end of each file is held out
+    if (tok.eosId !== null) ids.push(tok.eosId); // documents end with <|endoftext|>, as in GPT-2's training
+    const cut = Math.floor(ids.length * (1 - heldOut));
     for (let i = 0; i < ids.length; i++) (i < cut ? train : held).push(ids[i]);
   }
+  return { train: Int32Array.from(train), held: Int32Array.from(held) };
+}
+
+function textData(files: { name: string; text: string }[], tok: Tokenizer, o: { seqLen: number; batchSize: number; gradAccum: number; heldOut: number; seed: number }): SftData {
+  const { train: trainIds, held: heldIds } = splitText(files, tok, o.heldOut);
   const T = o.seqLen;
-  if (train.length < T + 2) throw new DataError(`training text has ${train.length} tokens, fewer than one window of ${T + 1}`);
-  const trainIds = Int32Array.from(train);
-  const heldIds = Int32Array.from(held);
+  if (trainIds.length < T + 2) throw new DataError(`training text has ${trainIds.length} tokens, fewer than one window of ${T + 1}`);
   const window = (src: Int32Array, start: number) => Array.from(src.subarray(start, start + T + 1));
   return {
     kind: 'text',

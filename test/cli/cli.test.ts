@@ -15,7 +15,7 @@ describe('cli', () => {
   it('has --help on every subcommand', () => {
     const top = rlhf('--help');
     expect(top.code).to.equal(0);
-    for (const cmd of [['demo'], ['generate'], ['init'], ['tokenizer'], ['tokenizer', 'train']]) {
+    for (const cmd of [['demo'], ['generate'], ['init'], ['tokenizer'], ['tokenizer', 'train'], ['sft'], ['eval'], ['merge'], ['convert']]) {
       const r = rlhf(...cmd, '--help');
       expect(r.code, cmd.join(' ')).to.equal(0);
       expect(r.out).to.match(new RegExp(`Usage: rlhf ${cmd.join(' ')}`));
@@ -60,5 +60,48 @@ describe('cli', () => {
     expect(bad.err).to.match(/--temperature .* is invalid/);
     const tf = rlhf('init', '--tokenizer', '/nonexistent.json', '--out', tempDir(), '--backend', 'tensorflow');
     expect(tf.code).to.equal(1);
+  });
+});
+
+describe('cli: sft, eval, merge, convert', () => {
+  it('trains from scratch, fine-tunes with LoRA, merges and converts, and eval agrees at every stage', () => {
+    const dir = tempDir();
+    const text = join(dir, 'corpus.txt');
+    writeFileSync(text, mobyDickText(2));
+    expect(rlhf('tokenizer', 'train', '--data', text, '--vocab-size', '300', '--out', dir).code).to.equal(0);
+    const run = join(dir, 'run');
+    const sft = rlhf('sft', '--init-tokenizer', dir, '--n-embd', '16', '--n-layer', '1', '--n-head', '2', '--n-positions', '32',
+      '--data', text, '--out', run, '--steps', '4', '--batch-size', '2', '--seq-len', '16', '--eval-every', '2', '--save-every', '2', '--json');
+    expect(sft.code, sft.err).to.equal(0);
+    const metrics = sft.out.trim().split('\n').map((l) => JSON.parse(l));
+    expect(metrics.filter((m) => 'train/loss' in m)).to.have.length(4);
+    expect(metrics.filter((m) => 'eval/perplexity' in m).length).to.be.at.least(2);
+    const evalJson = (...args: string[]) => {
+      const r = rlhf('eval', '--data', text, '--seq-len', '16', '--json', ...args);
+      expect(r.code, r.err).to.equal(0);
+      return JSON.parse(r.out) as { tokens: number; loss: number; perplexity: number };
+    };
+    const full = evalJson('--model', join(run, 'final'));
+    expect(full.perplexity).to.be.within(50, 600); // 4 steps of a tiny model: near the uniform 300
+    // LoRA on top of it, with pairs
+    const pairs = join(dir, 'pairs.jsonl');
+    writeFileSync(pairs, Array.from({ length: 12 }, (_, i) => JSON.stringify({ prompt: `Ship ${i}:`, completion: ' the whale.' })).join('\n'));
+    const lrun = join(dir, 'lora');
+    const lora = rlhf('sft', '--model', join(run, 'final'), '--data', pairs, '--out', lrun, '--steps', '3', '--batch-size', '2', '--seq-len', '16', '--lora-rank', '2', '--held-out', '0', '--lr', '0.01');
+    expect(lora.code, lora.err).to.equal(0);
+    expect(existsSync(join(lrun, 'final', 'adapter_model.safetensors'))).to.equal(true);
+    const adapted = evalJson('--model', join(run, 'final'), '--adapter', join(lrun, 'final'));
+    expect(adapted.perplexity).to.not.equal(full.perplexity);
+    const merged = join(dir, 'merged');
+    expect(rlhf('merge', '--model', join(run, 'final'), '--adapter', join(lrun, 'final'), '--out', merged).code).to.equal(0);
+    expect(evalJson('--model', merged).loss).to.be.closeTo(adapted.loss, 1e-4);
+    const half = join(dir, 'half');
+    const conv = rlhf('convert', '--model', merged, '--out', half, '--dtype', 'f16', '--json');
+    expect(conv.code, conv.err).to.equal(0);
+    expect(evalJson('--model', half).loss).to.be.closeTo(adapted.loss, 2e-2);
+    // resume without --resume is refused, nothing overwritten
+    const again = rlhf('sft', '--model', join(run, 'final'), '--data', text, '--out', run, '--steps', '1');
+    expect(again.code).to.equal(1);
+    expect(again.err).to.match(/already holds a run/);
   });
 });

@@ -77,3 +77,36 @@ describe('lm/safetensors', () => {
     expect(() => st.float32('i')).to.throw(SafetensorsError, /tensor 'i' has dtype I32/);
   });
 });
+
+describe('lm/safetensors half precision writes', () => {
+  it('f32 -> f16 -> f32 is exact where f16 can hold the value and rounds to nearest even elsewhere', async () => {
+    const { f32ToF16, f32ToBf16 } = await import('../../lm/safetensors.js');
+    for (const v of [0, -0, 1, -2.5, 65504, 2 ** -14, 2 ** -24, 1 / 1024, 3.140625]) expect(f16ToF32(f32ToF16(v))).to.equal(v);
+    expect(f16ToF32(f32ToF16(1 + 2 ** -11))).to.equal(1); // tie: to even
+    expect(f16ToF32(f32ToF16(1 + 3 * 2 ** -11))).to.equal(1 + 2 ** -9); // tie: to even (up)
+    expect(f16ToF32(f32ToF16(1e6))).to.equal(Infinity);
+    expect(f16ToF32(f32ToF16(2 ** -26))).to.equal(0);
+    expect(f16ToF32(f32ToF16(NaN))).to.be.NaN;
+    const bf = (v: number) => new Float32Array(new Uint32Array([f32ToBf16(v) << 16]).buffer)[0];
+    expect(bf(1)).to.equal(1);
+    expect(bf(1 + 2 ** -8)).to.equal(1); // tie to even
+    expect(bf(1 + 3 * 2 ** -8)).to.equal(1 + 2 ** -6);
+    for (let i = 0; i < 1000; i++) {
+      const v = (Math.random() - 0.5) * 100;
+      expect(Math.abs(f16ToF32(f32ToF16(v)) - v)).to.be.at.most(Math.abs(v) * 2 ** -11);
+    }
+  });
+
+  it('serializes F16 and BF16 tensors that read back to the rounded values', () => {
+    const data = Float32Array.from([0.1, -3.3, 1000.5, 7]);
+    const st = new SafetensorsFile(serializeSafetensors([{ name: 'h', shape: [4], data, dtype: 'F16' }, { name: 'b', shape: [2, 2], data, dtype: 'BF16' }]));
+    expect(st.entries.get('h')!.dtype).to.equal('F16');
+    expect(st.entries.get('b')!.offsets).to.deep.equal([8, 16]);
+    const h = st.float32('h');
+    const b = st.float32('b');
+    for (let i = 0; i < 4; i++) {
+      expect(Math.abs(h[i] - data[i])).to.be.at.most(Math.abs(data[i]) * 2 ** -11);
+      expect(Math.abs(b[i] - data[i])).to.be.at.most(Math.abs(data[i]) * 2 ** -8);
+    }
+  });
+});
