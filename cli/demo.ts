@@ -1,78 +1,72 @@
-// rlhf demo: the end-to-end job that runs on a fresh machine with nothing but npm packages.
-// Trains a tokenizer and a small GPT-2 on Moby-Dick, reports held-out loss before and after,
-// saves a Hugging Face checkpoint, and samples from it. (The shipped starter model and the
-// labeling/RL loop build on these same pieces.)
-import * as tf from '@tensorflow/tfjs';
+// rlhf demo (npm start): the main job on the embedded defaults. Loads the shipped starter model, shows
+// what it writes, fine-tunes it on Moby-Dick through LoRA adapters, and shows held-out perplexity and
+// samples before and after. (Labeling, reward modelling and PPO join this loop in later issues.)
 import { Command } from 'commander';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { corpusText } from '../data/corpora.js';
-import { AdamW } from '../lm/adamw.js';
+import { realWordFraction } from '../data/word-check.js';
 import { BackendName, initBackend } from '../lm/backend.js';
-import { countWords, trainBpe } from '../lm/bpe-train.js';
-import { saveCheckpoint } from '../lm/checkpoint.js';
-import { validateConfig } from '../lm/config.js';
+import { loadCheckpoint } from '../lm/checkpoint.js';
 import { generate } from '../lm/generate.js';
-import { GPT } from '../lm/model.js';
-import { Rng } from '../lm/rng.js';
-import { Tokenizer } from '../lm/tokenizer.js';
-import { randomWindows, trainStep } from '../lm/train-step.js';
-import { backendOption, float, int } from './options.js';
+import { Lora } from '../lm/lora.js';
+import { batchPerplexity, windowBatches } from '../lm/perplexity.js';
+import { runSft } from '../lm/sft.js';
+import { resolveSftConfig } from '../lm/sft-config.js';
+import { splitText } from '../lm/sft-data.js';
+import { backendOption, int } from './options.js';
 import { Progress } from './progress.js';
+
+export const STARTER = join(import.meta.dirname, '..', 'data', 'models', 'starter');
+const PROMPTS = ['Call me', 'The whale', 'It was a dark night, and'];
 
 export function demoCommand(): Command {
   return new Command('demo')
-    .description('train a tokenizer and a small GPT-2 on Moby-Dick, save it, and sample from it')
-    .option('--out <dir>', 'checkpoint folder to write', join('.rlhf', 'demo'))
-    .option('--steps <n>', 'training steps', int(1), 150)
-    .option('--batch <n>', 'sequences per step', int(1), 8)
-    .option('--ctx <n>', 'tokens per sequence', int(8), 128)
-    .option('--lr <lr>', 'peak AdamW learning rate', float(0), 2e-3)
-    .option('--seed <s>', 'seed for data order, init and sampling', int(0), 0)
+    .description('fine-tune the shipped starter model on Moby-Dick with LoRA; perplexity and samples before and after')
+    .option('--model <dir>', 'base checkpoint', STARTER)
+    .option('--out <dir>', 'run folder (default .rlhf/demo/<time>)')
+    .option('--steps <n>', 'LoRA training steps', int(1), 80)
+    .option('--seed <s>', 'seed for adapters, data order and sampling', int(0), 0)
     .addOption(backendOption())
     .option('--json', 'print a JSON summary at the end')
     .action(async (o) => {
+      if (!existsSync(join(o.model, 'config.json'))) throw new Error(`${o.model}: no model here (the starter model is rebuilt by \`npm run starter\`)`);
       const backend = await initBackend(o.backend as BackendName);
-      const text = corpusText('moby-dick');
-      const tok = new Tokenizer(trainBpe(countWords(text), { vocabSize: 2048 }));
-      const ids = tok.encode(text);
-      const split = Math.floor(ids.length * 0.95); // the last 5% is held out
-      const train = ids.slice(0, split);
-      const heldOut = ids.slice(split);
-      process.stderr.write(`tokenizer: ${tok.vocabSize} tokens; corpus: ${ids.length.toLocaleString('en')} tokens (${heldOut.length.toLocaleString('en')} held out)\n`);
-      const config = validateConfig({ vocabSize: tok.vocabSize, nPositions: o.ctx, nEmbd: 128, nLayer: 4, nHead: 4, eosTokenId: tok.eosId!, bosTokenId: tok.eosId! });
-      const model = GPT.init(config, o.seed);
-      const opt = new AdamW(model.params, { lr: o.lr, weightDecay: 0.1, beta2: 0.99, maxGradNorm: 1 });
-      const evalLoss = () => {
-        const rng = new Rng(1234); // the same held-out windows every time
-        let s = 0;
-        for (let i = 0; i < 4; i++) s += tf.tidy(() => model.loss(tf.tensor2d(randomWindows(heldOut, o.batch, o.ctx, rng), undefined, 'int32')).dataSync()[0]);
-        return s / 4;
+      const out = o.out ?? join('.rlhf', 'demo', new Date().toISOString().replace(/[:.]/g, '-'));
+      const sample = { maxNewTokens: 40, temperature: 0.8, topK: 0, topP: 0.95, seed: o.seed };
+
+      // What the held-out evaluation reads: the last 5% of Moby-Dick, as `rlhf sft` splits it.
+      const evaluate = async (withAdapter: string | null) => {
+        const { model, tokenizer } = loadCheckpoint(o.model);
+        const lora = withAdapter ? Lora.load(withAdapter, model) : null;
+        const { held } = splitText([{ name: 'moby-dick', text: corpusText('moby-dick') }], tokenizer!, 0.05);
+        const ppl = batchPerplexity(model, windowBatches(held.subarray(0, 64 * 128), 128, 16, tokenizer!.eosId ?? 0));
+        const texts = (await generate(model, tokenizer, PROMPTS, sample)).map((c) => c.prompt + c.text);
+        lora?.dispose();
+        model.dispose();
+        return { perplexity: ppl.perplexity, samples: texts, realWords: realWordFraction(texts).fraction };
       };
-      const before = evalLoss();
-      const rng = new Rng(o.seed);
-      const bar = new Progress('train', o.steps, 'tok');
-      const warmup = Math.max(1, Math.floor(o.steps / 10));
-      let last = { loss: NaN, gradNorm: NaN };
-      for (let step = 1; step <= o.steps; step++) {
-        // linear warmup, then cosine decay to 10% of the peak
-        opt.opts.lr = step <= warmup ? (o.lr * step) / warmup : o.lr * (0.1 + 0.45 * (1 + Math.cos((Math.PI * (step - warmup)) / (o.steps - warmup))));
-        last = trainStep(model, opt, randomWindows(train, o.batch, o.ctx, rng));
-        bar.update(step, step * o.batch * o.ctx, `loss ${last.loss.toFixed(3)}`);
+
+      process.stderr.write(`base model ${o.model}\n`);
+      const before = await evaluate(null);
+      const config = resolveSftConfig({
+        model: o.model, data: ['corpus:moby-dick'], out, steps: o.steps, batchSize: 8, seqLen: 128, lr: 3e-3,
+        warmupSteps: 5, evalEvery: 0, saveEvery: o.steps, seed: o.seed, lora: { rank: 8, alpha: 16, targets: ['attn', 'mlp'] },
+      }, 'demo');
+      const bar = new Progress('lora sft', o.steps, 'tok');
+      await runSft(config, false, { corpus: () => corpusText('moby-dick'), onStep: (s, _t, tokens, loss) => bar.update(s, tokens, `loss ${loss.toFixed(3)}`) });
+      const after = await evaluate(join(out, 'final'));
+      const summary = { backend: backend.name, base: o.model, adapter: join(out, 'final'), steps: o.steps, before, after };
+      if (o.json) {
+        process.stdout.write(JSON.stringify(summary) + '\n');
+        return;
       }
-      const after = evalLoss();
-      await saveCheckpoint(o.out, model, tok);
-      const samples = await generate(model, tok, ['Call me', 'The whale', 'It was'], { maxNewTokens: 40, temperature: 0.8, topK: 0, topP: 0.95, seed: o.seed });
-      const summary = {
-        backend: backend.name, params: model.numParams(), steps: o.steps, tokens_seen: o.steps * o.batch * o.ctx,
-        held_out_loss_before: before, held_out_loss_after: after, checkpoint: o.out,
-        samples: samples.map((s) => s.prompt + s.text),
+      const show = (title: string, r: typeof before) => {
+        process.stdout.write(`\n${title}: Moby-Dick held-out perplexity ${r.perplexity.toFixed(1)}\n`);
+        for (const s of r.samples) process.stdout.write(`  > ${JSON.stringify(s).slice(1, -1)}\n`);
       };
-      if (o.json) process.stdout.write(JSON.stringify(summary) + '\n');
-      else {
-        process.stdout.write(`held-out loss ${before.toFixed(3)} -> ${after.toFixed(3)} (perplexity ${Math.exp(before).toFixed(0)} -> ${Math.exp(after).toFixed(1)})\n`);
-        process.stdout.write(`saved ${o.out}; try: rlhf generate --model ${o.out} --prompt "Call me"\n\n`);
-        for (const s of summary.samples) process.stdout.write(`${s}\n---\n`);
-      }
-      model.dispose();
+      show('starter model', before);
+      show(`after ${o.steps} LoRA steps on Moby-Dick`, after);
+      process.stdout.write(`\nadapter saved in ${summary.adapter} (PEFT layout); try:\n  rlhf generate --model ${o.model} --prompt "Call me"\n  rlhf merge --model ${o.model} --adapter ${summary.adapter} --out merged\n`);
     });
 }

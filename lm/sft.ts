@@ -78,16 +78,22 @@ export async function runSft(c: SftConfig, resume: boolean, hooks: SftHooks): Pr
   const trainable = lora ? lora.params : model.params;
   const opt = new AdamW(trainable, { lr: c.lr, beta1: c.beta1, beta2: c.beta2, weightDecay: c.weightDecay, maxGradNorm: c.maxGradNorm });
   let state: TrainerState = { step: 0, tokens: 0, seconds: 0 };
+  const metricsFile = join(c.out, 'metrics.jsonl');
   if (resume && last) {
     state = readTrainerState(last);
     loadOptimizer(last, opt);
+    // Steps after the checkpoint will run again: drop their records so each step is logged once.
+    if (existsSync(metricsFile)) {
+      const keep = readFileSync(metricsFile, 'utf8').split('\n').filter((l) => l.trim() && (JSON.parse(l) as { step: number }).step <= state.step);
+      writeFileAtomic(metricsFile, keep.map((l) => l + '\n').join(''));
+    }
   }
 
   const data = loadSftData(readSources(c.data, hooks.corpus), tok, c);
   const evalSet = data.evalBatches(c.evalBatches);
   const emit = (m: Metrics) => {
     const rec = { step: state.step, time: new Date().toISOString(), run_id: runId, ...m };
-    appendFileSync(join(c.out, 'metrics.jsonl'), JSON.stringify(rec) + '\n'); // O_APPEND: whole lines
+    appendFileSync(metricsFile, JSON.stringify(rec) + '\n'); // O_APPEND: whole lines
     hooks.onMetrics?.(rec);
   };
   const evaluate = () => {

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AdamW, NonFiniteError } from '../../lm/adamw.js';
 import { loadCheckpoint } from '../../lm/checkpoint.js';
@@ -39,6 +39,8 @@ describe('lm/sft', () => {
       const b1 = await runSft(split, false, { ...hooks, stopAfter: 3 });
       expect(b1.step).to.equal(3);
       expect(b1.final).to.equal(null);
+      // as if the process had logged step 4 and then died before its checkpoint
+      appendFileSync(join(split.out, 'metrics.jsonl'), JSON.stringify({ step: 4, 'train/loss': 1 }) + '\n');
       const b2 = await runSft(split, true, hooks);
       expect(b2.step).to.equal(6);
       const curve = [...b1.losses, ...b2.losses];
