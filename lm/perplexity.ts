@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { GPT } from './model.js';
 import { Batch, loadSftData, splitText } from './sft-data.js';
 import { Tokenizer } from './tokenizer.js';
+import { batchLoss } from './train-step.js';
 
 export interface Perplexity {
   tokens: number;
@@ -44,11 +45,7 @@ export function batchPerplexity(model: GPT, batches: Batch[]): Perplexity {
   for (const b of batches) {
     const n = b.lossMask ? b.lossMask.flat().reduce((a, v) => a + v, 0) : b.ids.length * (b.ids[0].length - 1);
     if (!n) continue;
-    const mean = tf.tidy(() => model.loss(
-      tf.tensor2d(b.ids, undefined, 'int32'),
-      b.lossMask ? tf.tensor2d(b.lossMask) : undefined,
-      b.attentionMask ? tf.tensor2d(b.attentionMask, undefined, 'int32') : undefined,
-    ).dataSync()[0]);
+    const mean = tf.tidy(() => batchLoss(model, b).dataSync()[0]);
     sum += mean * n;
     count += n;
   }

@@ -1,7 +1,6 @@
 // Training-run checkpoints: a Hugging Face model folder (or a PEFT adapter folder) plus the optimizer
 // state and the trainer state, written into a temporary folder and renamed into place, so a
 // checkpoint either exists whole or not at all. `latest` names the newest complete one.
-import * as tf from '@tensorflow/tfjs';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { AdamW } from './adamw.js';
@@ -86,17 +85,4 @@ export function loadOptimizer(dir: string, opt: AdamW): void {
   const t = Number(st.metadata.t);
   if (!Number.isInteger(t) || t < 0) throw new CheckpointError(`${f}: metadata t must be the step count, got ${JSON.stringify(st.metadata.t)}`);
   opt.t = t;
-}
-
-/** The mean loss of a batch list without gradients (evaluation). */
-export function meanLoss(model: GPT, batches: { ids: number[][]; lossMask?: number[][]; attentionMask?: number[][] }[]): number {
-  let sum = 0;
-  for (const b of batches) {
-    sum += tf.tidy(() => model.loss(
-      tf.tensor2d(b.ids, undefined, 'int32'),
-      b.lossMask ? tf.tensor2d(b.lossMask) : undefined,
-      b.attentionMask ? tf.tensor2d(b.attentionMask, undefined, 'int32') : undefined,
-    ).dataSync()[0]);
-  }
-  return sum / batches.length;
 }

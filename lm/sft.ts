@@ -10,10 +10,12 @@ import { loadCheckpoint, saveCheckpoint, writeFileAtomic } from './checkpoint.js
 import { validateConfig } from './config.js';
 import { Lora } from './lora.js';
 import { GPT } from './model.js';
-import { latestCheckpoint, loadOptimizer, meanLoss, readTrainerState, saveRunCheckpoint, TrainerState } from './run-checkpoint.js';
+import { batchPerplexity } from './perplexity.js';
+import { latestCheckpoint, loadOptimizer, readTrainerState, saveRunCheckpoint, TrainerState } from './run-checkpoint.js';
 import { SftConfig } from './sft-config.js';
 import { Batch, loadSftData, readSources } from './sft-data.js';
 import { Tokenizer } from './tokenizer.js';
+import { batchLoss } from './train-step.js';
 
 export type Metrics = Record<string, number | string>;
 
@@ -98,7 +100,7 @@ export async function runSft(c: SftConfig, resume: boolean, hooks: SftHooks): Pr
   };
   const evaluate = () => {
     if (!evalSet.length) return null;
-    const loss = meanLoss(model, evalSet);
+    const { loss } = batchPerplexity(model, evalSet); // token-weighted mean over the held-out batches
     emit({ 'eval/loss': loss, 'eval/perplexity': Math.exp(loss) });
     return loss;
   };
@@ -148,11 +150,7 @@ export function accumulate(
   for (let m = 0; m < micro; m++) {
     const b = batch(m);
     tokens += b.ids.length * (b.ids[0].length - 1);
-    const { value, grads } = tf.tidy(() => tf.variableGrads(() => model.loss(
-      tf.tensor2d(b.ids, undefined, 'int32'),
-      b.lossMask ? tf.tensor2d(b.lossMask) : undefined,
-      b.attentionMask ? tf.tensor2d(b.attentionMask, undefined, 'int32') : undefined,
-    ), vars));
+    const { value, grads } = tf.tidy(() => tf.variableGrads(() => batchLoss(model, b), vars));
     lossSum += value.dataSync()[0];
     value.dispose();
     if (!acc) acc = grads;

@@ -74,8 +74,8 @@ describe('lm/sft', () => {
     const c = cfg({ steps: 30, evalEvery: 0, lr: 1e-2 });
     const before = loadCheckpoint(base).model;
     const data = loadSftData([{ name: 'moby', text: mobyDickText(2) }], smallTokenizer(), c);
-    const { meanLoss } = await import('../../lm/run-checkpoint.js');
-    const start = meanLoss(before, data.evalBatches(2));
+    const { batchPerplexity } = await import('../../lm/perplexity.js');
+    const start = batchPerplexity(before, data.evalBatches(2)).loss;
     before.dispose();
     const r = await runSft(c, false, hooks);
     expect(r.evalLoss!).to.be.lessThan(start - 0.5);
