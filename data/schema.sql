@@ -1,0 +1,116 @@
+-- The rlhf-trainer store. Numbered migrations, applied in order at start-up; PRAGMA user_version records
+-- the last one applied. Never edit a migration that has shipped: add the next one.
+-- Times are ISO-8601 UTC text.
+
+-- migration 1
+CREATE TABLE users (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  role TEXT NOT NULL CHECK (role IN ('labeler', 'researcher', 'admin')),
+  token_hash TEXT NOT NULL UNIQUE,           -- sha256 of the bearer token; the token itself is never stored
+  disabled INTEGER NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL
+);
+
+CREATE TABLE runs (
+  id TEXT PRIMARY KEY,
+  kind TEXT NOT NULL,                        -- sft | train-rm | ppo | ...
+  state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'stopped', 'failed', 'done')),
+  config TEXT NOT NULL,                      -- the resolved config, JSON
+  error TEXT,
+  pid INTEGER,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+
+CREATE TABLE checkpoints (
+  id INTEGER PRIMARY KEY,
+  run_id TEXT NOT NULL REFERENCES runs(id),
+  step INTEGER NOT NULL,
+  path TEXT NOT NULL,
+  created_at TEXT NOT NULL
+);
+
+CREATE TABLE metrics (
+  run_id TEXT NOT NULL REFERENCES runs(id),
+  step INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  value REAL,
+  time TEXT NOT NULL,
+  PRIMARY KEY (run_id, name, step)
+) WITHOUT ROWID;
+
+CREATE TABLE prompts (
+  id INTEGER PRIMARY KEY,
+  text TEXT NOT NULL UNIQUE,
+  created_at TEXT NOT NULL
+);
+
+CREATE TABLE completions (
+  id INTEGER PRIMARY KEY,
+  prompt_id INTEGER NOT NULL REFERENCES prompts(id),
+  text TEXT NOT NULL,
+  tokens INTEGER,                            -- token count under the generating model's tokenizer
+  model TEXT,                                -- model folder or checkpoint that wrote it
+  run_id TEXT REFERENCES runs(id),
+  step INTEGER,
+  created_at TEXT NOT NULL
+);
+CREATE INDEX completions_prompt ON completions(prompt_id);
+
+CREATE TABLE tasks (
+  id INTEGER PRIMARY KEY,
+  prompt_id INTEGER NOT NULL REFERENCES prompts(id),
+  k INTEGER NOT NULL CHECK (k >= 2),
+  gold TEXT,                                 -- for gold questions: the known ranking (JSON positions, best first)
+  source TEXT,                               -- who enqueued it: a CLI command or a run id
+  created_at TEXT NOT NULL
+);
+
+-- The completions of a task in the order they are shown (shuffled when the task is created).
+CREATE TABLE task_completions (
+  task_id INTEGER NOT NULL REFERENCES tasks(id),
+  position INTEGER NOT NULL,
+  completion_id INTEGER NOT NULL REFERENCES completions(id),
+  PRIMARY KEY (task_id, position)
+) WITHOUT ROWID;
+
+CREATE TABLE assignments (
+  task_id INTEGER NOT NULL REFERENCES tasks(id),
+  user_id INTEGER NOT NULL REFERENCES users(id),
+  assigned_at TEXT NOT NULL,
+  done_at TEXT,
+  PRIMARY KEY (task_id, user_id)
+) WITHOUT ROWID;
+CREATE INDEX assignments_user ON assignments(user_id, done_at);
+
+CREATE TABLE labels (
+  id INTEGER PRIMARY KEY,
+  task_id INTEGER NOT NULL REFERENCES tasks(id),
+  user_id INTEGER NOT NULL REFERENCES users(id),
+  client_id TEXT NOT NULL,                   -- chosen by the client: a resubmit with the same id stores nothing new
+  kind TEXT NOT NULL CHECK (kind IN ('ranking', 'tie', 'skip')),
+  ranking TEXT,                              -- JSON positions best first (a pairwise choice is a ranking of 2)
+  rationale TEXT,
+  ms INTEGER,                                -- time the labeler spent on the task
+  created_at TEXT NOT NULL,
+  UNIQUE (user_id, client_id),
+  UNIQUE (task_id, user_id)
+);
+CREATE INDEX labels_task ON labels(task_id);
+
+CREATE TABLE audit_log (
+  id INTEGER PRIMARY KEY,
+  at TEXT NOT NULL,
+  user_id INTEGER,
+  action TEXT NOT NULL,
+  detail TEXT
+);
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+
+CREATE TABLE settings (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+INSERT INTO settings (key, value) VALUES ('overlap', '1'), ('guidelines', ''), ('assignment_ttl_s', '1800');

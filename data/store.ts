@@ -1,0 +1,242 @@
+// The label store: users and tokens, comparison tasks, assignment with overlap, idempotent labels.
+// better-sqlite3 style: synchronous calls, statements prepared once, multi-row writes in one transaction.
+// The store never imports tfjs; the server and the CLI share it.
+import { createHash, randomBytes } from 'node:crypto';
+import { DB, now, openDb } from './db.js';
+
+export type Role = 'labeler' | 'researcher' | 'admin';
+export const ROLES: readonly Role[] = ['labeler', 'researcher', 'admin'];
+
+export interface User {
+  id: number;
+  name: string;
+  role: Role;
+}
+
+export class StoreError extends Error {
+  constructor(readonly code: 'invalid' | 'not_found' | 'conflict' | 'forbidden', message: string) {
+    super(message);
+  }
+}
+
+export interface NewTask {
+  prompt: string;
+  completions: { text: string; tokens?: number; model?: string; runId?: string; step?: number }[];
+  /** Known best-first ranking of the completions as given (gold question). */
+  gold?: number[];
+  source?: string;
+}
+
+export interface TaskView {
+  id: number;
+  prompt: string;
+  /** In display order; `position` is what a label's ranking refers to. */
+  completions: { position: number; text: string }[];
+}
+
+export interface LabelInput {
+  taskId: number;
+  clientId: string;
+  kind: 'ranking' | 'tie' | 'skip';
+  /** Positions best first: a permutation of 0..k-1 (for k = 2, the pairwise choice). */
+  ranking?: number[];
+  rationale?: string;
+  ms?: number;
+}
+
+export interface LabelResult {
+  id: number;
+  /** false when this client id was already stored: the resubmit changed nothing. */
+  created: boolean;
+}
+
+export const hashToken = (token: string): string => createHash('sha256').update(token).digest('hex');
+
+export class Store {
+  readonly db: DB;
+  private readonly st;
+
+  constructor(file: string) {
+    this.db = openDb(file);
+    const p = (sql: string) => this.db.prepare(sql);
+    this.st = {
+      addUser: p('INSERT INTO users (name, role, token_hash, created_at) VALUES (?, ?, ?, ?)'),
+      userByHash: p('SELECT id, name, role FROM users WHERE token_hash = ? AND disabled = 0'),
+      setToken: p('UPDATE users SET token_hash = ? WHERE name = ?'),
+      disableUser: p('UPDATE users SET disabled = 1 WHERE name = ?'),
+      users: p('SELECT id, name, role, disabled, created_at FROM users ORDER BY id'),
+      getSetting: p('SELECT value FROM settings WHERE key = ?').pluck(),
+      setSetting: p('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
+      audit: p('INSERT INTO audit_log (at, user_id, action, detail) VALUES (?, ?, ?, ?)'),
+      promptId: p('SELECT id FROM prompts WHERE text = ?').pluck(),
+      addPrompt: p('INSERT INTO prompts (text, created_at) VALUES (?, ?)'),
+      addCompletion: p('INSERT INTO completions (prompt_id, text, tokens, model, run_id, step, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      addTask: p('INSERT INTO tasks (prompt_id, k, gold, source, created_at) VALUES (?, ?, ?, ?, ?)'),
+      addTaskCompletion: p('INSERT INTO task_completions (task_id, position, completion_id) VALUES (?, ?, ?)'),
+      openAssignment: p('SELECT task_id FROM assignments WHERE user_id = ? AND done_at IS NULL AND assigned_at > ? ORDER BY assigned_at LIMIT 1').pluck(),
+      // A task is available while fewer than `overlap` labelers hold it: finished, or assigned within the TTL.
+      freeTask: p(`SELECT t.id FROM tasks t
+        WHERE NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = t.id AND a.user_id = @user)
+          AND (SELECT count(*) FROM assignments a WHERE a.task_id = t.id AND (a.done_at IS NOT NULL OR a.assigned_at > @fresh)) < @overlap
+        ORDER BY t.id LIMIT 1`).pluck(),
+      assign: p(`INSERT INTO assignments (task_id, user_id, assigned_at) VALUES (?, ?, ?)
+        ON CONFLICT(task_id, user_id) DO UPDATE SET assigned_at = excluded.assigned_at WHERE done_at IS NULL`),
+      task: p('SELECT t.id, t.k, p.text AS prompt FROM tasks t JOIN prompts p ON p.id = t.prompt_id WHERE t.id = ?'),
+      taskCompletions: p(`SELECT tc.position, c.text FROM task_completions tc JOIN completions c ON c.id = tc.completion_id
+        WHERE tc.task_id = ? ORDER BY tc.position`),
+      labelByClient: p('SELECT id, task_id FROM labels WHERE user_id = ? AND client_id = ?'),
+      labelByTask: p('SELECT id FROM labels WHERE user_id = ? AND task_id = ?').pluck(),
+      isAssigned: p('SELECT 1 FROM assignments WHERE task_id = ? AND user_id = ?').pluck(),
+      addLabel: p(`INSERT INTO labels (task_id, user_id, client_id, kind, ranking, rationale, ms, created_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+      finishAssignment: p('UPDATE assignments SET done_at = ? WHERE task_id = ? AND user_id = ?'),
+    };
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  /** Create a user and return a new bearer token (shown once; only its hash is stored). */
+  addUser(name: string, role: Role): string {
+    if (!/^[\w.@-]{1,64}$/.test(name)) throw new StoreError('invalid', 'name must be 1-64 letters, digits, or . _ @ -');
+    if (!ROLES.includes(role)) throw new StoreError('invalid', `role must be one of ${ROLES.join(', ')}`);
+    const token = randomBytes(32).toString('base64url');
+    try {
+      this.db.transaction(() => {
+        this.st.addUser.run(name, role, hashToken(token), now());
+        this.st.audit.run(now(), null, 'user.add', JSON.stringify({ name, role }));
+      })();
+    } catch (e) {
+      if (String(e).includes('UNIQUE')) throw new StoreError('conflict', `user '${name}' already exists`);
+      throw e;
+    }
+    return token;
+  }
+
+  /** A fresh token for an existing user; the old one stops working. */
+  rotateToken(name: string, by: number | null): string {
+    const token = randomBytes(32).toString('base64url');
+    const r = this.st.setToken.run(hashToken(token), name);
+    if (!r.changes) throw new StoreError('not_found', `no user '${name}'`);
+    this.st.audit.run(now(), by, 'user.token', JSON.stringify({ name }));
+    return token;
+  }
+
+  disableUser(name: string, by: number | null): void {
+    if (!this.st.disableUser.run(name).changes) throw new StoreError('not_found', `no user '${name}'`);
+    this.st.audit.run(now(), by, 'user.disable', JSON.stringify({ name }));
+  }
+
+  users(): { id: number; name: string; role: Role; disabled: number; created_at: string }[] {
+    return this.st.users.all() as never;
+  }
+
+  authenticate(token: string): User | null {
+    return (this.st.userByHash.get(hashToken(token)) as User | undefined) ?? null;
+  }
+
+  setting(key: 'overlap' | 'guidelines' | 'assignment_ttl_s'): string {
+    return this.st.getSetting.get(key) as string;
+  }
+
+  setSetting(key: 'overlap' | 'guidelines' | 'assignment_ttl_s', value: string, by: number | null): void {
+    this.db.transaction(() => {
+      this.st.setSetting.run(key, value);
+      this.st.audit.run(now(), by, 'setting', JSON.stringify({ key, value }));
+    })();
+  }
+
+  /** Enqueue comparison tasks in one transaction; completions are stored in a random display order. */
+  addTasks(tasks: NewTask[], rand: () => number = Math.random): number[] {
+    for (const t of tasks) validateTask(t);
+    const at = now();
+    return this.db.transaction(() => tasks.map((t) => {
+      const pid = (this.st.promptId.get(t.prompt) as number | undefined) ?? Number(this.st.addPrompt.run(t.prompt, at).lastInsertRowid);
+      const ids = t.completions.map((c) => Number(this.st.addCompletion.run(pid, c.text, c.tokens ?? null, c.model ?? null, c.runId ?? null, c.step ?? null, at).lastInsertRowid));
+      const order = ids.map((_, i) => i);
+      for (let i = order.length - 1; i > 0; i--) {
+        const j = Math.floor(rand() * (i + 1));
+        [order[i], order[j]] = [order[j], order[i]];
+      }
+      // gold is given against the input order; store it against display positions
+      const posOf = new Map(order.map((input, pos) => [input, pos]));
+      const gold = t.gold ? JSON.stringify(t.gold.map((i) => posOf.get(i))) : null;
+      const tid = Number(this.st.addTask.run(pid, ids.length, gold, t.source ?? null, at).lastInsertRowid);
+      order.forEach((input, pos) => this.st.addTaskCompletion.run(tid, pos, ids[input]));
+      return tid;
+    }))();
+  }
+
+  /**
+   * The labeler's next task: the one already assigned and unfinished, else a new assignment of a task that
+   * fewer than `overlap` labelers hold and this labeler has never had. One IMMEDIATE transaction, so
+   * concurrent requests (even from several processes) never over-assign. null when nothing is left.
+   */
+  nextTask(user: number): TaskView | null {
+    const ttl = Number(this.setting('assignment_ttl_s'));
+    const fresh = new Date(Date.now() - ttl * 1000).toISOString();
+    const id = this.db.transaction(() => {
+      const open = this.st.openAssignment.get(user, fresh) as number | undefined;
+      if (open !== undefined) return open;
+      const free = this.st.freeTask.get({ user, fresh, overlap: Number(this.setting('overlap')) }) as number | undefined;
+      if (free === undefined) return null;
+      this.st.assign.run(free, user, now());
+      return free;
+    }).immediate();
+    return id === null ? null : this.task(id);
+  }
+
+  task(id: number): TaskView | null {
+    const t = this.st.task.get(id) as { id: number; k: number; prompt: string } | undefined;
+    if (!t) return null;
+    return { id: t.id, prompt: t.prompt, completions: this.st.taskCompletions.all(id) as { position: number; text: string }[] };
+  }
+
+  /**
+   * Store labels in one transaction (the server's group commit). Each is idempotent by (user, clientId):
+   * a resubmit returns the stored label with created = false. Throws StoreError for the first bad one,
+   * storing none of the batch; callers that batch unrelated requests validate each first with checkLabel.
+   */
+  submitLabels(user: number, labels: LabelInput[]): LabelResult[] {
+    return this.db.transaction(() => labels.map((l) => this.submitOne(user, l)))();
+  }
+
+  /** The checks submitLabels makes, without writing: throws the StoreError it would. */
+  checkLabel(user: number, l: LabelInput): void {
+    const prior = this.st.labelByClient.get(user, l.clientId) as { id: number; task_id: number } | undefined;
+    if (prior) {
+      if (prior.task_id !== l.taskId) throw new StoreError('conflict', `client id '${l.clientId}' was already used for task ${prior.task_id}`);
+      return;
+    }
+    const t = this.st.task.get(l.taskId) as { k: number } | undefined;
+    if (!t) throw new StoreError('not_found', `no task ${l.taskId}`);
+    if (!this.st.isAssigned.get(l.taskId, user)) throw new StoreError('forbidden', `task ${l.taskId} is not assigned to you`);
+    if (this.st.labelByTask.get(user, l.taskId) !== undefined) throw new StoreError('conflict', `task ${l.taskId} already has your label (under another client id)`);
+    if (l.kind === 'ranking') {
+      const r = l.ranking ?? [];
+      const ok = r.length === t.k && [...r].sort((a, b) => a - b).every((v, i) => v === i);
+      if (!ok) throw new StoreError('invalid', `ranking must order all ${t.k} positions 0..${t.k - 1}, best first`);
+    } else if (l.ranking !== undefined) throw new StoreError('invalid', `a ${l.kind} has no ranking`);
+  }
+
+  private submitOne(user: number, l: LabelInput): LabelResult {
+    this.checkLabel(user, l);
+    const prior = this.st.labelByClient.get(user, l.clientId) as { id: number } | undefined;
+    if (prior) return { id: prior.id, created: false };
+    const at = now();
+    const id = Number(this.st.addLabel.run(l.taskId, user, l.clientId, l.kind, l.ranking ? JSON.stringify(l.ranking) : null, l.rationale ?? null, l.ms ?? null, at).lastInsertRowid);
+    this.st.finishAssignment.run(at, l.taskId, user);
+    return { id, created: true };
+  }
+}
+
+function validateTask(t: NewTask): void {
+  if (typeof t.prompt !== 'string') throw new StoreError('invalid', 'prompt must be a string');
+  if (!Array.isArray(t.completions) || t.completions.length < 2) throw new StoreError('invalid', 'a task needs at least 2 completions');
+  if (t.completions.some((c) => typeof c.text !== 'string')) throw new StoreError('invalid', 'every completion needs a text');
+  if (t.gold) {
+    const k = t.completions.length;
+    if (t.gold.length !== k || [...t.gold].sort((a, b) => a - b).some((v, i) => v !== i)) throw new StoreError('invalid', `gold must rank all ${k} completions`);
+  }
+}
