@@ -5,6 +5,10 @@ import { demoCommand } from './demo.js';
 import { evalCommand } from './eval.js';
 import { generateCommand } from './generate.js';
 import { initCommand } from './init.js';
+import { exportCommand, importCommand } from './labels.js';
+import { serveCommand } from './serve.js';
+import { tasksCommand } from './tasks.js';
+import { usersCommand } from './users.js';
 import { mergeCommand } from './merge.js';
 import { sftCommand } from './sft.js';
 import { tokenizerCommand } from './tokenizer.js';
@@ -14,7 +18,7 @@ const program = new Command('rlhf')
   .version('0.1.0')
   .showHelpAfterError('(add --help for usage)')
   .exitOverride();
-for (const c of [convertCommand(), demoCommand(), evalCommand(), generateCommand(), initCommand(), mergeCommand(), sftCommand(), tokenizerCommand()]) {
+for (const c of [convertCommand(), demoCommand(), evalCommand(), generateCommand(), initCommand(), mergeCommand(), sftCommand(), tokenizerCommand(), serveCommand(), usersCommand(), tasksCommand(), exportCommand(), importCommand()]) {
   program.addCommand(c);
 }
 program.commands.forEach(function exit(c: Command) {

@@ -202,6 +202,47 @@ export class Store {
     return this.db.transaction(() => labels.map((l) => this.submitOne(user, l)))();
   }
 
+  /**
+   * Group commit for the server: labels from many requests in one transaction (one fsync), each in its
+   * own savepoint, so one bad label fails alone. Returns a result or the StoreError for each, in order.
+   */
+  submitEach(items: { user: number; label: LabelInput }[]): ({ ok: LabelResult } | { error: StoreError })[] {
+    const one = this.db.transaction((user: number, l: LabelInput) => this.submitOne(user, l)); // nested: a savepoint
+    return this.db.transaction(() => items.map(({ user, label }) => {
+      try {
+        return { ok: one(user, label) };
+      } catch (e) {
+        if (e instanceof StoreError) return { error: e };
+        throw e;
+      }
+    }))();
+  }
+
+  /**
+   * Import preference pairs (HH-RLHF / TRL JSONL rows) as finished 2-way tasks labelled by `userName`
+   * (created as a disabled labeler if missing). Returns the number of labels stored.
+   */
+  importPairs(rows: { prompt: string; chosen: string; rejected: string }[], userName: string): number {
+    let user = this.db.prepare('SELECT id FROM users WHERE name = ?').pluck().get(userName) as number | undefined;
+    return this.db.transaction(() => {
+      if (user === undefined) {
+        this.addUser(userName, 'labeler');
+        this.disableUser(userName, null); // an import identity, not a login
+        user = this.db.prepare('SELECT id FROM users WHERE name = ?').pluck().get(userName) as number;
+      }
+      const ids = this.addTasks(rows.map((r) => ({ prompt: r.prompt, completions: [{ text: r.chosen }, { text: r.rejected }], source: `import:${userName}` })));
+      const at = now();
+      ids.forEach((tid, i) => {
+        const shown = this.task(tid)!.completions;
+        const chosenPos = shown.findIndex((c) => c.text === rows[i].chosen);
+        this.st.assign.run(tid, user, at);
+        this.submitOne(user!, { taskId: tid, clientId: `import-${tid}`, kind: 'ranking', ranking: [chosenPos, 1 - chosenPos] });
+      });
+      this.st.audit.run(at, null, 'import', JSON.stringify({ user: userName, labels: ids.length }));
+      return ids.length;
+    })();
+  }
+
   /** The checks submitLabels makes, without writing: throws the StoreError it would. */
   checkLabel(user: number, l: LabelInput): void {
     const prior = this.st.labelByClient.get(user, l.clientId) as { id: number; task_id: number } | undefined;

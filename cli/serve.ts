@@ -1,0 +1,28 @@
+// rlhf serve: the labeling server (API, pages, live events) on one SQLite file.
+import { Command } from 'commander';
+import { Store } from '../data/store.js';
+import { startServer } from '../server/app.js';
+import { int } from './options.js';
+
+export function serveCommand(): Command {
+  return new Command('serve')
+    .description('run the labeling server: JSON API, labeling and project pages, WebSocket events')
+    .option('--port <n>', 'port (0 picks a free one)', int(0), 8080)
+    .option('--host <addr>', 'address to bind; 127.0.0.1 keeps it on this machine', '127.0.0.1')
+    .option('--db <file>', 'SQLite file', 'rlhf.db')
+    .option('--rate-limit <n>', 'requests per second per token', int(1), 500)
+    .option('--json', 'print {"url"} when listening')
+    .action(async (o) => {
+      const store = new Store(o.db);
+      const s = await startServer({ store, host: o.host, port: o.port, rateLimit: o.rateLimit });
+      const users = store.users().filter((u) => !u.disabled).length;
+      if (o.json) process.stdout.write(JSON.stringify({ url: s.url, db: o.db }) + '\n');
+      else {
+        process.stdout.write(`listening on ${s.url} (db ${o.db})\n  label:   ${s.url}/label\n  project: ${s.url}/project\n`);
+        if (!users) process.stdout.write(`no users yet: rlhf users add --name NAME --role admin --db ${o.db}\n`);
+      }
+      const stop = () => void s.close().then(() => (store.close(), process.exit(0)));
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+}

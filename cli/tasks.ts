@@ -1,0 +1,50 @@
+// rlhf tasks add: sample K completions per prompt from a model and enqueue comparison tasks.
+import { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { Store } from '../data/store.js';
+import { BackendName, initBackend } from '../lm/backend.js';
+import { loadCheckpoint } from '../lm/checkpoint.js';
+import { generate } from '../lm/generate.js';
+import { backendOption, float, int } from './options.js';
+
+export function tasksCommand(): Command {
+  const cmd = new Command('tasks').description('comparison tasks for labelers');
+  cmd.command('add').description('sample K completions per prompt from a model and enqueue them as comparison tasks')
+    .option('--db <file>', 'SQLite file', 'rlhf.db')
+    .requiredOption('--model <dir>', 'checkpoint folder')
+    .requiredOption('--prompts <file>', 'one prompt per line, or JSONL {"prompt"}')
+    .option('--k <k>', 'completions per task', int(2), 2)
+    .option('--n <n>', 'use only the first n prompts', int(1))
+    .option('--max-new-tokens <n>', 'completion length', int(1), 48)
+    .option('--temperature <t>', 'sampling temperature', float(0), 1)
+    .option('--top-p <p>', 'nucleus mass', float(0, 1), 0.95)
+    .option('--seed <s>', 'sampling seed', int(0), 0)
+    .addOption(backendOption())
+    .action(async (o) => {
+      const lines = readFileSync(o.prompts, 'utf8').split('\n').filter((l) => l.trim());
+      const prompts = lines.map((l, i) => {
+        if (!l.trimStart().startsWith('{')) return l;
+        const j = JSON.parse(l) as { prompt?: unknown };
+        if (typeof j.prompt !== 'string') throw new Error(`${o.prompts}:${i + 1}: expected {"prompt": string}`);
+        return j.prompt;
+      }).slice(0, o.n ?? Infinity);
+      await initBackend(o.backend as BackendName);
+      const { model, tokenizer } = loadCheckpoint(o.model);
+      const store = new Store(o.db);
+      let added = 0;
+      for (let i = 0; i < prompts.length; i += 8) {
+        const batch = prompts.slice(i, i + 8);
+        const out = await generate(model, tokenizer, batch.flatMap((p) => new Array(o.k).fill(p)), {
+          maxNewTokens: o.maxNewTokens, temperature: o.temperature, topK: 0, topP: o.topP, seed: o.seed + i,
+        });
+        added += store.addTasks(batch.map((p, j) => ({
+          prompt: p, source: `cli:${o.model}`,
+          completions: out.slice(j * o.k, (j + 1) * o.k).map((c) => ({ text: c.text, tokens: c.ids.length, model: o.model })),
+        }))).length;
+        process.stderr.write(`enqueued ${added}/${prompts.length} tasks\n`);
+      }
+      store.close();
+      model.dispose();
+    });
+  return cmd;
+}

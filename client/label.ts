@@ -1,0 +1,137 @@
+// The labeling page. Keys: A / B better, T tie, S skip (pairs); 1..K in order to rank K completions,
+// Backspace to undo; Enter submits. A label waits in localStorage (the outbox) until the server has
+// acknowledged it, and is resent after a network failure or a reload, so a blip loses nothing.
+import type { LabelAck, LabelRequest, Me, ServerEvent, TaskView } from './protocol.js';
+import { WS_TOKEN_PREFIX } from './protocol.js';
+import { api, askToken, h, mount, token } from './dom.js';
+
+const OUTBOX = 'rlhf.outbox';
+let me: Me | null = null;
+let task: TaskView | null = null;
+let shownAt = 0;
+let choice: LabelRequest['kind'] | null = null;
+let ranking: number[] = [];
+let sent = 0;
+let message = '';
+
+const outbox = (): LabelRequest[] => JSON.parse(localStorage.getItem(OUTBOX) ?? '[]');
+const saveOutbox = (o: LabelRequest[]) => localStorage.setItem(OUTBOX, JSON.stringify(o));
+
+/** Send everything in the outbox; a label leaves it only when the server acknowledged or refused it. */
+async function flush(): Promise<boolean> {
+  for (const l of outbox()) {
+    let r: { status: number; data: LabelAck & { error?: string } };
+    try {
+      r = await api<LabelAck & { error?: string }>('POST', '/api/labels', l);
+    } catch {
+      message = `offline: ${outbox().length} label(s) kept, retrying`;
+      retryLater();
+      render();
+      return false;
+    }
+    if (r.status === 429 || r.status >= 500) {
+      retryLater();
+      return false;
+    }
+    saveOutbox(outbox().filter((x) => x.clientId !== l.clientId));
+    if (r.status >= 400) message = `label for task ${l.taskId} refused: ${r.data.error}`;
+    else sent += r.data.created ? 1 : 0;
+  }
+  return true;
+}
+
+function retryLater(): void {
+  setTimeout(async () => {
+    if ((await flush()) && !task) await next();
+  }, 2000);
+}
+
+async function next(): Promise<void> {
+  const r = await api<TaskView>('GET', '/api/tasks/next');
+  task = r.status === 200 ? r.data : null;
+  [choice, ranking, shownAt] = [null, [], performance.now()];
+  render();
+}
+
+async function submit(): Promise<void> {
+  if (!task) return;
+  const k = task.completions.length;
+  const complete = choice === 'tie' || choice === 'skip' || ranking.length === k;
+  if (!complete) return;
+  const rationale = (document.getElementById('rationale') as HTMLTextAreaElement | null)?.value.trim();
+  const label: LabelRequest = {
+    taskId: task.id, clientId: crypto.randomUUID(), kind: choice === 'tie' || choice === 'skip' ? choice : 'ranking',
+    ...(choice === 'tie' || choice === 'skip' ? {} : { ranking }), ...(rationale ? { rationale } : {}), ms: Math.round(performance.now() - shownAt),
+  };
+  saveOutbox([...outbox(), label]); // kept before it is sent
+  task = null;
+  render();
+  if (await flush()) await next();
+}
+
+function press(key: string): void {
+  if (!task) return;
+  const k = task.completions.length;
+  const lower = key.toLowerCase();
+  if (k === 2 && (lower === 'a' || lower === 'b')) [choice, ranking] = ['ranking', lower === 'a' ? [0, 1] : [1, 0]];
+  else if (lower === 't') [choice, ranking] = ['tie', []];
+  else if (lower === 's') [choice, ranking] = ['skip', []];
+  else if (/^[1-9]$/.test(key) && Number(key) <= k && !ranking.includes(Number(key) - 1)) {
+    choice = 'ranking';
+    ranking = [...ranking, Number(key) - 1];
+  } else if (key === 'Backspace') ranking = ranking.slice(0, -1);
+  else if (key === 'Enter') return void submit();
+  else return;
+  render();
+}
+
+function render(): void {
+  const head = h('header', {}, h('h1', {}, 'Label'), h('span', { class: 'status', id: 'progress' },
+    `${me?.name ?? ''} · labeled ${(me?.labeled ?? 0) + sent} · waiting to send ${outbox().length}`));
+  const status = h('p', { class: message.startsWith('label') ? 'error' : 'status', id: 'message' }, message);
+  if (!task) return mount(head, status, h('p', { id: 'empty' }, outbox().length ? 'Sending…' : 'No task right now; new ones appear here as they arrive.'));
+  const k = task.completions.length;
+  const tag = (p: number) => (k === 2 ? 'AB'[p] : String(p + 1));
+  const cards = task.completions.map((c) => {
+    const rank = ranking.indexOf(c.position);
+    return h('div', { class: `completion${rank === 0 ? ' chosen' : ''}`, 'data-position': String(c.position) },
+      h('span', { class: 'tag' }, `${tag(c.position)}${rank >= 0 && k > 2 ? ` · rank ${rank + 1}` : ''}`), c.text);
+  });
+  const btn = (label: string, key: string, on: boolean) => h('button', { type: 'button', class: on ? 'on' : '', onclick: () => press(key) }, label, ' ', h('kbd', {}, key));
+  const actions = k === 2
+    ? [btn('A is better', 'a', choice === 'ranking' && ranking[0] === 0), btn('B is better', 'b', choice === 'ranking' && ranking[0] === 1)]
+    : [h('span', {}, `Press 1–${k} from best to worst (${ranking.map((p) => p + 1).join(' > ') || 'nothing yet'}). `)];
+  mount(head, status, h('div', { class: 'prompt', id: 'prompt' }, task.prompt), h('div', { class: 'completions' }, ...cards),
+    h('div', { class: 'actions' }, ...actions, btn('Tie', 't', choice === 'tie'), btn('Skip', 's', choice === 'skip'), h('button', { type: 'button', onclick: () => void submit(), id: 'submit' }, 'Submit ', h('kbd', {}, 'Enter'))),
+    h('p', {}, h('textarea', { id: 'rationale', placeholder: 'Why? (optional)' })), guidelines ?? h('span'));
+}
+
+let guidelines: HTMLElement | null = null;
+
+function connect(): void {
+  const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`, [WS_TOKEN_PREFIX + localStorage.getItem('rlhf.token')]);
+  ws.onmessage = (e) => {
+    const ev = JSON.parse(e.data) as ServerEvent;
+    if (ev.type === 'tasks' && !task) void next();
+  };
+  ws.onclose = () => setTimeout(connect, 3000);
+}
+
+async function start(): Promise<void> {
+  if (!token()) return askToken(() => void start());
+  const r = await api<Me>('GET', '/api/me');
+  if (r.status === 401) return askToken(() => void start());
+  me = r.data;
+  const g = await api<{ guidelines: string }>('GET', '/api/guidelines');
+  guidelines = h('details', { class: 'guidelines' }, h('summary', {}, 'Guidelines'), g.data.guidelines || 'No guidelines yet.');
+  document.addEventListener('keydown', (e) => {
+    if ((e.target as HTMLElement).tagName === 'TEXTAREA' && e.key !== 'Enter') return;
+    if ((e.target as HTMLElement).tagName === 'TEXTAREA' && e.shiftKey) return; // Shift+Enter: newline
+    if (e.key === 'Enter' || e.key === 'Backspace') e.preventDefault();
+    press(e.key);
+  });
+  connect();
+  if (await flush()) await next();
+}
+
+void start();

@@ -1,0 +1,31 @@
+// The OpenAPI 3 document, generated from the same route table and schemas that validate requests.
+import { Route } from './routes.js';
+
+export function openApiDocument(routes: Route[]): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const r of routes) {
+    const path = r.path.replace(/:(\w+)/g, '{$1}');
+    const params = [...r.path.matchAll(/:(\w+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
+    for (const [name, schema] of Object.entries(r.query ?? {})) params.push({ name, in: 'query', required: false, schema: schema as never });
+    const op: Record<string, unknown> = {
+      summary: r.summary,
+      'x-min-role': r.role,
+      responses: {
+        [String(r.ok[0])]: { description: r.ok[1] },
+        ...(r.body ? { 400: { description: 'malformed body: {error}' }, 413: { description: 'body too large' } } : {}),
+        ...(r.role ? { 401: { description: 'missing or invalid token' }, 403: { description: `needs the ${r.role} role` }, 429: { description: 'rate limited; see Retry-After' } } : {}),
+      },
+    };
+    if (params.length) op.parameters = params;
+    if (r.body) op.requestBody = { required: true, content: { 'application/json': { schema: r.body } } };
+    if (r.role) op.security = [{ bearer: [] }];
+    (paths[path] ??= {})[r.method] = op;
+  }
+  paths['/api/openapi.json'] = { get: { summary: 'this document', responses: { 200: { description: 'OpenAPI 3 document' } } } };
+  return {
+    openapi: '3.0.3',
+    info: { title: 'rlhf-trainer labeling API', version: '0.1.0' },
+    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    paths,
+  };
+}

@@ -1,0 +1,133 @@
+// The HTTP API as one table: method, path, the least role allowed, the body schema, and a thin handler
+// (validate, call the store, respond). app.ts mounts exactly these routes; openapi.ts documents them.
+import type { Request, Response } from 'express';
+import type { LabelRequest } from '../client/protocol.js';
+import { exportLines, openReader } from '../data/export.js';
+import { ROLES, Role, Store, StoreError, User } from '../data/store.js';
+import { LabelQueue } from './label-queue.js';
+import { arr, int, obj, Schema, str } from './schema.js';
+import { projectStats } from './stats.js';
+
+export interface Ctx {
+  store: Store;
+  labels: LabelQueue;
+  /** Push an event to every connected page. */
+  broadcast: (e: object) => void;
+}
+
+export interface Route {
+  method: 'get' | 'post' | 'put';
+  path: string;
+  /** Least role allowed (labeler < researcher < admin); null for the public document. */
+  role: Role | null;
+  summary: string;
+  body?: Schema;
+  query?: Record<string, Schema>;
+  /** Status and description of the success response. */
+  ok: [number, string];
+  handler: (req: Request, res: Response, user: User, ctx: Ctx) => unknown;
+}
+
+const completion = obj({ text: str({ maxLength: 20000 }), tokens: int({ minimum: 0 }), model: str({ maxLength: 500 }), run_id: str({ maxLength: 200 }), step: int({ minimum: 0 }) }, ['text']);
+
+export const LABEL_BODY = obj({
+  taskId: int({ minimum: 1 }),
+  clientId: str({ minLength: 1, maxLength: 100 }),
+  kind: str({ enum: ['ranking', 'tie', 'skip'] }),
+  ranking: arr(int({ minimum: 0, maximum: 15 }), { minItems: 2, maxItems: 16, description: 'positions best first' }),
+  rationale: str({ maxLength: 2000 }),
+  ms: int({ minimum: 0, maximum: 86_400_000 }),
+}, ['taskId', 'clientId', 'kind']);
+
+export const ROUTES: Route[] = [
+  {
+    method: 'get', path: '/api/me', role: 'labeler', summary: 'who the token belongs to, and how many labels they gave', ok: [200, '{name, role, labeled}'],
+    handler: (_q, res, u, { store }) => res.json({ name: u.name, role: u.role, labeled: store.db.prepare('SELECT count(*) FROM labels WHERE user_id = ?').pluck().get(u.id) }),
+  },
+  {
+    method: 'get', path: '/api/tasks/next', role: 'labeler', summary: 'the next task assigned to the caller (204 when none is left)', ok: [200, 'a TaskView'],
+    handler: (_q, res, u, { store }) => {
+      const t = store.nextTask(u.id);
+      return t ? res.json(t) : res.status(204).end();
+    },
+  },
+  {
+    method: 'post', path: '/api/labels', role: 'labeler', summary: 'store a label; resubmitting the same clientId stores nothing new', body: LABEL_BODY,
+    ok: [201, '{id, created}; 200 when the clientId was already stored'],
+    handler: async (req, res, u, { labels }) => {
+      const r = await labels.submit(u.id, req.body as LabelRequest);
+      res.status(r.created ? 201 : 200).json(r);
+    },
+  },
+  {
+    method: 'get', path: '/api/guidelines', role: 'labeler', summary: "the project lead's labeling guidelines", ok: [200, '{guidelines, overlap}'],
+    handler: (_q, res, _u, { store }) => res.json({ guidelines: store.setting('guidelines'), overlap: Number(store.setting('overlap')) }),
+  },
+  {
+    method: 'get', path: '/api/users', role: 'researcher', summary: 'all users (never their tokens)', ok: [200, 'list of users'],
+    handler: (_q, res, _u, { store }) => res.json(store.users()),
+  },
+  {
+    method: 'post', path: '/api/users', role: 'admin', summary: 'add a user; the response carries their token, shown once',
+    body: obj({ name: str({ pattern: '^[\\w.@-]{1,64}$' }), role: str({ enum: [...ROLES] }) }, ['name', 'role']), ok: [201, '{name, role, token}'],
+    handler: (req, res, u, { store }) => res.status(201).json({ ...req.body, token: store.addUser(req.body.name, req.body.role) }) && u,
+  },
+  {
+    method: 'post', path: '/api/users/:name/token', role: 'admin', summary: "replace a user's token", ok: [200, '{token}'],
+    handler: (req, res, u, { store }) => res.json({ token: store.rotateToken(String(req.params.name), u.id) }),
+  },
+  {
+    method: 'post', path: '/api/users/:name/disable', role: 'admin', summary: 'disable a user; their token stops working', ok: [200, '{}'],
+    handler: (req, res, u, { store }) => (store.disableUser(String(req.params.name), u.id), res.json({})),
+  },
+  {
+    method: 'put', path: '/api/settings', role: 'researcher', summary: 'set the overlap (labelers per task) and the guidelines',
+    body: obj({ overlap: int({ minimum: 1, maximum: 100 }), guidelines: str({ maxLength: 50000 }) }), ok: [200, '{overlap, guidelines}'],
+    handler: (req, res, u, { store, broadcast }) => {
+      if (req.body.overlap !== undefined) store.setSetting('overlap', String(req.body.overlap), u.id);
+      if (req.body.guidelines !== undefined) store.setSetting('guidelines', req.body.guidelines, u.id);
+      broadcast({ type: 'settings', overlap: Number(store.setting('overlap')) });
+      res.json({ overlap: Number(store.setting('overlap')), guidelines: store.setting('guidelines') });
+    },
+  },
+  {
+    method: 'post', path: '/api/tasks', role: 'researcher', summary: 'enqueue comparison tasks (from a CLI or a running trainer)',
+    body: obj({ tasks: arr(obj({ prompt: str({ maxLength: 20000 }), completions: arr(completion, { minItems: 2, maxItems: 16 }), gold: arr(int({ minimum: 0 }), { maxItems: 16 }), source: str({ maxLength: 200 }) }, ['prompt', 'completions']), { minItems: 1, maxItems: 1000 }) }, ['tasks']),
+    ok: [201, '{ids}'],
+    handler: (req, res, u, { store, broadcast }) => {
+      const ids = store.addTasks((req.body.tasks as { prompt: string; completions: { text: string; tokens?: number; model?: string; run_id?: string; step?: number }[]; gold?: number[]; source?: string }[])
+        .map((t) => ({ ...t, source: t.source ?? `api:${u.name}`, completions: t.completions.map((c) => ({ text: c.text, tokens: c.tokens, model: c.model, runId: c.run_id, step: c.step })) })));
+      broadcast({ type: 'tasks', added: ids.length });
+      res.status(201).json({ ids });
+    },
+  },
+  {
+    method: 'get', path: '/api/stats', role: 'researcher', summary: 'label counts, per-labeler speed, agreement, gold accuracy', ok: [200, 'Stats'],
+    handler: (_q, res, _u, { store }) => res.json(projectStats(store)),
+  },
+  {
+    method: 'get', path: '/api/export', role: 'researcher', summary: 'labels as streamed JSONL: pairs {"prompt","chosen","rejected"} or full records',
+    query: { format: str({ enum: ['pairs', 'full'] }) }, ok: [200, 'application/x-ndjson'],
+    handler: async (req, res, u, { store }) => {
+      const format = (req.query.format as 'pairs' | 'full' | undefined) ?? 'pairs';
+      res.setHeader('Content-Type', 'application/x-ndjson; charset=utf-8');
+      res.setHeader('Content-Disposition', `attachment; filename="labels-${format}.jsonl"`);
+      store.db.prepare('INSERT INTO audit_log (at, user_id, action, detail) VALUES (?, ?, ?, ?)').run(new Date().toISOString(), u.id, 'export', format);
+      const reader = openReader(store.db.name);
+      try {
+        for (const line of exportLines(reader, format)) {
+          if (!res.write(line)) await new Promise((r) => (res.once('drain', r), res.once('close', r))); // backpressure: flat memory
+          if (res.destroyed) return;
+        }
+        res.end();
+      } finally {
+        reader.close();
+      }
+    },
+  },
+];
+
+/** HTTP status for a store error. */
+export function storeStatus(e: StoreError): number {
+  return { invalid: 400, not_found: 404, conflict: 409, forbidden: 403 }[e.code];
+}

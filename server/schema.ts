@@ -1,0 +1,60 @@
+// A small JSON-Schema subset: one definition both validates request bodies and is emitted verbatim into
+// the OpenAPI 3 document, so the two cannot drift apart.
+
+export type Schema =
+  | { type: 'string'; minLength?: number; maxLength?: number; enum?: string[]; pattern?: string; description?: string }
+  | { type: 'integer'; minimum?: number; maximum?: number; description?: string }
+  | { type: 'boolean'; description?: string }
+  | { type: 'array'; items: Schema; minItems?: number; maxItems?: number; description?: string }
+  | { type: 'object'; properties: Record<string, Schema>; required?: string[]; additionalProperties: false; description?: string };
+
+/** The first problem with value against schema, as "path: what is wrong", or null when it conforms. */
+export function validate(schema: Schema, value: unknown, path = 'body'): string | null {
+  switch (schema.type) {
+    case 'string':
+      if (typeof value !== 'string') return `${path}: expected a string`;
+      if (schema.minLength !== undefined && value.length < schema.minLength) return `${path}: shorter than ${schema.minLength} characters`;
+      if (schema.maxLength !== undefined && value.length > schema.maxLength) return `${path}: longer than ${schema.maxLength} characters`;
+      if (schema.enum && !schema.enum.includes(value)) return `${path}: must be one of ${schema.enum.join(', ')}`;
+      if (schema.pattern && !new RegExp(schema.pattern).test(value)) return `${path}: does not match ${schema.pattern}`;
+      return null;
+    case 'integer':
+      if (typeof value !== 'number' || !Number.isInteger(value)) return `${path}: expected an integer`;
+      if (schema.minimum !== undefined && value < schema.minimum) return `${path}: must be >= ${schema.minimum}`;
+      if (schema.maximum !== undefined && value > schema.maximum) return `${path}: must be <= ${schema.maximum}`;
+      return null;
+    case 'boolean':
+      return typeof value === 'boolean' ? null : `${path}: expected true or false`;
+    case 'array': {
+      if (!Array.isArray(value)) return `${path}: expected an array`;
+      if (schema.minItems !== undefined && value.length < schema.minItems) return `${path}: needs at least ${schema.minItems} items`;
+      if (schema.maxItems !== undefined && value.length > schema.maxItems) return `${path}: at most ${schema.maxItems} items`;
+      for (let i = 0; i < value.length; i++) {
+        const e = validate(schema.items, value[i], `${path}[${i}]`);
+        if (e) return e;
+      }
+      return null;
+    }
+    case 'object': {
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) return `${path}: expected an object`;
+      const v = value as Record<string, unknown>;
+      for (const k of schema.required ?? []) if (!(k in v)) return `${path}.${k}: required`;
+      for (const [k, x] of Object.entries(v)) {
+        const s = schema.properties[k];
+        if (!s) return `${path}.${k}: unknown field`;
+        const e = validate(s, x, `${path}.${k}`);
+        if (e) return e;
+      }
+      return null;
+    }
+  }
+}
+
+// Shorthands that keep route definitions readable.
+export const str = (o: Omit<Extract<Schema, { type: 'string' }>, 'type'> = {}): Schema => ({ type: 'string', ...o });
+export const int = (o: Omit<Extract<Schema, { type: 'integer' }>, 'type'> = {}): Schema => ({ type: 'integer', ...o });
+export const bool = (description?: string): Schema => ({ type: 'boolean', description });
+export const arr = (items: Schema, o: { minItems?: number; maxItems?: number; description?: string } = {}): Schema => ({ type: 'array', items, ...o });
+export function obj(properties: Record<string, Schema>, required: string[] = [], description?: string): Schema {
+  return { type: 'object', properties, required, additionalProperties: false, description };
+}

@@ -1,0 +1,82 @@
+// Live events over WebSocket at /ws. The upgrade is authenticated (the token rides in the subprotocol
+// "bearer.<token>", since browsers cannot set headers on a WebSocket); frames over 4 KiB close that
+// socket only (1009); a ping every 15 s drops dead peers; a client whose send buffer passes the cap
+// gets no more events until it drains, and is closed if it stays over, so a slow reader costs the
+// server bounded memory and never delays the others.
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import { WebSocket, WebSocketServer } from 'ws';
+import { WS_TOKEN_PREFIX } from '../client/protocol.js';
+import { Store, User } from '../data/store.js';
+
+const MAX_FRAME = 4096;
+const SEND_CAP = 256 * 1024;
+const HEARTBEAT_MS = 15_000;
+
+export class WsHub {
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME, handleProtocols: (p) => [...p].find((x) => x.startsWith(WS_TOKEN_PREFIX)) ?? false });
+  private readonly alive = new WeakMap<WebSocket, boolean>();
+  private readonly overCap = new WeakMap<WebSocket, number>();
+  private readonly timer: NodeJS.Timeout;
+  /** Events not sent because a client's buffer was full (for tests and monitoring). */
+  dropped = 0;
+
+  constructor(private readonly store: Store) {
+    this.timer = setInterval(() => {
+      for (const ws of this.wss.clients) {
+        if (this.alive.get(ws) === false) ws.terminate();
+        else {
+          this.alive.set(ws, false);
+          ws.ping();
+        }
+      }
+    }, HEARTBEAT_MS);
+    this.timer.unref();
+  }
+
+  upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    const refuse = (code: number, why: string) => {
+      socket.end(`HTTP/1.1 ${code} ${why}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    };
+    if (new URL(req.url ?? '/', 'http://x').pathname !== '/ws') return refuse(404, 'Not Found');
+    const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim());
+    const token = offered.find((p) => p.startsWith(WS_TOKEN_PREFIX))?.slice(WS_TOKEN_PREFIX.length);
+    const user = token ? this.store.authenticate(token) : null;
+    if (!user) return refuse(401, 'Unauthorized');
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.connected(ws, user));
+  }
+
+  private connected(ws: WebSocket, user: User): void {
+    this.alive.set(ws, true);
+    ws.on('pong', () => this.alive.set(ws, true));
+    ws.on('error', () => ws.terminate()); // e.g. a frame over maxPayload: ws has already sent 1009
+    ws.on('message', () => {}); // the page only listens; messages are ignored
+    ws.send(JSON.stringify({ type: 'hello', name: user.name, role: user.role }));
+  }
+
+  broadcast(event: object): void {
+    const data = JSON.stringify(event);
+    for (const ws of this.wss.clients) {
+      if (ws.readyState !== WebSocket.OPEN) continue;
+      if (ws.bufferedAmount > SEND_CAP) {
+        this.dropped++;
+        const n = (this.overCap.get(ws) ?? 0) + 1;
+        this.overCap.set(ws, n);
+        if (n > 100) ws.terminate(); // it has not read anything for 100 events
+        continue;
+      }
+      this.overCap.set(ws, 0);
+      ws.send(data);
+    }
+  }
+
+  get clients(): number {
+    return this.wss.clients.size;
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    for (const ws of this.wss.clients) ws.terminate();
+    this.wss.close();
+  }
+}
