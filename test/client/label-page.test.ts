@@ -1,0 +1,90 @@
+// The labeling page in a real browser: Debian's chromium driven by playwright-core.
+import { expect } from 'chai';
+import { join } from 'node:path';
+import { Browser, chromium, Page } from 'playwright-core';
+import { Store } from '../../data/store.js';
+import { RunningServer, startServer } from '../../server/app.js';
+import { tempDir } from '../helpers.js';
+
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+
+describe('client: labeling page in chromium', function () {
+  this.timeout(120_000);
+  let browser: Browser;
+  let store: Store;
+  let srv: RunningServer;
+  let page: Page;
+
+  before(async () => {
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      // launch() gives the browser a fresh temporary profile (its own --user-data-dir) every time
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+  });
+  after(async () => browser?.close());
+  beforeEach(async () => {
+    store = new Store(join(tempDir(), 'rlhf.db'));
+    srv = await startServer({ store, port: 0 });
+    page = await browser.newPage();
+  });
+  afterEach(async () => {
+    await page.close();
+    await srv.close();
+    store.close();
+  });
+
+  it('a labeler labels five tasks with the keyboard; a <script> completion stays inert text', async () => {
+    const token = store.addUser('ann', 'labeler');
+    const evil = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">';
+    store.addTasks(Array.from({ length: 5 }, (_, i) => ({ prompt: `Prompt ${i}`, completions: [{ text: i === 0 ? evil : `plain ${i}` }, { text: `other ${i}` }] })));
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(`${srv.url}/label#token=${token}`);
+    for (let i = 0; i < 5; i++) {
+      await page.waitForSelector('#prompt');
+      const prompt = await page.textContent('#prompt');
+      if (prompt === 'Prompt 0') {
+        expect(await page.textContent('.completions')).to.include(evil); // shown as the characters it is
+        expect(await page.locator('.completions script, .completions img').count()).to.equal(0);
+      }
+      await page.keyboard.press(i % 2 ? 'b' : 'a');
+      await page.keyboard.press('Enter');
+      await page.waitForFunction((p) => document.querySelector('#prompt')?.textContent !== p, prompt);
+    }
+    await page.waitForSelector('#empty');
+    expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).to.equal(undefined);
+    const labels = store.db.prepare('SELECT ranking FROM labels ORDER BY id').pluck().all();
+    expect(labels).to.have.length(5);
+    expect(errors).to.deep.equal([]);
+    expect(await page.textContent('#progress')).to.include('labeled 5');
+  });
+
+  it('keeps a label through a network failure and sends it when the server is reachable again', async () => {
+    const token = store.addUser('ann', 'labeler');
+    store.addTasks([{ prompt: 'P', completions: [{ text: 'x' }, { text: 'y' }] }]);
+    let blocked = true;
+    await page.route('**/api/labels', (route) => (blocked ? route.abort('internetdisconnected') : route.continue()));
+    await page.goto(`${srv.url}/label#token=${token}`);
+    await page.waitForSelector('#prompt');
+    await page.keyboard.press('t');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => document.querySelector('#message')?.textContent?.startsWith('offline'));
+    expect(await page.evaluate(() => JSON.parse(localStorage.getItem('rlhf.outbox') ?? '[]').length)).to.equal(1);
+    expect(store.db.prepare('SELECT count(*) FROM labels').pluck().get()).to.equal(0);
+    blocked = false;
+    await page.waitForFunction(() => JSON.parse(localStorage.getItem('rlhf.outbox') ?? '[]').length === 0, null, { timeout: 15_000 });
+    expect(store.db.prepare('SELECT kind FROM labels').pluck().all()).to.deep.equal(['tie']);
+  });
+
+  it('ranks K completions with the digit keys', async () => {
+    const token = store.addUser('ann', 'labeler');
+    store.addTasks([{ prompt: 'P', completions: [{ text: 'one' }, { text: 'two' }, { text: 'three' }] }]);
+    await page.goto(`${srv.url}/label#token=${token}`);
+    await page.waitForSelector('#prompt');
+    for (const k of ['2', '3', 'Backspace', '1', '3']) await page.keyboard.press(k);
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#empty');
+    expect(JSON.parse(store.db.prepare('SELECT ranking FROM labels').pluck().get() as string)).to.deep.equal([1, 0, 2]);
+  });
+});
