@@ -116,7 +116,7 @@ export const ROUTES: Route[] = [
       const reader = openReader(store.db.name);
       try {
         for (const line of exportLines(reader, format)) {
-          if (!res.write(line)) await new Promise((r) => (res.once('drain', r), res.once('close', r))); // backpressure: flat memory
+          if (!res.write(line)) await drained(res); // backpressure: flat memory
           if (res.destroyed) return;
         }
         res.end();
@@ -126,6 +126,19 @@ export const ROUTES: Route[] = [
     },
   },
 ];
+
+/** Resolves when the response can take more data, or is closed. */
+function drained(res: Response): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
 
 /** HTTP status for a store error. */
 export function storeStatus(e: StoreError): number {
