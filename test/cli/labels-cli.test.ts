@@ -1,0 +1,73 @@
+import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Store } from '../../data/store.js';
+import { tempDir } from '../helpers.js';
+import { tinyCheckpoint } from '../lm/fixtures.js';
+
+const BIN = join(import.meta.dirname, '..', '..', 'bin', 'rlhf.js');
+const rlhf = (...args: string[]) => {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+};
+
+describe('cli: users, tasks, import, export', () => {
+  before(async () => {
+    const { useBackend } = await import('../helpers.js');
+    await useBackend();
+  });
+
+  it('adds users with a printed token and no default credentials', () => {
+    const db = join(tempDir(), 'rlhf.db');
+    const add = rlhf('users', 'add', '--name', 'ann', '--role', 'labeler', '--db', db);
+    expect(add.code, add.err).to.equal(0);
+    const token = add.out.trim();
+    expect(token).to.match(/^[\w-]{43}$/);
+    const store = new Store(db);
+    expect(store.authenticate(token)).to.deep.include({ name: 'ann' });
+    expect(store.users()).to.have.length(1); // nothing else exists
+    store.close();
+    expect(rlhf('users', 'add', '--name', 'ann', '--role', 'labeler', '--db', db).err).to.match(/already exists/);
+    expect(rlhf('users', 'add', '--name', 'x', '--role', 'king', '--db', db).code).to.not.equal(0);
+  });
+
+  it('tasks add samples K completions per prompt from a model folder', async () => {
+    const dir = tempDir();
+    const db = join(dir, 'rlhf.db');
+    const prompts = join(dir, 'prompts.txt');
+    writeFileSync(prompts, 'Call me\nThe whale\n{"prompt": "It was"}\n');
+    const model = await tinyCheckpoint(5);
+    const r = rlhf('tasks', 'add', '--db', db, '--model', model, '--prompts', prompts, '--k', '3', '--max-new-tokens', '6');
+    expect(r.code, r.err).to.equal(0);
+    const store = new Store(db);
+    const rows = store.db.prepare('SELECT t.k, p.text FROM tasks t JOIN prompts p ON p.id = t.prompt_id ORDER BY t.id').all();
+    expect(rows).to.deep.equal([{ k: 3, text: 'Call me' }, { k: 3, text: 'The whale' }, { k: 3, text: 'It was' }]);
+    const c = store.db.prepare('SELECT tokens, model FROM completions').all() as { tokens: number; model: string }[];
+    expect(c).to.have.length(9);
+    expect(c.every((x) => x.tokens >= 1 && x.tokens <= 6 && x.model === model)).to.equal(true);
+    store.close();
+  });
+
+  it('imports HH-RLHF style preferences and exports them back, streaming; bad lines name the line', () => {
+    const dir = tempDir();
+    const db = join(dir, 'rlhf.db');
+    const prefs = join(dir, 'prefs.jsonl');
+    const rows = Array.from({ length: 50 }, (_, i) => ({ prompt: `p${i}`, chosen: `good ${i}`, rejected: `bad ${i}` }));
+    writeFileSync(prefs, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    const imp = rlhf('import', '--db', db, '--data', prefs);
+    expect(imp.code, imp.err).to.equal(0);
+    expect(imp.out).to.match(/imported 50/);
+    const out = join(dir, 'pairs.jsonl');
+    expect(rlhf('export', '--db', db, '--out', out).code).to.equal(0);
+    expect(readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l))).to.deep.equal(rows);
+    const full = rlhf('export', '--db', db, '--format', 'full');
+    const first = JSON.parse(full.out.split('\n')[0]);
+    expect(first).to.include({ labeler: 'import', kind: 'ranking', prompt: 'p0' });
+    expect(first.ranked).to.deep.equal(['good 0', 'bad 0']);
+    writeFileSync(prefs, JSON.stringify(rows[0]) + '\n{"prompt": "p", "chosen": 3}\n');
+    const bad = rlhf('import', '--db', db, '--data', prefs);
+    expect(bad.code).to.equal(1);
+    expect(bad.err).to.match(/prefs\.jsonl:2: expected \{"prompt","chosen","rejected"\}/);
+  });
+});
