@@ -13,11 +13,13 @@ const { values: o } = parseArgs({
     steps: { type: 'string', default: '2' },
     'no-record': { type: 'boolean', default: false },
     'stock-baseline': { type: 'boolean', default: false },
+    parts: { type: 'string', default: 'lm,server' },
+    clients: { type: 'string', default: '1,16,64' },
     help: { type: 'boolean', default: false },
   },
 });
 if (o.help) {
-  process.stdout.write('usage: npm run bench -- [--shapes S,M,G] [--backend auto|wasm|cpu|tensorflow] [--steps N] [--no-record] [--stock-baseline]\n');
+  process.stdout.write('usage: npm run bench -- [--parts lm,server] [--shapes S,M,G] [--backend auto|wasm|cpu|tensorflow] [--steps N] [--stock-baseline] [--clients 1,16,64] [--no-record]\n');
   process.exit(0);
 }
 
@@ -37,11 +39,25 @@ function runShape(shape: string, stock: boolean): Row {
   return { ...JSON.parse(r.stdout.trim().split('\n').at(-1)!), variant: stock ? 'stock tfjs BatchMatMul' : 'rlhf-trainer' };
 }
 
+const parts = o.parts!.split(',');
 const rows: Row[] = [];
-for (const s of o.shapes!.split(',')) {
+for (const s of parts.includes('lm') ? o.shapes!.split(',') : []) {
   rows.push(runShape(s, false));
   // The stock kernel's cost is in attention, a small share of G's work, and G takes minutes per pass.
   if (o['stock-baseline'] && s !== 'G') rows.push(runShape(s, true));
+}
+
+const cpu = cpus();
+const machine = `${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+const file = join(import.meta.dirname, '..', 'BENCHMARKS.md');
+function record(tag: string, block: string): void {
+  if (o['no-record']) return;
+  let md = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n\nEvery figure here comes from `npm run bench` on the machine named beside it.\n\n';
+  const wrapped = `<!-- bench:${tag} -->\n${block}\n<!-- /bench:${tag} -->`;
+  const re = new RegExp(`<!-- bench:${tag} -->[\\s\\S]*<!-- /bench:${tag} -->`);
+  md = re.test(md) ? md.replace(re, wrapped) : md + '\n' + wrapped + '\n';
+  writeFileSync(file, md);
+  process.stdout.write(`recorded in ${file}\n`);
 }
 
 const f = (x: number, d = 0) => x.toLocaleString('en', { maximumFractionDigits: d, minimumFractionDigits: d });
@@ -53,12 +69,9 @@ for (const r of rows) {
 const table = lines.join('\n');
 process.stdout.write(`\n${table}\n`);
 
-if (!o['no-record']) {
-  const cpu = cpus();
-  const machine = `${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
-  const block = [
-    '<!-- bench:lm -->',
-    `## LM core: training and generation (\`npm run bench\`)`,
+if (rows.length) {
+  record('lm', [
+    `## LM core: training and generation`,
     '',
     `Run ${new Date().toISOString().slice(0, 10)} on ${machine}. Backend: ${rows[0].backend}.`,
     '',
@@ -67,11 +80,21 @@ if (!o['no-record']) {
     'The plain matMul is a 1024×1024×1024 float32 product on the same backend in the same process.',
     '',
     table,
-    '<!-- /bench:lm -->',
-  ].join('\n');
-  const file = join(import.meta.dirname, '..', 'BENCHMARKS.md');
-  let md = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n\nEvery figure here comes from `npm run bench` on the machine named beside it.\n\n';
-  md = md.includes('<!-- bench:lm -->') ? md.replace(/<!-- bench:lm -->[\s\S]*<!-- \/bench:lm -->/, block) : md + block + '\n';
-  writeFileSync(file, md);
-  process.stdout.write(`recorded in ${file}\n`);
+  ].join('\n'));
+}
+
+if (parts.includes('server')) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'server.ts'), o.clients!, '8'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (r.status !== 0) throw new Error(`server bench failed (exit ${r.status})`);
+  const srows = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { clients: number; labelsPerSec: number; p50: number; p99: number; errors: number });
+  const stable = ['| concurrent clients | acknowledged labels/s | POST /api/labels p50 ms | p99 ms | errors |', '|---|---|---|---|---|',
+    ...srows.map((x) => `| ${x.clients} | ${f(x.labelsPerSec, 0)} | ${x.p50.toFixed(1)} | ${x.p99.toFixed(1)} | ${x.errors} |`)].join('\n');
+  process.stdout.write(`\n${stable}\n`);
+  record('server', [
+    '## Label server: acknowledged label writes',
+    '',
+    `Run ${new Date().toISOString().slice(0, 10)} on ${machine}. A \`rlhf serve\` process on loopback (SQLite WAL, synchronous=FULL for labels, group commit) and one client process running C concurrent loops of GET /api/tasks/next then POST /api/labels for 8 s; client and server share the 2 cores.`,
+    '',
+    stable,
+  ].join('\n'));
 }

@@ -5,6 +5,7 @@
 //  - synchronous=FULL: every commit fsyncs the WAL, so an acknowledged label survives a power cut,
 //    not only a crash (NORMAL would keep it on kill -9 but could lose the last commits on power loss).
 //    The server batches concurrent label writes into one transaction, so one fsync serves many labels.
+//    Task assignments alone commit with NORMAL (Store.nextTask): losing one only hands a task out again.
 //  - foreign_keys=ON: a label for a task that does not exist is refused by the database too.
 import Database from 'better-sqlite3';
 import { readFileSync } from 'node:fs';

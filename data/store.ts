@@ -176,15 +176,23 @@ export class Store {
   nextTask(user: number): TaskView | null {
     const ttl = Number(this.setting('assignment_ttl_s'));
     const fresh = new Date(Date.now() - ttl * 1000).toISOString();
-    const id = this.db.transaction(() => {
-      const open = this.st.openAssignment.get(user, fresh) as number | undefined;
-      if (open !== undefined) return open;
-      const free = this.st.freeTask.get({ user, fresh, overlap: Number(this.setting('overlap')) }) as number | undefined;
-      if (free === undefined) return null;
-      this.st.assign.run(free, user, now());
-      return free;
-    }).immediate();
-    return id === null ? null : this.task(id);
+    const overlap = Number(this.setting('overlap'));
+    // An assignment is cheap to lose (the task is simply handed out again), so its commit skips the
+    // fsync; the next label commit (synchronous=FULL) makes it durable along with the label.
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      const id = this.db.transaction(() => {
+        const open = this.st.openAssignment.get(user, fresh) as number | undefined;
+        if (open !== undefined) return open;
+        const free = this.st.freeTask.get({ user, fresh, overlap }) as number | undefined;
+        if (free === undefined) return null;
+        this.st.assign.run(free, user, now());
+        return free;
+      }).immediate();
+      return id === null ? null : this.task(id);
+    } finally {
+      this.db.pragma('synchronous = FULL');
+    }
   }
 
   task(id: number): TaskView | null {

@@ -1,0 +1,50 @@
+// Label-server benchmark: a real `rlhf serve` process on loopback and C concurrent clients, each looping
+// GET /api/tasks/next -> POST /api/labels for a fixed time. Prints one JSON line per concurrency level:
+// acknowledged labels/s and the POST latency percentiles.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Store } from '../data/store.js';
+
+const BIN = join(import.meta.dirname, '..', 'bin', 'rlhf.js');
+const levels = (process.argv[2] ?? '1,16,64').split(',').map(Number);
+const seconds = Number(process.argv[3] ?? 8);
+
+for (const clients of levels) {
+  const dir = mkdtempSync(join(tmpdir(), 'rlhf-bench-'));
+  const db = join(dir, 'rlhf.db');
+  const store = new Store(db);
+  const tokens = Array.from({ length: clients }, (_, i) => store.addUser(`l${i}`, 'labeler'));
+  store.setSetting('overlap', String(clients), null);
+  for (let i = 0; i < 40; i++) store.addTasks(Array.from({ length: 1000 }, (_, j) => ({ prompt: `prompt ${i}.${j}`, completions: [{ text: 'a '.repeat(40) }, { text: 'b '.repeat(40) }] })));
+  store.close();
+  const proc = spawn(process.execPath, [...(process.env.RLHF_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.RLHF_PROF] : []), BIN, 'serve', '--port', '0', '--db', db, '--json', '--rate-limit', '1000000'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const { url } = JSON.parse(await new Promise<string>((r) => createInterface({ input: proc.stdout! }).once('line', r)));
+  const lat: number[] = [];
+  let errors = 0;
+  const end = performance.now() + seconds * 1000;
+  await Promise.all(tokens.map(async (tok, i) => {
+    const auth = { Authorization: `Bearer ${tok}` };
+    for (let n = 0; performance.now() < end; n++) {
+      const t = await fetch(`${url}/api/tasks/next`, { headers: auth });
+      if (t.status !== 200) break;
+      const { id } = (await t.json()) as { id: number };
+      const t0 = performance.now();
+      const r = await fetch(`${url}/api/labels`, {
+        method: 'POST', headers: { ...auth, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ taskId: id, clientId: `${i}-${id}`, kind: 'ranking', ranking: n % 2 ? [0, 1] : [1, 0], ms: 1000 }),
+      });
+      await r.arrayBuffer();
+      if (r.status === 201) lat.push(performance.now() - t0);
+      else errors++;
+    }
+  }));
+  proc.kill('SIGTERM');
+  await new Promise((r) => proc.once('exit', r));
+  rmSync(dir, { recursive: true, force: true });
+  lat.sort((a, b) => a - b);
+  const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))];
+  process.stdout.write(JSON.stringify({ clients, labelsPerSec: lat.length / seconds, p50: q(0.5), p99: q(0.99), errors }) + '\n');
+}
