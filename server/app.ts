@@ -53,9 +53,10 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   });
 
   const hub = new WsHub(store);
-  const ctx: Ctx = { store, labels: new LabelQueue(store, () => hub.broadcast({ type: 'labels', total: labelCount() })), broadcast: (e) => hub.broadcast(e) };
-  const countStmt = store.db.prepare('SELECT count(*) FROM labels').pluck();
-  const labelCount = () => countStmt.get() as number;
+  // A running total for the live "labels" event; counting the table on every commit would grow with it.
+  let total = store.db.prepare('SELECT count(*) FROM labels').pluck().get() as number;
+  const onCommit = (created: number) => hub.broadcast({ type: 'labels', total: (total += created) });
+  const ctx: Ctx = { store, labels: new LabelQueue(store, onCommit), broadcast: (e) => hub.broadcast(e) };
 
   const doc = openApiDocument(ROUTES);
   app.get('/api/openapi.json', (_req, res) => res.json(doc));
