@@ -1,10 +1,12 @@
 // rlhf demo (npm start): the main job on the embedded defaults. Loads the shipped starter model, shows
-// what it writes, fine-tunes it on Moby-Dick through LoRA adapters, and shows held-out perplexity and
-// samples before and after. (Labeling, reward modelling and PPO join this loop in later issues.)
+// what it writes, fine-tunes it on Moby-Dick through LoRA adapters, shows held-out perplexity and
+// samples before and after, and puts base-vs-tuned pairs into a local SQLite store for labelers.
+// (Reward modelling and PPO join this loop in later issues.)
 import { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { corpusText } from '../data/corpora.js';
+import { Store } from '../data/store.js';
 import { realWordFraction } from '../data/word-check.js';
 import { BackendName, initBackend } from '../lm/backend.js';
 import { loadCheckpoint } from '../lm/checkpoint.js';
@@ -18,13 +20,14 @@ import { backendOption, int } from './options.js';
 import { Progress } from './progress.js';
 
 export const STARTER = join(import.meta.dirname, '..', 'data', 'models', 'starter');
-const PROMPTS = ['Call me', 'The whale', 'It was a dark night, and'];
+const PROMPTS = ['Call me', 'The whale', 'It was a dark night, and', 'The captain said', 'Our nation', 'At sea, the men', 'I have never', 'The ship'];
 
 export function demoCommand(): Command {
   return new Command('demo')
     .description('fine-tune the shipped starter model on Moby-Dick with LoRA; perplexity and samples before and after')
     .option('--model <dir>', 'base checkpoint', STARTER)
     .option('--out <dir>', 'run folder (default .rlhf/demo/<time>)')
+    .option('--db <file>', 'SQLite store that receives base-vs-tuned comparison tasks', join('.rlhf', 'demo', 'rlhf.db'))
     .option('--steps <n>', 'LoRA training steps', int(1), 80)
     .option('--seed <s>', 'seed for adapters, data order and sampling', int(0), 0)
     .addOption(backendOption())
@@ -41,10 +44,11 @@ export function demoCommand(): Command {
         const lora = withAdapter ? Lora.load(withAdapter, model) : null;
         const { held } = splitText([{ name: 'moby-dick', text: corpusText('moby-dick') }], tokenizer!, 0.05);
         const ppl = batchPerplexity(model, windowBatches(held.subarray(0, 64 * 128), 128, 16, tokenizer!.eosId ?? 0));
-        const texts = (await generate(model, tokenizer, PROMPTS, sample)).map((c) => c.prompt + c.text);
+        const completions = (await generate(model, tokenizer, PROMPTS, sample)).map((c) => c.text);
         lora?.dispose();
         model.dispose();
-        return { perplexity: ppl.perplexity, samples: texts, realWords: realWordFraction(texts).fraction };
+        const texts = completions.map((c, i) => PROMPTS[i] + c);
+        return { perplexity: ppl.perplexity, samples: texts.slice(0, 3), completions, realWords: realWordFraction(texts).fraction };
       };
 
       process.stderr.write(`base model ${o.model}\n`);
@@ -56,7 +60,14 @@ export function demoCommand(): Command {
       const bar = new Progress('lora sft', o.steps, 'tok');
       await runSft(config, false, { corpus: () => corpusText('moby-dick'), onStep: (s, _t, tokens, loss) => bar.update(s, tokens, `loss ${loss.toFixed(3)}`) });
       const after = await evaluate(join(out, 'final'));
-      const summary = { backend: backend.name, base: o.model, adapter: join(out, 'final'), steps: o.steps, before, after };
+      // Base vs tuned completions as comparison tasks, ready for labelers in the local store.
+      const store = new Store(o.db);
+      const taskIds = store.addTasks(PROMPTS.map((p, i) => ({
+        prompt: p, source: 'demo',
+        completions: [{ text: before.completions[i], model: o.model }, { text: after.completions[i], model: join(out, 'final') }],
+      })));
+      store.close();
+      const summary = { backend: backend.name, base: o.model, adapter: join(out, 'final'), steps: o.steps, before, after, db: o.db, tasks: taskIds.length };
       if (o.json) {
         process.stdout.write(JSON.stringify(summary) + '\n');
         return;
@@ -67,6 +78,7 @@ export function demoCommand(): Command {
       };
       show('starter model', before);
       show(`after ${o.steps} LoRA steps on Moby-Dick`, after);
-      process.stdout.write(`\nadapter saved in ${summary.adapter} (PEFT layout); try:\n  rlhf generate --model ${o.model} --prompt "Call me"\n  rlhf merge --model ${o.model} --adapter ${summary.adapter} --out merged\n`);
+      process.stdout.write(`\nadapter saved in ${summary.adapter} (PEFT layout)\n${taskIds.length} base-vs-tuned comparison tasks added to ${o.db}; to label them:\n` +
+        `  rlhf users add --name me --role admin --db ${o.db}   # prints your token\n  rlhf serve --db ${o.db}                               # then open http://127.0.0.1:8080/label#token=TOKEN\n`);
     });
 }

@@ -105,3 +105,23 @@ describe('cli: sft, eval, merge, convert', () => {
     expect(again.err).to.match(/already holds a run/);
   });
 });
+
+describe('cli: demo', () => {
+  it('fine-tunes a model with LoRA and enqueues base-vs-tuned comparison tasks in a local store', async () => {
+    const { tinyCheckpoint } = await import('../lm/fixtures.js');
+    const { Store } = await import('../../data/store.js');
+    const model = await tinyCheckpoint(8);
+    const dir = tempDir();
+    const db = join(dir, 'rlhf.db');
+    const r = rlhf('demo', '--model', model, '--steps', '3', '--out', join(dir, 'run'), '--db', db, '--json');
+    expect(r.code, r.err).to.equal(0);
+    const s = JSON.parse(r.out);
+    expect(s.tasks).to.equal(8);
+    expect(s.before.perplexity).to.be.a('number').and.greaterThan(1);
+    expect(s.after.perplexity).to.be.a('number').and.not.equal(s.before.perplexity);
+    expect(existsSync(join(dir, 'run', 'final', 'adapter_model.safetensors'))).to.equal(true);
+    const store = new Store(db);
+    expect(store.db.prepare('SELECT count(*) FROM tasks').pluck().get()).to.equal(8);
+    store.close();
+  });
+});
