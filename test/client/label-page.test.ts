@@ -87,4 +87,30 @@ describe('client: labeling page in chromium', function () {
     await page.waitForSelector('#empty');
     expect(JSON.parse(store.db.prepare('SELECT ranking FROM labels').pluck().get() as string)).to.deep.equal([1, 0, 2]);
   });
+
+  it('the project page shows counts and agreement, adds a labeler (token shown once) and refuses labelers', async () => {
+    const lead = store.addUser('lead', 'researcher');
+    const ann = store.addUser('ann', 'labeler');
+    store.addTasks([{ prompt: 'P', completions: [{ text: 'x' }, { text: 'y' }] }]);
+    await page.goto(`${srv.url}/project#token=${ann}`);
+    await page.waitForSelector('.error');
+    expect(await page.textContent('.error')).to.include('needs a researcher or admin token');
+    await page.evaluate((t) => localStorage.setItem('rlhf.token', t), lead);
+    await page.goto(`${srv.url}/project`);
+    await page.waitForSelector('table');
+    expect(await page.textContent('header')).to.include('1 tasks');
+    await page.fill('#new-name', 'zed');
+    await page.click('text=Add user');
+    await page.waitForSelector('#note');
+    expect(await page.textContent('#note')).to.match(/needs the admin role|error/); // researchers cannot add users
+    const boss = store.addUser('boss', 'admin');
+    await page.evaluate((t) => localStorage.setItem('rlhf.token', t), boss);
+    await page.goto(`${srv.url}/project`);
+    await page.waitForSelector('#new-name');
+    await page.fill('#new-name', 'zed');
+    await page.click('text=Add user');
+    await page.waitForFunction(() => document.querySelector('#note')?.textContent?.startsWith('token'));
+    const token = (await page.textContent('#note'))!.split(': ')[1];
+    expect(store.authenticate(token)).to.deep.include({ name: 'zed', role: 'labeler' });
+  });
 });
