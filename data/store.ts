@@ -13,6 +13,10 @@ export interface User {
   role: Role;
 }
 
+// Every transaction that writes begins IMMEDIATE: it takes the write lock up front (waiting up to
+// busy_timeout), instead of reading first and failing with SQLITE_BUSY when it upgrades to a writer
+// while another process holds the lock.
+
 export class StoreError extends Error {
   constructor(readonly code: 'invalid' | 'not_found' | 'conflict' | 'forbidden', message: string) {
     super(message);
@@ -106,7 +110,7 @@ export class Store {
       this.db.transaction(() => {
         this.st.addUser.run(name, role, hashToken(token), now());
         this.st.audit.run(now(), null, 'user.add', JSON.stringify({ name, role }));
-      })();
+      }).immediate();
     } catch (e) {
       if (String(e).includes('UNIQUE')) throw new StoreError('conflict', `user '${name}' already exists`);
       throw e;
@@ -144,7 +148,7 @@ export class Store {
     this.db.transaction(() => {
       this.st.setSetting.run(key, value);
       this.st.audit.run(now(), by, 'setting', JSON.stringify({ key, value }));
-    })();
+    }).immediate();
   }
 
   /** Enqueue comparison tasks in one transaction; completions are stored in a random display order. */
@@ -165,7 +169,7 @@ export class Store {
       const tid = Number(this.st.addTask.run(pid, ids.length, gold, t.source ?? null, at).lastInsertRowid);
       order.forEach((input, pos) => this.st.addTaskCompletion.run(tid, pos, ids[input]));
       return tid;
-    }))();
+    })).immediate();
   }
 
   /**
@@ -207,7 +211,7 @@ export class Store {
    * storing none of the batch; callers that batch unrelated requests validate each first with checkLabel.
    */
   submitLabels(user: number, labels: LabelInput[]): LabelResult[] {
-    return this.db.transaction(() => labels.map((l) => this.submitOne(user, l)))();
+    return this.db.transaction(() => labels.map((l) => this.submitOne(user, l))).immediate();
   }
 
   /**
@@ -223,7 +227,7 @@ export class Store {
         if (e instanceof StoreError) return { error: e };
         throw e;
       }
-    }))();
+    })).immediate();
   }
 
   /**
@@ -248,7 +252,7 @@ export class Store {
       });
       this.st.audit.run(at, null, 'import', JSON.stringify({ user: userName, labels: ids.length }));
       return ids.length;
-    })();
+    }).immediate();
   }
 
   /** The checks submitLabels makes, without writing: throws the StoreError it would. */
