@@ -46,5 +46,24 @@ export function tasksCommand(): Command {
       store.close();
       model.dispose();
     });
+  cmd.command('gold').description('add gold questions: JSONL {"prompt","chosen","rejected"} become tasks whose known answer is "chosen"')
+    .option('--db <file>', 'SQLite file', 'rlhf.db')
+    .requiredOption('--data <file>', 'JSONL file')
+    .action((o) => {
+      const rows = readFileSync(o.data, 'utf8').split('\n').map((l, i) => [l, i + 1] as const).filter(([l]) => l.trim()).map(([l, n]) => {
+        let j: Record<string, unknown>;
+        try {
+          j = JSON.parse(l);
+        } catch (e) {
+          throw new Error(`${o.data}:${n}: bad JSON (${(e as Error).message})`);
+        }
+        if (typeof j.prompt !== 'string' || typeof j.chosen !== 'string' || typeof j.rejected !== 'string') throw new Error(`${o.data}:${n}: expected {"prompt","chosen","rejected"} strings`);
+        return { prompt: j.prompt, completions: [{ text: j.chosen }, { text: j.rejected }], gold: [0, 1], source: 'gold' };
+      });
+      const store = new Store(o.db);
+      const ids = store.addTasks(rows);
+      store.close();
+      process.stdout.write(`added ${ids.length} gold questions\n`);
+    });
   return cmd;
 }

@@ -15,7 +15,7 @@ describe('cli', () => {
   it('has --help on every subcommand', () => {
     const top = rlhf('--help');
     expect(top.code).to.equal(0);
-    for (const cmd of [['demo'], ['generate'], ['init'], ['tokenizer'], ['tokenizer', 'train'], ['sft'], ['eval'], ['merge'], ['convert'], ['serve'], ['users'], ['users', 'add'], ['tasks'], ['tasks', 'add'], ['export'], ['import']]) {
+    for (const cmd of [['demo'], ['generate'], ['init'], ['tokenizer'], ['tokenizer', 'train'], ['sft'], ['eval'], ['merge'], ['convert'], ['serve'], ['users'], ['users', 'add'], ['tasks'], ['tasks', 'add'], ['tasks', 'gold'], ['export'], ['import']]) {
       const r = rlhf(...cmd, '--help');
       expect(r.code, cmd.join(' ')).to.equal(0);
       expect(r.out).to.match(new RegExp(`Usage: rlhf ${cmd.join(' ')}`));

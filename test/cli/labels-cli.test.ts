@@ -70,4 +70,22 @@ describe('cli: users, tasks, import, export', () => {
     expect(bad.code).to.equal(1);
     expect(bad.err).to.match(/prefs\.jsonl:2: expected \{"prompt","chosen","rejected"\}/);
   });
+
+  it('tasks gold adds questions with a known answer, scored per labeler in the stats', async () => {
+    const dir = tempDir();
+    const db = join(dir, 'rlhf.db');
+    const gold = join(dir, 'gold.jsonl');
+    writeFileSync(gold, JSON.stringify({ prompt: 'Is the sea wet?', chosen: 'Yes.', rejected: 'No.' }) + '\n');
+    const r = rlhf('tasks', 'gold', '--db', db, '--data', gold);
+    expect(r.code, r.err).to.equal(0);
+    const store = new Store(db);
+    store.addUser('ann', 'labeler');
+    const uid = store.users()[0].id;
+    const t = store.nextTask(uid)!;
+    const yes = t.completions.find((c) => c.text === 'Yes.')!.position;
+    store.submitLabels(uid, [{ taskId: t.id, clientId: 'g', kind: 'ranking', ranking: [yes, 1 - yes] }]);
+    const { projectStats } = await import('../../server/stats.js');
+    expect(projectStats(store).labelers[0].gold).to.deep.equal({ answered: 1, correct: 1, accuracy: 1 });
+    store.close();
+  });
 });
