@@ -4,7 +4,7 @@
 // Saving writes each file to a temporary name, fsyncs it, then renames it into place.
 import * as tf from '@tensorflow/tfjs';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ConfigError, configFromHF, configToHF, GPTConfig } from './config.js';
 import { GPT, parameterShapes } from './model.js';
 import { SafetensorsError, SafetensorsFile, serializeSafetensors } from './safetensors.js';
@@ -126,6 +126,13 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
     closeSync(fd);
   }
   renameSync(tmp, path);
+  // and the folder entry, so the rename itself survives a power cut
+  const dir = openSync(dirname(path), 'r');
+  try {
+    fsyncSync(dir);
+  } finally {
+    closeSync(dir);
+  }
 }
 
 /** Save a model (and tokenizer) as a Hugging Face GPT-2 folder; dtype F16/BF16 halves the file. */
