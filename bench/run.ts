@@ -93,7 +93,7 @@ if (parts.includes('server')) {
   record('server', [
     '## Label server: acknowledged label writes',
     '',
-    `Run ${new Date().toISOString().slice(0, 10)} on ${machine}. A \`rlhf serve\` process on loopback (SQLite WAL, synchronous=FULL for labels, group commit) and one client process running C concurrent loops of GET /api/tasks/next then POST /api/labels for 8 s; client and server share the 2 cores.`,
+    `Run ${new Date().toISOString().slice(0, 10)} on ${machine}. A \`rlhf serve\` process on loopback (SQLite WAL, synchronous=FULL for labels, group commit) and one client process (node:http, keep-alive) running C concurrent loops of GET /api/tasks/next then POST /api/labels for 8 s; client and server share the 2 cores. Latency is that of the POST.`,
     '',
     stable,
   ].join('\n'));
