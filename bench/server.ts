@@ -53,8 +53,9 @@ for (const clients of levels) {
       else errors++;
     }
   }));
+  const exited = new Promise((r) => proc.once('exit', r));
   proc.kill('SIGTERM');
-  await new Promise((r) => proc.once('exit', r));
+  await exited;
   rmSync(dir, { recursive: true, force: true });
   lat.sort((a, b) => a - b);
   const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))];

@@ -33,6 +33,7 @@ describe('server process', function () {
     store.close();
     const { proc, url } = await serve(db);
     const acked: { user: string; clientId: string }[] = [];
+    const errors: string[] = [];
     let killed = false;
     const client = async (i: number) => {
       const auth = { Authorization: `Bearer ${tokens[i]}` };
@@ -46,18 +47,25 @@ describe('server process', function () {
             method: 'POST', headers: { ...auth, 'Content-Type': 'application/json' },
             body: JSON.stringify({ taskId: id, clientId, kind: 'ranking', ranking: n % 2 ? [0, 1] : [1, 0] }),
           });
+          await r.arrayBuffer();
           if (r.status === 201 || r.status === 200) acked.push({ user: `l${i}`, clientId });
-        } catch {
+        } catch (e) {
+          if (!killed) errors.push(`${e} (${(e as { cause?: unknown }).cause})`);
           return; // the server is gone
         }
       }
     };
     const clients = tokens.map((_, i) => client(i));
-    while (acked.length < 300) await new Promise((r) => setTimeout(r, 5));
+    const started = performance.now();
+    while (acked.length < 300) {
+      if (performance.now() - started > 60_000) throw new Error(`only ${acked.length} labels acknowledged in 60 s; client errors: ${errors.slice(0, 3).join('; ')}`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const exited = new Promise((r) => proc.once('exit', r)); // listen before the kill: the event may come at once
     proc.kill('SIGKILL');
     killed = true;
     await Promise.all(clients);
-    await new Promise((r) => proc.once('exit', r));
+    await exited;
     const after = new Store(db);
     expect(after.db.pragma('integrity_check', { simple: true })).to.equal('ok');
     const has = after.db.prepare('SELECT 1 FROM labels l JOIN users u ON u.id = l.user_id WHERE u.name = ? AND l.client_id = ?').pluck();
