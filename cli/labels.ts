@@ -4,6 +4,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { exportLines, openReader } from '../data/export.js';
+import { parsePreference, Preference } from '../data/prefs.js';
 import { Store } from '../data/store.js';
 
 export function exportCommand(): Command {
@@ -33,7 +34,7 @@ export function importCommand(): Command {
     .option('--as <name>', 'the labeler the imported labels are recorded under', 'import')
     .action(async (o) => {
       const store = new Store(o.db);
-      const rows: { prompt: string; chosen: string; rejected: string }[] = [];
+      const rows: Preference[] = [];
       let line = 0;
       let total = 0;
       const flush = () => {
@@ -42,15 +43,7 @@ export function importCommand(): Command {
       for await (const text of createInterface({ input: createReadStream(o.data) })) {
         line++;
         if (!text.trim()) continue;
-        let r: Record<string, unknown>;
-        try {
-          r = JSON.parse(text);
-        } catch (e) {
-          throw new Error(`${o.data}:${line}: bad JSON (${(e as Error).message})`);
-        }
-        if (typeof r.prompt !== 'string' || typeof r.chosen !== 'string' || typeof r.rejected !== 'string') throw new Error(`${o.data}:${line}: expected {"prompt","chosen","rejected"} strings`);
-        if (r.chosen === r.rejected) throw new Error(`${o.data}:${line}: chosen and rejected are the same text`);
-        rows.push(r as never);
+        rows.push(parsePreference(text, o.data, line));
         if (rows.length >= 1000) flush();
       }
       flush();

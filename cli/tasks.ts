@@ -1,6 +1,7 @@
 // rlhf tasks add: sample K completions per prompt from a model and enqueue comparison tasks.
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
+import { parsePreference } from '../data/prefs.js';
 import { Store } from '../data/store.js';
 import { BackendName, initBackend } from '../lm/backend.js';
 import { loadCheckpoint } from '../lm/checkpoint.js';
@@ -51,14 +52,8 @@ export function tasksCommand(): Command {
     .requiredOption('--data <file>', 'JSONL file')
     .action((o) => {
       const rows = readFileSync(o.data, 'utf8').split('\n').map((l, i) => [l, i + 1] as const).filter(([l]) => l.trim()).map(([l, n]) => {
-        let j: Record<string, unknown>;
-        try {
-          j = JSON.parse(l);
-        } catch (e) {
-          throw new Error(`${o.data}:${n}: bad JSON (${(e as Error).message})`);
-        }
-        if (typeof j.prompt !== 'string' || typeof j.chosen !== 'string' || typeof j.rejected !== 'string') throw new Error(`${o.data}:${n}: expected {"prompt","chosen","rejected"} strings`);
-        return { prompt: j.prompt, completions: [{ text: j.chosen }, { text: j.rejected }], gold: [0, 1], source: 'gold' };
+        const p = parsePreference(l, o.data, n);
+        return { prompt: p.prompt, completions: [{ text: p.chosen }, { text: p.rejected }], gold: [0, 1], source: 'gold' };
       });
       const store = new Store(o.db);
       const ids = store.addTasks(rows);

@@ -2,9 +2,10 @@
 // better-sqlite3 style: synchronous calls, statements prepared once, multi-row writes in one transaction.
 // The store never imports tfjs; the server and the CLI share it.
 import { createHash, randomBytes } from 'node:crypto';
+import type { LabelRequest, Role, TaskView } from '../client/protocol.js';
 import { DB, now, openDb } from './db.js';
 
-export type Role = 'labeler' | 'researcher' | 'admin';
+export type { Role };
 export const ROLES: readonly Role[] = ['labeler', 'researcher', 'admin'];
 
 export interface User {
@@ -31,22 +32,10 @@ export interface NewTask {
   source?: string;
 }
 
-export interface TaskView {
-  id: number;
-  prompt: string;
-  /** In display order; `position` is what a label's ranking refers to. */
-  completions: { position: number; text: string }[];
-}
-
-export interface LabelInput {
-  taskId: number;
-  clientId: string;
-  kind: 'ranking' | 'tie' | 'skip';
-  /** Positions best first: a permutation of 0..k-1 (for k = 2, the pairwise choice). */
-  ranking?: number[];
-  rationale?: string;
-  ms?: number;
-}
+// A task as shown and a label as submitted are the wire types of client/protocol.ts (type-only import).
+export type { TaskView } from '../client/protocol.js';
+/** A label to store: ranking lists display positions best first (a permutation of 0..k-1). */
+export type LabelInput = LabelRequest;
 
 export interface LabelResult {
   id: number;
