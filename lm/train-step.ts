@@ -2,7 +2,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { AdamW, NonFiniteError } from './adamw.js';
 import { GPT } from './model.js';
-import { Rng } from './rng.js';
 import type { Batch } from './sft-data.js';
 
 export interface StepResult {
@@ -31,15 +30,4 @@ export function trainStep(model: GPT, opt: AdamW, batch: number[][], lossMask?: 
     value.dispose();
     tf.dispose(grads);
   }
-}
-
-/** B random windows of length T+1 from a token stream (language-model batches). */
-export function randomWindows(tokens: ArrayLike<number>, B: number, T: number, rng: Rng): number[][] {
-  if (tokens.length < T + 2) throw new Error(`corpus has ${tokens.length} tokens, fewer than one window of ${T + 1}`);
-  const out: number[][] = [];
-  for (let b = 0; b < B; b++) {
-    const start = Math.floor(rng.next() * (tokens.length - T - 1));
-    out.push(Array.from({ length: T + 1 }, (_, i) => tokens[start + i]));
-  }
-  return out;
 }
