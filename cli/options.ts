@@ -1,5 +1,5 @@
 // Option parsing shared by the commands: numbers that fail loudly, the --backend choice, error exits.
-import { InvalidArgumentError, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { BACKEND_NAMES } from '../lm/backend.js';
 
 export function int(min: number) {
@@ -26,4 +26,15 @@ export function backendOption(): Option {
   return new Option('--backend <name>', 'tfjs backend: auto takes the native TensorFlow binding, then wasm, then cpu')
     .choices(BACKEND_NAMES as string[])
     .default('auto');
+}
+
+/** Adds the shape of a fresh GPT-2 (rlhf init, and rlhf sft from scratch) with small defaults. */
+export function withShapeOptions(cmd: Command): Command {
+  for (const o of [
+    new Option('--n-embd <n>', 'fresh model width').argParser(int(1)).default(128),
+    new Option('--n-layer <n>', 'fresh model blocks').argParser(int(1)).default(4),
+    new Option('--n-head <n>', 'fresh model attention heads').argParser(int(1)).default(4),
+    new Option('--n-positions <n>', 'fresh model context length').argParser(int(1)).default(128),
+  ]) cmd.addOption(o);
+  return cmd;
 }

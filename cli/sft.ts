@@ -6,20 +6,16 @@ import { BackendName, initBackend } from '../lm/backend.js';
 import { LoraTarget } from '../lm/lora.js';
 import { runSft } from '../lm/sft.js';
 import { resolveSftConfig, SFT_DEFAULTS } from '../lm/sft-config.js';
-import { backendOption, collect, float, int } from './options.js';
+import { backendOption, collect, float, int, withShapeOptions } from './options.js';
 import { Progress } from './progress.js';
 
 export function sftCommand(): Command {
   const d = SFT_DEFAULTS;
-  return new Command('sft')
+  return withShapeOptions(new Command('sft'))
     .description('supervised fine-tuning on plain text (LM loss) or JSONL {"prompt","completion"} pairs (loss on completions)')
     .option('--config <file>', 'JSON config (fields as in lm/sft-config.ts); flags override it')
     .option('--model <dir>', 'checkpoint folder to start from')
     .option('--init-tokenizer <path>', 'start from a fresh model with this tokenizer.json (or folder)')
-    .option('--n-embd <n>', 'fresh model width', int(1), 128)
-    .option('--n-layer <n>', 'fresh model blocks', int(1), 4)
-    .option('--n-head <n>', 'fresh model heads', int(1), 4)
-    .option('--n-positions <n>', 'fresh model context', int(1), 128)
     .option('--data <path>', 'a .txt or .jsonl file, or corpus:moby-dick / corpus:sotu; repeat for several', collect)
     .option('--out <dir>', 'run folder')
     .option('--steps <n>', `optimizer steps (default ${d.steps})`, int(1))

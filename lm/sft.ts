@@ -3,7 +3,7 @@
 // Resuming reloads weights, optimizer moments and the step, and batches depend only on (seed, step),
 // so a resumed run continues exactly as an unbroken one would.
 import * as tf from '@tensorflow/tfjs';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AdamW, NonFiniteError } from './adamw.js';
 import { loadCheckpoint, saveCheckpoint, writeFileAtomic } from './checkpoint.js';
@@ -71,7 +71,7 @@ export async function runSft(c: SftConfig, resume: boolean, hooks: SftHooks): Pr
     [model, tok] = [ck.model, ck.tokenizer];
   } else {
     const i = c.init!;
-    tok = Tokenizer.load(statSync(i.tokenizer).isDirectory() ? join(i.tokenizer, 'tokenizer.json') : i.tokenizer);
+    tok = Tokenizer.load(i.tokenizer);
     const eos = tok.eosId ?? undefined;
     model = GPT.init(validateConfig({ vocabSize: tok.vocabSize, nPositions: i.nPositions, nEmbd: i.nEmbd, nLayer: i.nLayer, nHead: i.nHead, eosTokenId: eos, bosTokenId: eos }), c.seed);
   }

@@ -1,7 +1,8 @@
 // Byte-level BPE tokenizer as GPT-2 uses it, read from and written to Hugging Face's tokenizer.json.
 // Encoding and decoding go through @huggingface/tokenizers (tokenizers.js), the maintained JS port.
 import { Tokenizer as HFTokenizer } from '@huggingface/tokenizers';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 
 export class TokenizerError extends Error {}
 
@@ -38,7 +39,9 @@ export class Tokenizer {
     this.eosId = eos ?? lastSpecial ?? null;
   }
 
+  /** Load tokenizer.json, given the file or the folder that holds it. */
   static load(path: string): Tokenizer {
+    if (existsSync(path) && statSync(path).isDirectory()) path = join(path, 'tokenizer.json');
     let json: unknown;
     try {
       json = JSON.parse(readFileSync(path, 'utf8'));
