@@ -1,0 +1,54 @@
+// Programmatic scores: the rules simulated labelers follow and the gold rewards PPO can log or train on.
+// A rule maps (prompt, completion) to a number; higher is better. Built-ins: `sentiment` (AFINN-165 sum
+// through the `sentiment` package) and `length` (characters of the completion). Anything else is read as
+// the path of a JS/TS module that exports `score(prompt, completion)` (sync or async).
+import Sentiment from 'sentiment';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+export type ScoreFn = (prompt: string, completion: string) => number | Promise<number>;
+
+export interface Rule {
+  /** What the rule is called in logs and metrics: `sentiment`, `length`, or the module path. */
+  name: string;
+  score: ScoreFn;
+}
+
+const afinn = new Sentiment();
+
+/** Sum of AFINN-165 valences of the completion's words (the prompt is ignored: it is the same for both sides). */
+export function sentimentScore(completion: string): number {
+  return afinn.analyze(completion).score;
+}
+
+export const BUILTIN_RULES: Record<string, Rule> = {
+  sentiment: { name: 'sentiment', score: (_p, c) => sentimentScore(c) },
+  length: { name: 'length', score: (_p, c) => c.length },
+};
+
+/** A built-in rule by name, or a module exporting `score`. Fails with one clear line otherwise. */
+export async function loadRule(spec: string): Promise<Rule> {
+  const builtin = BUILTIN_RULES[spec];
+  if (builtin) return builtin;
+  if (!/[./\\]/.test(spec)) throw new Error(`unknown rule "${spec}": use ${Object.keys(BUILTIN_RULES).join(', ')} or a path to a module exporting score(prompt, completion)`);
+  let mod: { score?: unknown; default?: { score?: unknown } };
+  try {
+    mod = await import(pathToFileURL(resolve(spec)).href);
+  } catch (e) {
+    throw new Error(`cannot load rule module ${spec}: ${(e as Error).message.split('\n')[0]}`);
+  }
+  const fn = typeof mod.score === 'function' ? mod.score : typeof mod.default?.score === 'function' ? mod.default.score : undefined;
+  if (!fn) throw new Error(`rule module ${spec} does not export a function score(prompt, completion)`);
+  return { name: spec, score: fn as ScoreFn };
+}
+
+/** Scores a batch with a rule, checking that every score is a finite number. */
+export async function scoreAll(rule: Rule, prompts: string[], completions: string[]): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < prompts.length; i++) {
+    const s = Number(await rule.score(prompts[i], completions[i]));
+    if (!Number.isFinite(s)) throw new Error(`rule ${rule.name} returned ${s} for completion ${i}; scores must be finite numbers`);
+    out.push(s);
+  }
+  return out;
+}
