@@ -114,3 +114,38 @@ CREATE TABLE settings (
   value TEXT NOT NULL
 );
 INSERT INTO settings (key, value) VALUES ('overlap', '1'), ('guidelines', ''), ('assignment_ttl_s', '1800');
+
+-- migration 2
+-- The run manager (server/run-manager.ts) and rlhf <kind> --db (data/sqlite-sink.ts).
+ALTER TABLE runs ADD COLUMN origin TEXT NOT NULL DEFAULT 'cli';   -- 'server': a child of the run manager; 'cli': started by hand with --db
+ALTER TABLE runs ADD COLUMN dir TEXT;                             -- the run's folder (log, config file, default out)
+ALTER TABLE runs ADD COLUMN started_at TEXT;
+ALTER TABLE runs ADD COLUMN ended_at TEXT;
+ALTER TABLE runs ADD COLUMN exit_code INTEGER;
+-- A row per step for the CSV export and the dashboard's x-axis (the primary key is by name first).
+CREATE INDEX metrics_run_step ON metrics(run_id, step);
+CREATE INDEX runs_state ON runs(state);
+
+-- Sample generations shown beside the curves.
+CREATE TABLE run_samples (
+  run_id TEXT NOT NULL REFERENCES runs(id),
+  step INTEGER NOT NULL,
+  idx INTEGER NOT NULL,                      -- row within the step's table
+  prompt TEXT NOT NULL,
+  completion TEXT NOT NULL,
+  score REAL,
+  gold REAL,
+  time TEXT NOT NULL,
+  PRIMARY KEY (run_id, step, idx)
+) WITHOUT ROWID;
+
+-- Things that happened at a step: checkpoints, reward-model switches, early stops, the resolved config.
+CREATE TABLE run_events (
+  id INTEGER PRIMARY KEY,
+  run_id TEXT NOT NULL REFERENCES runs(id),
+  step INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  data TEXT NOT NULL,                        -- JSON
+  time TEXT NOT NULL
+);
+CREATE INDEX run_events_run ON run_events(run_id, step);
