@@ -35,7 +35,41 @@ export type ServerEvent =
   | { type: 'hello'; name: string; role: Role }
   | { type: 'tasks'; added: number }
   | { type: 'labels'; total: number }
-  | { type: 'settings'; overlap: number };
+  | { type: 'settings'; overlap: number }
+  | RunServerEvent;
+
+// Runs (server/run-manager.ts) and their dashboard. Metric times are Unix milliseconds.
+export type RunKind = 'sft' | 'train-rm' | 'ppo';
+export type RunState = 'queued' | 'running' | 'stopped' | 'failed' | 'done';
+
+export interface RunView {
+  id: string;
+  kind: string;
+  state: RunState;
+  /** 'server': launched by the run manager; 'cli': started by hand with --db (shown, not controlled). */
+  origin: 'server' | 'cli';
+  /** The resolved config once the run reported it, else the config it was launched with. */
+  config: Record<string, unknown>;
+  error: string | null;
+  created_at: string;
+  started_at: string | null;
+  ended_at: string | null;
+  exit_code: number | null;
+  /** Highest step with a metric, or null before the first. */
+  last_step: number | null;
+}
+
+/** A metric's points in step order; a non-finite value is null. */
+export interface MetricSeries { step: number[]; time: number[]; value: (number | null)[] }
+
+export interface SampleView { step: number; prompt: string; completion: string; score: number | null; gold: number | null }
+
+/** Run events go only to researchers and admins. */
+export type RunServerEvent =
+  | { type: 'run'; run: RunView }
+  | { type: 'metrics'; run_id: string; step: number; time: number; metrics: Record<string, number | null> }
+  | { type: 'samples'; run_id: string; step: number; rows: SampleView[] }
+  | { type: 'run-event'; run_id: string; step: number; kind: string; data: Record<string, unknown> };
 
 /** The subprotocol prefix that carries the bearer token on the WebSocket upgrade (browsers cannot set headers). */
 export const WS_TOKEN_PREFIX = 'bearer.';
