@@ -1,0 +1,41 @@
+// Log-probability of chosen tokens and the entropy of each row of logits, at a sampling temperature,
+// as one tf.customGrad. Why custom: tf.gather's gradient (UnsortedSegmentSum) has no wasm kernel, and
+// a composition would keep the [N, V] softmax, log-softmax and one-hot alive for the backward pass.
+// Here the forward saves only the logits and targets, and the backward recomputes the softmax.
+//   z = logits / τ;  logp = z_y − lse(z);  H = lse(z) − Σ p z
+//   ∂logp/∂z_j = 1[j=y] − p_j;  ∂H/∂z_j = −p_j (z_j − Σ p z);  and ∂z/∂logits = 1/τ
+import * as tf from '@tensorflow/tfjs';
+
+type GradFn = (...args: unknown[]) => { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[] };
+
+/** logits [N, V], targets [N] int32 -> [N, 2]: column 0 log π(y), column 1 the entropy H(π). Call inside tf.tidy. */
+export function logprobsAndEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D, temperature: number): tf.Tensor2D {
+  if (!(temperature > 0)) throw new Error(`temperature must be > 0 for logprobs, got ${temperature}`);
+  const [N, V] = logits.shape;
+  const f: GradFn = (x: unknown, save: unknown) => {
+    const logitsIn = x as tf.Tensor2D;
+    (save as tf.GradSaveFunc)([logitsIn, targets]);
+    const value = tf.tidy(() => {
+      const z = tf.div(logitsIn, temperature);
+      const lse = tf.logSumExp(z, -1); // [N]
+      const idx = tf.stack([tf.range(0, N, 1, 'int32'), targets], 1); // [N, 2]
+      const logp = tf.sub(tf.gatherND(z, idx), lse);
+      const ez = tf.sum(tf.mul(tf.softmax(z), z), -1); // Σ p z
+      return tf.stack([logp, tf.sub(lse, ez)], 1);
+    });
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor, [ls, ts]: tf.Tensor[]) => tf.tidy(() => {
+        const z = tf.div(ls, temperature);
+        const p = tf.softmax(z);
+        const ez = tf.sum(tf.mul(p, z), -1, true); // [N, 1]
+        const [dLogp, dH] = tf.split(dy, 2, 1); //     [N, 1] each
+        // int32 oneHot then cast: the wasm OneHot kernel writes integer bits when asked for float32.
+        const oneHot = tf.cast(tf.oneHot(ts as tf.Tensor1D, V), 'float32');
+        const g = tf.sub(tf.mul(dLogp, tf.sub(oneHot, p)), tf.mul(dH, tf.mul(p, tf.sub(z, ez))));
+        return [tf.div(g, temperature)];
+      }),
+    };
+  };
+  return (tf.customGrad(f as unknown as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor) => tf.Tensor)(logits) as tf.Tensor2D;
+}
