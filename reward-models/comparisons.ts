@@ -6,7 +6,7 @@
 import { createReadStream, existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { exportLines, openReader } from '../data/export.js';
-import { hash01 } from '../lm/sft-data.js';
+import { hash01, mix } from '../lm/sft-data.js';
 
 export interface Comparison {
   prompt: string;
@@ -112,6 +112,6 @@ export function readComparisonsDb(file: string): Comparison[] {
 export function splitByPrompt(cs: Comparison[], valFraction: number, seed = 0): { train: Comparison[]; val: Comparison[] } {
   const train: Comparison[] = [];
   const val: Comparison[] = [];
-  for (const c of cs) (hash01(`${seed}\u0000${c.prompt}`) < valFraction ? val : train).push(c);
+  for (const c of cs) (mix(seed, hash01(c.prompt) * 2 ** 32) / 2 ** 32 < valFraction ? val : train).push(c);
   return { train, val };
 }
