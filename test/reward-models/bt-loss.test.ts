@@ -35,7 +35,7 @@ describe('reward-models/bt-loss', () => {
     const b = buildPairBatch(cs, [0, 2], 4, 'equal', 0.5); // margins: 0.5 (config) + 0.5 (example) = 1
     const r = tf.tensor1d([2, 0, 1, 3]);
     const before = tf.memory().numTensors;
-    const { value, grads } = tf.tidy(() => tf.valueAndGrad((x: tf.Tensor) => btLoss(x as tf.Tensor1D, b))(r));
+    const { value, grad: grads } = tf.tidy(() => tf.valueAndGrad((x: tf.Tensor) => btLoss(x as tf.Tensor1D, b))(r));
     // preference: d = 2, m = 1: log(1 + e^-1) = 0.3132617; tie: d = -2: ½(log(1+e^-2) + log(1+e^2)) = ½(0.1269280 + 2.1269280) = 1.1269280
     const want = 0.5 * 0.3132617 + 0.5 * 1.126928;
     expect(value.dataSync()[0]).to.be.closeTo(want, 1e-6);
