@@ -59,6 +59,7 @@ export class Tokenizer {
 
   /** Text of ids, special tokens included unless skipSpecial. Exact inverse of encode for valid Unicode. */
   decode(ids: number[], opts: { skipSpecial?: boolean } = {}): string {
+    if (!ids.length) return ''; // the HF decoder throws on an empty list (a completion that is only EOS)
     return this.hf.decode(ids, { skip_special_tokens: opts.skipSpecial ?? false, clean_up_tokenization_spaces: false });
   }
 }
