@@ -1,0 +1,265 @@
+// PPO for language models, top to bottom in cleanrl's order. Per iteration:
+//   1. rollout: sample completions for a batch of prompts at the configured temperature, then the
+//      policy's logprobs (same temperature) and values for those tokens;
+//   2. reference logprobs and scores (reward source, gold rule), missing-EOS penalty, score clipping;
+//   3. per-token KL penalty, score at the last token, optional reward whitening, GAE, whitened advantages;
+//   4. epochs × minibatches of clipped policy and value losses (ppo-update.ts);
+//   5. metrics with TRL's names, the adaptive KL update, sample tables, checkpoints.
+// Everything random is keyed by (seed, step), and checkpoints hold weights, optimizer, KL controller and
+// data position, so a resumed run continues exactly as an unbroken one. runPpo can be driven by another
+// process: it reports through a MetricsSink and asks `pollReward` for a new reward source between steps.
+import * as tf from '@tensorflow/tfjs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { MetricsSink } from '../data/metrics-sink.js';
+import { AdamW } from '../lm/adamw.js';
+import { writeFileAtomic } from '../lm/checkpoint.js';
+import { generate } from '../lm/generate.js';
+import { latestCheckpoint, loadOptimizer } from '../lm/run-checkpoint.js';
+import { gae } from './gae.js';
+import { klController } from './kl-controller.js';
+import { klRows } from './kl.js';
+import { loadValueHead, PpoState, readPpoState, saveModels, savePpoCheckpoint } from './ppo-checkpoint.js';
+import { PpoConfig } from './ppo-config.js';
+import { ppoUpdate } from './ppo-update.js';
+import { pack, Packed, PpoModels, rowsOf } from './policy.js';
+import { loadPrompts, promptIndices, subSeed } from './prompts.js';
+import { openRewardSource, RewardSource, ruleSource } from './reward-source.js';
+import { applyMissingEosPenalty, clipScores, tokenRewards, whitenRewards } from './rewards.js';
+import { maskedWhiten } from './whiten.js';
+
+export interface PpoStepReport {
+  step: number;
+  total: number;
+  metrics: Record<string, number>;
+}
+
+export interface PpoOptions {
+  /** Continue the run in config.out from its latest checkpoint. */
+  resume?: boolean;
+  sink?: MetricsSink;
+  /** Called after every iteration (progress bars, the online loop). */
+  onStep?: (r: PpoStepReport) => void | Promise<void>;
+  /** Use this reward source instead of opening config.reward (tests, the online loop). */
+  rewardOverride?: RewardSource;
+  /** Asked before every iteration; a returned source replaces the current one (which is disposed). */
+  pollReward?: () => RewardSource | null | Promise<RewardSource | null>;
+  /** Stop cleanly after this iteration, checkpointing it (tests simulate an interrupted run). */
+  stopAfter?: number;
+}
+
+export interface PpoResult {
+  step: number;
+  /** The final/ folder, or null when the run stopped early. */
+  final: string | null;
+  /** Every iteration's metrics, in order (this process's iterations only). */
+  history: Record<string, number>[];
+}
+
+/** Learning rate at iteration `step` (1-based). */
+export function ppoLr(c: PpoConfig, step: number): number {
+  return c.lrSchedule === 'linear' ? c.lr * (1 - (step - 1) / c.steps) : c.lr;
+}
+
+/** Split [B][R]-shaped flat data into rows. */
+function rows(flat: Float32Array | number[], B: number, R: number): number[][] {
+  return Array.from({ length: B }, (_, b) => Array.from(flat.slice(b * R, (b + 1) * R)));
+}
+
+export async function runPpo(c: PpoConfig, o: PpoOptions = {}): Promise<PpoResult> {
+  const sink = o.sink;
+  mkdirSync(c.out, { recursive: true });
+  const cfgFile = join(c.out, 'ppo-config.json');
+  const last = latestCheckpoint(c.out);
+  if (!o.resume && (last || existsSync(cfgFile))) {
+    throw new Error(`${c.out} already holds a run; pass --resume to continue it, or choose another out folder (nothing is overwritten)`);
+  }
+  if (o.resume && existsSync(cfgFile)) {
+    const prev = JSON.parse(readFileSync(cfgFile, 'utf8')) as Record<string, unknown>;
+    const diff = Object.keys(prev).filter((k) => k !== 'steps' && JSON.stringify(prev[k]) !== JSON.stringify((c as unknown as Record<string, unknown>)[k]));
+    if (diff.length) throw new Error(`--resume with a different config (${diff.join(', ')}); only steps may change`);
+  }
+  const prompts = loadPrompts(c.prompts);
+  writeFileAtomic(cfgFile, JSON.stringify(c, null, 2) + '\n');
+
+  // Models, optimizer and state: from the latest checkpoint when resuming.
+  const from = o.resume && last ? last : undefined;
+  const m = PpoModels.load(c.model, {
+    lora: c.lora, separateCritic: c.valueModel === 'separate', seed: c.seed,
+    policyFrom: from && !c.lora ? from : undefined, adapterFrom: from && c.lora ? from : undefined, criticFrom: from ? join(from, 'critic') : undefined,
+  });
+  let reward: RewardSource | null = null;
+  let gold: RewardSource | null = null;
+  try {
+    const opt = new AdamW(m.trainable(), { lr: c.lr, weightDecay: c.weightDecay, maxGradNorm: c.maxGradNorm });
+    let state: PpoState = { step: 0, episode: 0, kl: { kind: c.klTarget === null ? 'fixed' : 'adaptive', value: c.klCoef }, dataPosition: 0, rng: { seed: c.seed, step: 0 }, seconds: 0 };
+    if (from) {
+      state = readPpoState(from);
+      loadOptimizer(from, opt);
+      loadValueHead(join(from, 'value_head.safetensors'), m.head);
+      sink?.event(state.step, 'resume', { checkpoint: from });
+    }
+    const kl = klController(c.klCoef, c.klTarget, c.klHorizon, from ? state.kl : undefined);
+    const tok = m.tokenizer;
+    const cfg = m.policy.config;
+    const eos = cfg.eosTokenId;
+    const queryOf = (p: string) => {
+      const ids = tok.encode(p).slice(-c.maxPromptTokens);
+      return ids.length ? ids : [cfg.bosTokenId]; // an empty prompt starts from BOS, as generate does
+    };
+    const longest = Math.max(...prompts.map((p) => queryOf(p).length));
+    if (longest + c.maxNewTokens > cfg.nPositions) {
+      throw new Error(`prompts ${c.prompts}: the longest prompt (${longest} tokens) + maxNewTokens (${c.maxNewTokens}) exceeds the model's ${cfg.nPositions} positions; lower maxPromptTokens or maxNewTokens`);
+    }
+    reward = o.rewardOverride ?? (await openRewardSource(c.reward, c.rewardBatchSize));
+    gold = c.goldReward ? await ruleSource(c.goldReward) : null;
+    let lastSaved: string | null = last;
+    const history: Record<string, number>[] = [];
+
+    while (state.step < c.steps) {
+      const step = state.step + 1;
+      const t0 = performance.now();
+      const swapped = await o.pollReward?.();
+      if (swapped) {
+        reward.dispose?.();
+        reward = swapped;
+        sink?.event(state.step, 'reward-switch', { name: reward.name });
+      }
+      opt.opts.lr = ppoLr(c, step);
+
+      // 1. Rollout.
+      const idx = promptIndices(prompts.length, c.seed, state.dataPosition, c.batchSize);
+      const batchPrompts = idx.map((i) => prompts[i]);
+      const queries = batchPrompts.map(queryOf);
+      const comps = await generate(m.policy, tok, queries, {
+        temperature: c.temperature, topK: 0, topP: 1, maxNewTokens: c.maxNewTokens, seed: subSeed(c.seed, step, 0), stop: c.stop, eosId: eos,
+      });
+      const packed = pack(queries, comps.map((x) => x.ids), eos ?? 0);
+      const B = c.batchSize;
+      const R = packed.R;
+      const old = await forwardChunks(packed, c.miniBatchSize, (p) => {
+        const out = m.policyForward(p, c.temperature);
+        const lp = tf.reshape(tf.slice(out.le, [0, 0], [-1, 1]), [-1]);
+        return [lp, out.values ?? m.criticForward(p)];
+      });
+      const tRollout = performance.now();
+
+      // 2. Reference logprobs and scores.
+      const [refLp] = await forwardChunks(packed, c.miniBatchSize, (p) => [m.refLogprobs(p, c.temperature)]);
+      const texts = comps.map((x) => x.text);
+      const finished = comps.map((x) => x.finishReason !== 'length');
+      const rawScores = await reward.score(batchPrompts, texts, comps.map((x) => x.ids));
+      if (rawScores.length !== B) throw new Error(`reward ${reward.name} returned ${rawScores.length} scores for ${B} completions`);
+      const scores = applyMissingEosPenalty(clipScores(rawScores, c.scoreClip), finished, c.missingEosPenalty);
+      const goldScores = gold ? await gold.score(batchPrompts, texts) : null;
+      const tScore = performance.now();
+
+      // 3. KL penalty, token rewards, GAE.
+      const mask = packed.mask;
+      const logprobs = rows(old[0], B, R);
+      const values = rows(old[1], B, R).map((r, b) => r.map((v, t) => (mask[b][t] ? v : 0)));
+      const refLogprobs = rows(refLp, B, R);
+      const klTok = klRows(logprobs, refLogprobs, mask, c.klEstimator);
+      const lengths = comps.map((x) => x.ids.length);
+      const beta = kl.value;
+      const tr = tokenRewards(scores, klTok, lengths, beta);
+      const rewards = c.whitenRewards ? whitenRewards(tr.rewards, mask) : tr.rewards;
+      const g = gae(rewards, values, c.gamma, c.lam);
+      const advantages = maskedWhiten(g.advantages, mask);
+
+      // 4. Optimise.
+      const where = lastSaved ? `; the last good checkpoint is ${lastSaved}` : '; no checkpoint was written';
+      const u = ppoUpdate(m, opt, { packed, logprobs, values, advantages, returns: g.returns }, c, (e) => subSeed(c.seed, step, 1 + e), ` at step ${step}${where}`);
+      const tTrain = performance.now();
+
+      // 5. Metrics, KL controller, samples, checkpoint.
+      const sum = (x: number[]) => x.reduce((a, b) => a + b, 0);
+      const mean = (x: number[]) => sum(x) / x.length;
+      const meanKl = mean(klTok.map(sum));
+      const nonScore = mean(tr.nonScore.map(sum));
+      const genTokens = sum(lengths);
+      const metrics: Record<string, number> = {
+        'objective/kl': meanKl,
+        'objective/entropy': mean(logprobs.map((r, b) => -sum(r.filter((_, t) => mask[b][t])))),
+        'objective/non_score_reward': nonScore,
+        'objective/rlhf_reward': nonScore + mean(scores),
+        'objective/scores': mean(scores),
+        ...(goldScores ? { 'objective/gold_scores': mean(goldScores) } : {}),
+        'objective/kl_coef': beta,
+        'policy/approxkl_avg': u['policy/approxkl_avg'],
+        'policy/clipfrac_avg': u['policy/clipfrac_avg'],
+        'policy/entropy_avg': u['policy/entropy_avg'],
+        'loss/policy_avg': u['loss/policy_avg'],
+        'loss/value_avg': u['loss/value_avg'],
+        'val/clipfrac_avg': u['val/clipfrac_avg'],
+        'val/ratio': u['val/ratio'],
+        'val/ratio_var': u['val/ratio_var'],
+        'val/num_eos_tokens': comps.filter((x) => eos !== null && x.ids.at(-1) === eos).length,
+        'val/response_length': genTokens / B,
+        'policy/early_stopped': u['policy/early_stopped'],
+        'policy/skipped_minibatches': u['policy/skipped_minibatches'],
+        lr: opt.opts.lr,
+        episode: state.episode + B,
+        'perf/rollout_tokens_per_sec': genTokens / ((tRollout - t0) / 1000),
+        'perf/train_tokens_per_sec': u.tokens / ((tTrain - tScore) / 1000),
+        'time/rollout': (tRollout - t0) / 1000,
+        'time/ref_and_score': (tScore - tRollout) / 1000,
+        'time/train': (tTrain - tScore) / 1000,
+      };
+      kl.update(meanKl, B);
+      state = {
+        step, episode: state.episode + B, kl: kl.state(), dataPosition: state.dataPosition + B,
+        rng: { seed: c.seed, step }, seconds: state.seconds + (performance.now() - t0) / 1000,
+      };
+      metrics['time/step'] = (performance.now() - t0) / 1000;
+      sink?.metrics(step, metrics);
+      history.push(metrics);
+      if (c.sampleEvery && (step % c.sampleEvery === 0 || step === 1)) {
+        sink?.samples(step, batchPrompts.slice(0, c.sampleRows).map((p, i) => ({
+          prompt: p, completion: texts[i], score: scores[i], ...(goldScores ? { gold: goldScores[i] } : {}),
+        })));
+      }
+      if (step % c.saveEvery === 0 || step === c.steps || step === o.stopAfter) {
+        lastSaved = await savePpoCheckpoint(c.out, state, m, opt, c.keepCheckpoints, c.model);
+        sink?.event(step, 'checkpoint', { path: lastSaved });
+      }
+      await o.onStep?.({ step, total: c.steps, metrics });
+      if (step === o.stopAfter) break;
+    }
+    let final: string | null = null;
+    if (state.step >= c.steps) {
+      final = join(c.out, 'final');
+      await saveModels(final, m, c.model);
+      sink?.event(state.step, 'final', { path: final });
+    }
+    return { step: state.step, final, history };
+  } finally {
+    reward?.dispose?.();
+    gold?.dispose?.();
+    m.dispose();
+  }
+}
+
+/** Run a forward in row chunks (bounded memory) and read each output back as one flat array. */
+async function forwardChunks(p: Packed, chunk: number, f: (p: Packed) => tf.Tensor[]): Promise<Float32Array[]> {
+  const B = p.ids.length;
+  const parts: Float32Array[][] = [];
+  for (let s = 0; s < B; s += chunk) {
+    const sub = rowsOf(p, Array.from({ length: Math.min(chunk, B - s) }, (_, i) => s + i));
+    const outs = tf.tidy(() => f(sub));
+    try {
+      parts.push(await Promise.all(outs.map(async (t) => (await t.data()) as Float32Array)));
+    } finally {
+      tf.dispose(outs);
+    }
+  }
+  return parts[0].map((_, k) => {
+    const all = new Float32Array(parts.reduce((n, ps) => n + ps[k].length, 0));
+    let off = 0;
+    for (const ps of parts) {
+      all.set(ps[k], off);
+      off += ps[k].length;
+    }
+    return all;
+  });
+}

@@ -1,0 +1,65 @@
+// Where PPO's scores come from. Every source takes text (prompt, completion), never the policy's ids,
+// so a reward model may use its own tokenizer. Three kinds: a built-in rule (`sentiment`, `length`),
+// a JS/TS module exporting score(prompt, completion), and a reward-model checkpoint folder.
+// The loop asks for a source at every step boundary, so a refreshed reward model can be swapped in.
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadRule, scoreAll } from '../reward-models/rules.js';
+
+export interface RewardSource {
+  /** Shown in logs and events: `sentiment`, a module path, or `reward-model:DIR`. */
+  readonly name: string;
+  /**
+   * One finite score per completion. responseIds are the policy's sampled ids (including a final EOS),
+   * for sources that want tokens rather than text (tests); most ignore them.
+   */
+  score(prompts: string[], completions: string[], responseIds?: number[][]): Promise<number[]>;
+  dispose?(): void;
+}
+
+/** What reward-models/reward-model.ts exports (imported lazily: that module is optional here). */
+interface RewardModelLike {
+  score(prompts: string[], completions: string[], batchSize?: number): Promise<number[]>;
+  dispose(): void;
+}
+interface RewardModelModule {
+  RewardModel: { load(dir: string): Promise<RewardModelLike> };
+}
+
+/** A rule or module reward through reward-models/rules.ts. */
+export async function ruleSource(spec: string): Promise<RewardSource> {
+  const rule = await loadRule(spec);
+  return { name: rule.name, score: (p, c) => scoreAll(rule, p, c) };
+}
+
+/** A trained reward model (normalised scores, its own tokenizer), scored in batches of batchSize. */
+export async function rewardModelSource(dir: string, batchSize = 16): Promise<RewardSource> {
+  const path = '../reward-models/reward-model.js'; // a variable: the module may not exist in every checkout
+  let mod: RewardModelModule;
+  try {
+    mod = (await import(path)) as RewardModelModule;
+  } catch (e) {
+    throw new Error(`reward model ${dir}: cannot load reward-models/reward-model.ts (${(e as Error).message.split('\n')[0]})`);
+  }
+  const rm = await mod.RewardModel.load(dir);
+  return {
+    name: `reward-model:${dir}`,
+    score: async (p, c) => {
+      const s = await rm.score(p, c, batchSize);
+      s.forEach((x, i) => {
+        if (!Number.isFinite(x)) throw new Error(`reward model ${dir} gave ${x} for completion ${i}`);
+      });
+      return s;
+    },
+    dispose: () => rm.dispose(),
+  };
+}
+
+/** `sentiment`/`length`, a folder (reward model), or a module path. */
+export async function openRewardSource(spec: string, batchSize = 16): Promise<RewardSource> {
+  if (existsSync(spec) && statSync(spec).isDirectory()) {
+    if (!existsSync(join(spec, 'config.json'))) throw new Error(`reward ${spec}: a folder must be a reward-model checkpoint (no config.json)`);
+    return rewardModelSource(spec, batchSize);
+  }
+  return ruleSource(spec);
+}
