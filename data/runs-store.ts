@@ -1,0 +1,170 @@
+// Runs in the SQLite store: their state, config and folder, and the records they report (metrics,
+// sample generations, events). Shared by the server's run manager and by `rlhf <kind> --db` (sqlite-sink.ts).
+// better-sqlite3 style: statements prepared once; every write transaction begins IMMEDIATE.
+import type { MetricSeries, RunState, RunView, SampleView } from '../client/protocol.js';
+import { DB, now } from './db.js';
+import type { SinkRecord } from './metrics-sink.js';
+
+export type { RunState, RunView };
+export const RUN_STATES: readonly RunState[] = ['queued', 'running', 'stopped', 'failed', 'done'];
+
+/** A run as stored, with what only the server needs (pid, folder). */
+export interface RunRow extends RunView {
+  pid: number | null;
+  dir: string | null;
+}
+
+interface RawRun extends Omit<RunRow, 'config'> {
+  config: string;
+}
+
+const toRow = (r: RawRun | undefined): RunRow | null => (r ? { ...r, config: JSON.parse(r.config) as Record<string, unknown> } : null);
+const ms = (iso: string): number => Date.parse(iso);
+const iso = (t: number): string => new Date(t).toISOString();
+// SQLite REAL has no NaN or Infinity: a non-finite value is kept as NULL (a gap in the chart).
+const finite = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
+export class RunsStore {
+  private readonly st;
+
+  constructor(readonly db: DB) {
+    const p = (sql: string) => db.prepare(sql);
+    const cols = `id, kind, state, origin, config, error, pid, dir, created_at, started_at, ended_at, exit_code,
+      (SELECT max(step) FROM metrics m WHERE m.run_id = runs.id) AS last_step`;
+    this.st = {
+      insert: p(`INSERT INTO runs (id, kind, state, config, origin, dir, pid, created_at, updated_at, started_at)
+        VALUES (@id, @kind, @state, @config, @origin, @dir, @pid, @at, @at, @started)`),
+      get: p(`SELECT ${cols} FROM runs WHERE id = ?`),
+      list: p(`SELECT ${cols} FROM runs ORDER BY created_at DESC, id DESC LIMIT ?`),
+      byState: p(`SELECT ${cols} FROM runs WHERE state = ? ORDER BY created_at, id`),
+      setState: p(`UPDATE runs SET state = @state, error = @error, pid = @pid, exit_code = @exitCode, updated_at = @at,
+        started_at = CASE WHEN @state = 'running' THEN @at ELSE started_at END,
+        ended_at = CASE WHEN @state IN ('stopped', 'failed', 'done') THEN @at WHEN @state = 'running' THEN NULL ELSE ended_at END
+        WHERE id = @id`),
+      setConfig: p('UPDATE runs SET config = ?, updated_at = ? WHERE id = ?'),
+      metric: p('INSERT OR REPLACE INTO metrics (run_id, step, name, value, time) VALUES (?, ?, ?, ?, ?)'),
+      sample: p('INSERT OR REPLACE INTO run_samples (run_id, step, idx, prompt, completion, score, gold, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+      event: p('INSERT INTO run_events (run_id, step, kind, data, time) VALUES (?, ?, ?, ?, ?)'),
+      metrics: p('SELECT name, step, value, time FROM metrics WHERE run_id = ? AND step > ? ORDER BY name, step'),
+      samples: p(`SELECT step, prompt, completion, score, gold FROM run_samples
+        WHERE run_id = @run AND step >= coalesce((SELECT min(step) FROM (SELECT DISTINCT step FROM run_samples WHERE run_id = @run ORDER BY step DESC LIMIT @steps)), 0)
+        ORDER BY step DESC, idx`),
+      events: p('SELECT step, kind, data, time FROM run_events WHERE run_id = ? ORDER BY step, id'),
+      names: p('SELECT DISTINCT name FROM metrics WHERE run_id = ? ORDER BY name').pluck(),
+    };
+  }
+
+  create(r: { id: string; kind: string; config: Record<string, unknown>; origin: 'server' | 'cli'; dir?: string | null; state?: RunState; pid?: number | null }): RunRow {
+    const at = now();
+    const state = r.state ?? 'queued';
+    this.st.insert.run({ id: r.id, kind: r.kind, state, config: JSON.stringify(r.config), origin: r.origin, dir: r.dir ?? null, pid: r.pid ?? null, at, started: state === 'running' ? at : null });
+    return this.get(r.id)!;
+  }
+
+  get(id: string): RunRow | null {
+    return toRow(this.st.get.get(id) as RawRun | undefined);
+  }
+
+  list(limit = 200): RunRow[] {
+    return (this.st.list.all(limit) as RawRun[]).map((r) => toRow(r)!);
+  }
+
+  inState(state: RunState): RunRow[] {
+    return (this.st.byState.all(state) as RawRun[]).map((r) => toRow(r)!);
+  }
+
+  /** Move a run to a state; pid and exit code are replaced (null unless given), error too. */
+  setState(id: string, state: RunState, o: { error?: string | null; pid?: number | null; exitCode?: number | null } = {}): RunRow {
+    this.st.setState.run({ id, state, error: o.error ?? null, pid: o.pid ?? null, exitCode: o.exitCode ?? null, at: now() });
+    return this.get(id)!;
+  }
+
+  setConfig(id: string, config: Record<string, unknown>): void {
+    this.st.setConfig.run(JSON.stringify(config), now(), id);
+  }
+
+  /**
+   * Store a batch of a run's records in one transaction. A metric or sample row reported again for the
+   * same step (a resumed run repeats the steps after its last checkpoint) replaces the earlier one.
+   * An event of kind 'config' also becomes the run's resolved config.
+   */
+  record(runId: string, records: SinkRecord[]): void {
+    if (!records.length) return;
+    // Losing the last few metric rows on a power cut is harmless, so this commit skips the fsync and
+    // never makes a label submit wait behind it (the next FULL commit makes it durable too).
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      this.db.transaction(() => {
+        for (const r of records) {
+          const at = iso(r.time);
+          if (r.type === 'metrics') {
+            for (const [name, v] of Object.entries(r.metrics)) this.st.metric.run(runId, r.step, name, finite(v), at);
+          } else if (r.type === 'samples') {
+            r.rows.forEach((s, i) => this.st.sample.run(runId, r.step, i, String(s.prompt), String(s.completion), finite(s.score), finite(s.gold), at));
+          } else {
+            this.st.event.run(runId, r.step, r.kind, JSON.stringify(r.data ?? {}), at);
+            if (r.kind === 'config' && r.data && typeof r.data === 'object') this.setConfig(runId, r.data);
+          }
+        }
+      }).immediate();
+    } finally {
+      this.db.pragma('synchronous = FULL');
+    }
+  }
+
+  /** Every metric of a run as series (steps after `since` only), in step order. */
+  metrics(runId: string, since = -1): Record<string, MetricSeries> {
+    const out: Record<string, MetricSeries> = {};
+    for (const r of this.st.metrics.iterate(runId, since) as IterableIterator<{ name: string; step: number; value: number | null; time: string }>) {
+      const s = (out[r.name] ??= { step: [], time: [], value: [] });
+      s.step.push(r.step);
+      s.time.push(ms(r.time));
+      s.value.push(r.value);
+    }
+    return out;
+  }
+
+  /** Sample generations of the latest `steps` steps that have any, newest step first. */
+  samples(runId: string, steps = 20): SampleView[] {
+    return this.st.samples.all({ run: runId, steps }) as SampleView[];
+  }
+
+  events(runId: string): { step: number; kind: string; data: Record<string, unknown>; time: number }[] {
+    return (this.st.events.all(runId) as { step: number; kind: string; data: string; time: string }[])
+      .map((e) => ({ ...e, data: JSON.parse(e.data) as Record<string, unknown>, time: ms(e.time) }));
+  }
+
+  metricNames(runId: string): string[] {
+    return this.st.names.all(runId) as string[];
+  }
+}
+
+/** CSV field: quoted when it holds a comma, quote or line break. */
+const csvField = (s: string): string => (/[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+
+/**
+ * A run's metrics as CSV lines, one row per step (`step,time,<metric>...`; an empty cell where a step has
+ * no value for a metric), read through a cursor so any length streams in flat memory. Pass a connection
+ * of its own (data/export.ts openReader): an open cursor keeps its connection busy.
+ */
+export function* metricsCsv(reader: DB, runId: string): Generator<string> {
+  const names = reader.prepare('SELECT DISTINCT name FROM metrics WHERE run_id = ? ORDER BY name').pluck().all(runId) as string[];
+  const col = new Map(names.map((n, i) => [n, i]));
+  yield ['step', 'time', ...names].map(csvField).join(',') + '\n';
+  const rows = reader.prepare('SELECT step, name, value, time FROM metrics WHERE run_id = ? ORDER BY step, name').iterate(runId) as IterableIterator<{ step: number; name: string; value: number | null; time: string }>;
+  let step: number | null = null;
+  let time = '';
+  let cells: string[] = [];
+  const line = () => `${step},${time},${cells.join(',')}\n`;
+  for (const r of rows) {
+    if (r.step !== step) {
+      if (step !== null) yield line();
+      step = r.step;
+      time = r.time;
+      cells = names.map(() => '');
+    }
+    if (r.time > time) time = r.time; // the step's latest record (an evaluation comes after the train step)
+    cells[col.get(r.name)!] = r.value === null ? '' : String(r.value);
+  }
+  if (step !== null) yield line();
+}
