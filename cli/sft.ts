@@ -5,6 +5,7 @@ import { corpusText, CorpusName } from '../data/corpora.js';
 import { BackendName, initBackend } from '../lm/backend.js';
 import { LoraTarget } from '../lm/lora.js';
 import { runSft } from '../lm/sft.js';
+import { openRunSink } from '../data/sqlite-sink.js';
 import { resolveSftConfig, SFT_DEFAULTS } from '../lm/sft-config.js';
 import { backendOption, collect, float, int, withShapeOptions } from './options.js';
 import { Progress } from './progress.js';
@@ -38,7 +39,9 @@ export function sftCommand(): Command {
     .addOption(new Option('--lora-targets <list>', 'comma-separated: attn, mlp').default('attn,mlp'))
     .option('--resume', 'continue the run in --out from its latest checkpoint')
     .addOption(backendOption())
-    .option('--json', 'print metrics as JSON lines on stdout')
+    .option('--json', 'print metrics as JSON lines on stdout (data/metrics-sink.ts records)')
+    .option('--db <file>', 'record the run in this SQLite store, so it shows on the dashboard')
+    .option('--run-id <id>', 'the run\'s id in the store (default: the --out folder\'s name)')
     .action(async (o) => {
       const raw: Record<string, unknown> = o.config ? JSON.parse(readFileSync(o.config, 'utf8')) : {};
       const set = (k: string, v: unknown) => v !== undefined && (raw[k] = v);
@@ -50,16 +53,25 @@ export function sftCommand(): Command {
       await initBackend(o.backend as BackendName);
       const bar = new Progress('sft', config.steps, 'tok');
       let startTokens = -1;
-      const result = await runSft(config, Boolean(o.resume), {
+      const runId = o.runId ?? config.out.split(/[\\/]/).filter(Boolean).at(-1) ?? 'sft';
+      const sink = openRunSink({ kind: 'sft', runId, json: Boolean(o.json), db: o.db, config: config as unknown as Record<string, unknown>, dir: config.out, resume: Boolean(o.resume) });
+      const run = runSft(config, Boolean(o.resume), {
         corpus: (n) => corpusText(n as CorpusName),
-        onMetrics: o.json ? (m) => process.stdout.write(JSON.stringify(m) + '\n') : (m) => {
-          if ('eval/loss' in m) process.stderr.write(`step ${m.step}: held-out loss ${Number(m['eval/loss']).toFixed(3)}, perplexity ${Number(m['eval/perplexity']).toFixed(1)}\n`);
+        onMetrics: (m) => {
+          const { step, ...rest } = m;
+          sink.metrics(Number(step), Object.fromEntries(Object.entries(rest).filter(([, v]) => typeof v === 'number')) as Record<string, number>);
+          if (!o.json && 'eval/loss' in m) process.stderr.write(`step ${m.step}: held-out loss ${Number(m['eval/loss']).toFixed(3)}, perplexity ${Number(m['eval/perplexity']).toFixed(1)}\n`);
         },
         onStep: (step, total, tokens, loss) => {
           if (startTokens < 0) startTokens = tokens;
           bar.update(step, tokens - startTokens, `loss ${loss.toFixed(3)}`);
         },
       });
+      const result = await run.catch((e: Error) => {
+        sink.finish('failed', e.message);
+        throw e;
+      });
+      sink.finish(result.final ? 'done' : 'stopped');
       if (!o.json) process.stdout.write(`done at step ${result.step}; ${result.final ? `final model in ${result.final}` : 'stopped early'}${result.evalLoss !== null ? `; held-out loss ${result.evalLoss.toFixed(3)} (perplexity ${Math.exp(result.evalLoss).toFixed(1)})` : ''}\n`);
     });
 }

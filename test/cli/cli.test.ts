@@ -73,7 +73,7 @@ describe('cli: sft, eval, merge, convert', () => {
     const sft = rlhf('sft', '--init-tokenizer', dir, '--n-embd', '16', '--n-layer', '1', '--n-head', '2', '--n-positions', '32',
       '--data', text, '--out', run, '--steps', '4', '--batch-size', '2', '--seq-len', '16', '--eval-every', '2', '--save-every', '2', '--json');
     expect(sft.code, sft.err).to.equal(0);
-    const metrics = sft.out.trim().split('\n').map((l) => JSON.parse(l));
+    const metrics = sft.out.trim().split('\n').map((l) => JSON.parse(l)).filter((r) => r.type === 'metrics').map((r) => r.metrics);
     expect(metrics.filter((m) => 'train/loss' in m)).to.have.length(4);
     expect(metrics.filter((m) => 'eval/perplexity' in m).length).to.be.at.least(2);
     const evalJson = (...args: string[]) => {
