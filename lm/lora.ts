@@ -68,8 +68,9 @@ export class Lora implements LinearAdapter {
     let s = seed * 7919 + 1;
     for (const [prefix, inDim, outDim] of Lora.layers(model, lora.config)) {
       const bound = 1 / Math.sqrt(inDim);
-      lora.params.set(prefix + '.lora_A', tf.variable(tf.randomUniform([inDim, lora.config.rank], -bound, bound, 'float32', s++), true, uniq(prefix + '.lora_A')));
-      lora.params.set(prefix + '.lora_B', tf.variable(tf.zeros([lora.config.rank, outDim]), true, uniq(prefix + '.lora_B')));
+      // tidy disposes the initial values (a variable keeps its own reference to the data)
+      lora.params.set(prefix + '.lora_A', tf.tidy(() => tf.variable(tf.randomUniform([inDim, lora.config.rank], -bound, bound, 'float32', s++), true, uniq(prefix + '.lora_A'))));
+      lora.params.set(prefix + '.lora_B', tf.tidy(() => tf.variable(tf.zeros([lora.config.rank, outDim]), true, uniq(prefix + '.lora_B'))));
     }
     model.setFrozen(true);
     model.adapter = lora;
