@@ -6,7 +6,9 @@ export type Schema =
   | { type: 'integer'; minimum?: number; maximum?: number; description?: string }
   | { type: 'boolean'; description?: string }
   | { type: 'array'; items: Schema; minItems?: number; maxItems?: number; description?: string }
-  | { type: 'object'; properties: Record<string, Schema>; required?: string[]; additionalProperties: false; description?: string };
+  | { type: 'object'; properties: Record<string, Schema>; required?: string[]; additionalProperties: false; description?: string }
+  // A free-form JSON object (a run's config, checked by the program that reads it)
+  | { type: 'object'; additionalProperties: true; maxProperties?: number; description?: string };
 
 /** The first problem with value against schema, as "path: what is wrong", or null when it conforms. */
 export function validate(schema: Schema, value: unknown, path = 'body'): string | null {
@@ -38,6 +40,9 @@ export function validate(schema: Schema, value: unknown, path = 'body'): string 
     case 'object': {
       if (typeof value !== 'object' || value === null || Array.isArray(value)) return `${path}: expected an object`;
       const v = value as Record<string, unknown>;
+      if (schema.additionalProperties) {
+        return schema.maxProperties !== undefined && Object.keys(v).length > schema.maxProperties ? `${path}: at most ${schema.maxProperties} fields` : null;
+      }
       for (const k of schema.required ?? []) if (!(k in v)) return `${path}.${k}: required`;
       for (const [k, x] of Object.entries(v)) {
         const s = schema.properties[k];
@@ -55,6 +60,7 @@ export const str = (o: Omit<Extract<Schema, { type: 'string' }>, 'type'> = {}): 
 export const int = (o: Omit<Extract<Schema, { type: 'integer' }>, 'type'> = {}): Schema => ({ type: 'integer', ...o });
 export const bool = (description?: string): Schema => ({ type: 'boolean', description });
 export const arr = (items: Schema, o: { minItems?: number; maxItems?: number; description?: string } = {}): Schema => ({ type: 'array', items, ...o });
+export const anyObj = (description?: string, maxProperties = 200): Schema => ({ type: 'object', additionalProperties: true, maxProperties, description });
 export function obj(properties: Record<string, Schema>, required: string[] = [], description?: string): Schema {
   return { type: 'object', properties, required, additionalProperties: false, description };
 }
