@@ -51,8 +51,9 @@ export function rowsOf(p: Packed, idx: number[]): Packed {
 export class ValueHead {
   readonly params = new Map<string, tf.Variable>();
   constructor(nEmbd: number) {
-    this.params.set('v_head.weight', tf.variable(tf.zeros([nEmbd, 1]), true, uniq('v_head.weight')));
-    this.params.set('v_head.bias', tf.variable(tf.zeros([1]), true, uniq('v_head.bias')));
+    // tidy disposes the initial values (a variable keeps its own reference to the data)
+    this.params.set('v_head.weight', tf.tidy(() => tf.variable(tf.zeros([nEmbd, 1]), true, uniq('v_head.weight'))));
+    this.params.set('v_head.bias', tf.tidy(() => tf.variable(tf.zeros([1]), true, uniq('v_head.bias'))));
   }
   forward(h: tf.Tensor2D): tf.Tensor1D {
     const w = this.params.get('v_head.weight')! as tf.Tensor as tf.Tensor2D;

@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MetricsSink } from '../data/metrics-sink.js';
-import { AdamW } from '../lm/adamw.js';
+import { AdamW, NonFiniteError } from '../lm/adamw.js';
 import { writeFileAtomic } from '../lm/checkpoint.js';
 import { generate } from '../lm/generate.js';
 import { latestCheckpoint, loadOptimizer } from '../lm/run-checkpoint.js';
@@ -150,6 +150,11 @@ export async function runPpo(c: PpoConfig, o: PpoOptions = {}): Promise<PpoResul
       const finished = comps.map((x) => x.finishReason !== 'length');
       const rawScores = await reward.score(batchPrompts, texts, comps.map((x) => x.ids));
       if (rawScores.length !== B) throw new Error(`reward ${reward.name} returned ${rawScores.length} scores for ${B} completions`);
+      const bad = rawScores.findIndex((x) => !Number.isFinite(x));
+      if (bad >= 0) {
+        const where = lastSaved ? `the last good checkpoint is ${lastSaved}` : 'no checkpoint was written';
+        throw new NonFiniteError(`step ${step}: reward ${reward.name} returned ${rawScores[bad]} for completion ${bad}; training stopped, ${where}`);
+      }
       const scores = applyMissingEosPenalty(clipScores(rawScores, c.scoreClip), finished, c.missingEosPenalty);
       const goldScores = gold ? await gold.score(batchPrompts, texts) : null;
       const tScore = performance.now();

@@ -2,28 +2,12 @@
 // token" must rise well above its start, with a finite KL, and the loop must not leak tensors.
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { MemorySink } from '../../data/metrics-sink.js';
 import { runPpo } from '../../rl/ppo.js';
 import { resolvePpoConfig } from '../../rl/ppo-config.js';
-import { RewardSource } from '../../rl/reward-source.js';
 import { tempDir, useBackend } from '../helpers.js';
 import { tinyCheckpoint } from '../lm/fixtures.js';
-
-/** Reward: the fraction of response tokens (EOS excluded) equal to `target`. */
-export function targetTokenReward(target: number): RewardSource {
-  return {
-    name: `fraction of token ${target}`,
-    score: async (_p, _c, ids) => ids!.map((r) => (r.length ? r.filter((t) => t === target).length / r.length : 0)),
-  };
-}
-
-export function promptsFile(): string {
-  const f = join(tempDir('rlhf-ppo-prompts-'), 'prompts.txt');
-  writeFileSync(f, ['The whale', 'Call me', 'It was', 'The sea', 'A ship', 'Old man', 'The captain', 'White'].join('\n') + '\n');
-  return f;
-}
+import { promptsFile, targetTokenReward } from './fixtures.js';
 
 describe('rl/ppo learning', () => {
   before(useBackend);
