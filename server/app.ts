@@ -8,6 +8,7 @@ import { buildClient, clientPage } from './client-bundle.js';
 import { LabelQueue } from './label-queue.js';
 import { openApiDocument } from './openapi.js';
 import { RateLimiter } from './rate-limit.js';
+import { RunManager, RunManagerOptions } from './run-manager.js';
 import { Ctx, ROUTES, storeStatus } from './routes.js';
 import { validate } from './schema.js';
 import { WsHub } from './ws-hub.js';
@@ -20,6 +21,8 @@ export interface ServerOptions {
   rateLimit?: number;
   /** Largest JSON body accepted. */
   bodyLimit?: string;
+  /** The run manager's options: runs folder, runs at once, the children's command. */
+  runs?: Partial<RunManagerOptions>;
 }
 
 export interface RunningServer {
@@ -56,7 +59,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   // A running total for the live "labels" event; counting the table on every commit would grow with it.
   let total = store.db.prepare('SELECT count(*) FROM labels').pluck().get() as number;
   const onCommit = (created: number) => hub.broadcast({ type: 'labels', total: (total += created) });
-  const ctx: Ctx = { store, labels: new LabelQueue(store, onCommit), broadcast: (e) => hub.broadcast(e) };
+  const ctx: Ctx = { store, labels: new LabelQueue(store, onCommit), broadcast: (e) => hub.broadcast(e), runs: new RunManager(store, (e) => hub.broadcast(e, 'researcher'), o.runs) };
 
   const doc = openApiDocument(ROUTES);
   app.get('/api/openapi.json', (_req, res) => res.json(doc));
@@ -64,6 +67,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   app.get('/', (_req, res) => res.redirect('/label'));
   app.get('/label', (_req, res) => res.type('html').send(clientPage('label')));
   app.get('/project', (_req, res) => res.type('html').send(clientPage('project')));
+  app.get('/dashboard', (_req, res) => res.type('html').send(clientPage('dashboard')));
   app.get('/static/:file', (req, res) => {
     const f = pages.get(String(req.params.file));
     if (!f) return res.status(404).json({ error: 'not found' });
@@ -123,10 +127,10 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     url: `http://${host}:${port}`,
     server,
     hub,
-    close: () => new Promise((resolve) => {
+    close: () => ctx.runs.close().then(() => new Promise((resolve) => {
       hub.close();
       server.close(() => resolve());
       server.closeAllConnections();
-    }),
+    })),
   };
 }

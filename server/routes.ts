@@ -7,12 +7,16 @@ import { ROLES, Role, Store, StoreError, User } from '../data/store.js';
 import { LabelQueue } from './label-queue.js';
 import { arr, int, obj, Schema, str } from './schema.js';
 import { projectStats } from './stats.js';
+import type { RunManager } from './run-manager.js';
+import { RUN_ROUTES } from './run-routes.js';
 
 export interface Ctx {
   store: Store;
   labels: LabelQueue;
   /** Push an event to every connected page. */
   broadcast: (e: object) => void;
+  /** Training runs as child processes (run-manager.ts). */
+  runs: RunManager;
 }
 
 export interface Route {
@@ -126,6 +130,7 @@ export const ROUTES: Route[] = [
     },
   },
 ];
+ROUTES.push(...RUN_ROUTES); // launch, watch, stop and resume training runs (run-routes.ts)
 
 /** Resolves when the response can take more data, or is closed. */
 function drained(res: Response): Promise<void> {

@@ -7,7 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { WS_TOKEN_PREFIX } from '../client/protocol.js';
-import { Store, User } from '../data/store.js';
+import { ROLES, Role, Store, User } from '../data/store.js';
 
 const MAX_FRAME = 4096;
 const SEND_CAP = 256 * 1024;
@@ -17,6 +17,7 @@ export class WsHub {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME, handleProtocols: (p) => [...p].find((x) => x.startsWith(WS_TOKEN_PREFIX)) ?? false });
   private readonly alive = new WeakMap<WebSocket, boolean>();
   private readonly overCap = new WeakMap<WebSocket, number>();
+  private readonly roles = new WeakMap<WebSocket, Role>();
   private readonly timer: NodeJS.Timeout;
   /** Events not sent because a client's buffer was full (for tests and monitoring). */
   dropped = 0;
@@ -48,16 +49,19 @@ export class WsHub {
 
   private connected(ws: WebSocket, user: User): void {
     this.alive.set(ws, true);
+    this.roles.set(ws, user.role);
     ws.on('pong', () => this.alive.set(ws, true));
     ws.on('error', () => ws.terminate()); // e.g. a frame over maxPayload: ws has already sent 1009
     ws.on('message', () => {}); // the page only listens; messages are ignored
     ws.send(JSON.stringify({ type: 'hello', name: user.name, role: user.role }));
   }
 
-  broadcast(event: object): void {
+  /** Send to every client whose role is at least minRole (run metrics and samples: researchers and admins). */
+  broadcast(event: object, minRole: Role = 'labeler'): void {
     const data = JSON.stringify(event);
+    const least = ROLES.indexOf(minRole);
     for (const ws of this.wss.clients) {
-      if (ws.readyState !== WebSocket.OPEN) continue;
+      if (ws.readyState !== WebSocket.OPEN || ROLES.indexOf(this.roles.get(ws)!) < least) continue;
       if (ws.bufferedAmount > SEND_CAP) {
         this.dropped++;
         const n = (this.overCap.get(ws) ?? 0) + 1;

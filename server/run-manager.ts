@@ -1,0 +1,254 @@
+// The run manager: each training run (sft | train-rm | ppo) is a child process `rlhf <kind> --config FILE
+// --json --db DB --run-id ID`, so training never runs on the server's event loop. The child prints
+// SinkRecords (data/metrics-sink.ts) as JSON lines on stdout; the manager stores them and pushes them to
+// dashboards over WebSocket as they arrive. Its stderr and any other output go to the run's log file.
+//
+// States: queued -> running -> done | failed (with the error) | stopped (by request). Stopped and failed
+// runs can be resumed (the child gets --resume). At most `maxRunning` children run at once (2 cores);
+// the rest wait queued. On start-up the manager finds its runs again: a run still marked running lost its
+// parent (the previous server), so it is marked failed and its process, if any, is ended; queued runs start.
+import { ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import type { RunServerEvent } from '../client/protocol.js';
+import type { SinkRecord } from '../data/metrics-sink.js';
+import { RunRow, RunsStore } from '../data/runs-store.js';
+import { alive, MANAGED_ENV } from '../data/sqlite-sink.js';
+import { Store, StoreError } from '../data/store.js';
+import { CliRunWatcher } from './cli-run-watcher.js';
+import { parseRecord } from './run-records.js';
+
+export const RUN_KINDS = ['sft', 'train-rm', 'ppo'] as const;
+export type RunKind = (typeof RUN_KINDS)[number];
+
+export interface RunManagerOptions {
+  /** Folder of the runs' logs, launch configs and default output folders. Default: `runs/` beside the database. */
+  runsDir: string;
+  /** Children running at once; the rest wait queued. */
+  maxRunning: number;
+  /** The command a run's child starts with, before its flags. Default: node bin/rlhf.js <kind>. */
+  command: (kind: string) => string[];
+  /** Time a stopped child gets between SIGTERM and SIGKILL. */
+  killAfterMs: number;
+}
+
+const RLHF_BIN = join(import.meta.dirname, '..', 'bin', 'rlhf.js');
+const MAX_LINE = 1 << 20; // a longer stdout line is logged, not parsed: bounded memory per child
+
+/** Fields each kind's config must have; the child validates the rest and a bad value fails the run with its message. */
+const REQUIRED: Record<RunKind, string[]> = { sft: ['data'], 'train-rm': [], ppo: [] };
+
+export class RunManager {
+  readonly runs: RunsStore;
+  readonly opts: RunManagerOptions;
+  private readonly children = new Map<string, ChildProcess>();
+  private readonly stopping = new Set<string>();
+  private readonly exited = new Map<string, Promise<void>>();
+  private readonly watcher: CliRunWatcher;
+  private closing = false;
+
+  constructor(private readonly store: Store, private readonly broadcast: (e: RunServerEvent) => void, o: Partial<RunManagerOptions> = {}) {
+    this.runs = new RunsStore(store.db);
+    this.opts = {
+      runsDir: o.runsDir ?? join(dirname(resolve(store.db.name)), 'runs'),
+      maxRunning: o.maxRunning ?? 1,
+      command: o.command ?? ((kind) => [process.execPath, RLHF_BIN, kind]),
+      killAfterMs: o.killAfterMs ?? 10_000,
+    };
+    mkdirSync(this.opts.runsDir, { recursive: true });
+    this.recover();
+    this.watcher = new CliRunWatcher(this.runs, broadcast);
+    this.pump();
+  }
+
+  /** Queue a run. Throws StoreError('invalid') naming the field for a config the manager can tell is wrong. */
+  launch(kind: string, config: Record<string, unknown>): RunRow {
+    if (!(RUN_KINDS as readonly string[]).includes(kind)) throw new StoreError('invalid', `body.kind: must be one of ${RUN_KINDS.join(', ')}`);
+    for (const f of REQUIRED[kind as RunKind]) if (!(f in config)) throw new StoreError('invalid', `body.config.${f}: required for a ${kind} run`);
+    if ('out' in config && (typeof config.out !== 'string' || !config.out)) throw new StoreError('invalid', 'body.config.out: must be a folder path');
+    const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+    const id = `${kind}-${stamp}-${randomBytes(3).toString('hex')}`;
+    const out = (config.out as string | undefined) ?? join(this.opts.runsDir, id);
+    const resolved = { ...config, out };
+    writeFileSync(this.configFile(id), JSON.stringify(resolved, null, 2) + '\n');
+    const run = this.runs.create({ id, kind, config: resolved, origin: 'server', dir: out });
+    this.changed(run);
+    this.pump();
+    return this.runs.get(id)!;
+  }
+
+  /** Stop a queued or running run (running: SIGTERM, then SIGKILL after killAfterMs). */
+  stop(id: string): RunRow {
+    const run = this.owned(id);
+    if (run.state === 'queued') return this.changed(this.runs.setState(id, 'stopped', { error: null }));
+    const child = this.children.get(id);
+    if (run.state !== 'running' || !child) throw new StoreError('conflict', `run ${id} is ${run.state}; only queued or running runs can be stopped`);
+    this.stopping.add(id);
+    child.kill('SIGTERM');
+    const t = setTimeout(() => child.kill('SIGKILL'), this.opts.killAfterMs);
+    t.unref();
+    child.once('close', () => clearTimeout(t));
+    return run;
+  }
+
+  /** Queue a stopped or failed run again; its child continues from the latest checkpoint (--resume). */
+  resume(id: string): RunRow {
+    const run = this.owned(id);
+    if (run.state !== 'stopped' && run.state !== 'failed') throw new StoreError('conflict', `run ${id} is ${run.state}; only stopped or failed runs can be resumed`);
+    this.changed(this.runs.setState(id, 'queued'));
+    this.pump();
+    return this.runs.get(id)!;
+  }
+
+  /** The last `bytes` of a run's log (its stderr and any stdout line that is not a record). */
+  log(id: string, bytes = 64 * 1024): string {
+    if (!this.runs.get(id)) throw new StoreError('not_found', `no run ${id}`);
+    const file = this.logFile(id);
+    if (!existsSync(file)) return '';
+    const size = statSync(file).size;
+    const n = Math.min(size, bytes);
+    const buf = Buffer.alloc(n);
+    const fd = openSync(file, 'r');
+    try {
+      readSync(fd, buf, 0, n, size - n);
+    } finally {
+      closeSync(fd);
+    }
+    return buf.toString('utf8');
+  }
+
+  /** Stop every child (they end 'stopped', resumable) and wait for them to exit. */
+  async close(): Promise<void> {
+    this.closing = true;
+    this.watcher.close();
+    for (const id of this.children.keys()) this.stop(id);
+    await Promise.all(this.exited.values());
+  }
+
+  private owned(id: string): RunRow {
+    const run = this.runs.get(id);
+    if (!run) throw new StoreError('not_found', `no run ${id}`);
+    if (run.origin !== 'server') throw new StoreError('conflict', `run ${id} was started from the command line; stop or resume it there`);
+    return run;
+  }
+
+  private configFile(id: string): string {
+    return join(this.opts.runsDir, `${id}.config.json`);
+  }
+
+  private logFile(id: string): string {
+    return join(this.opts.runsDir, `${id}.log`);
+  }
+
+  private changed(run: RunRow): RunRow {
+    const { pid: _pid, dir: _dir, ...view } = run;
+    this.broadcast({ type: 'run', run: view });
+    return run;
+  }
+
+  /** Runs marked running whose process is not ours: the previous server's children, or dead CLI runs. */
+  private recover(): void {
+    for (const run of this.runs.inState('running')) {
+      if (run.origin === 'server') {
+        // Its parent (the previous server) is gone, and with it the pipe its records went through.
+        if (run.pid !== null && alive(run.pid) && cmdline(run.pid).includes(run.id)) process.kill(run.pid, 'SIGTERM');
+        this.runs.setState(run.id, 'failed', { error: 'orphaned: the server stopped while this run was running; resume it to continue from its latest checkpoint' });
+      } else if (run.pid === null || !alive(run.pid)) {
+        this.runs.setState(run.id, 'failed', { error: `orphaned: its process (pid ${run.pid}) ended without recording how` });
+      }
+    }
+  }
+
+  /** Start queued runs, oldest first, while there is room. */
+  private pump(): void {
+    if (this.closing) return;
+    for (const run of this.runs.inState('queued')) {
+      if (this.children.size >= this.opts.maxRunning) return;
+      if (run.origin === 'server') this.start(run);
+    }
+  }
+
+  private start(run: RunRow): void {
+    const id = run.id;
+    const resume = run.started_at !== null; // it ran before: continue from its checkpoint
+    const [cmd, ...pre] = this.opts.command(run.kind);
+    const args = [...pre, '--config', this.configFile(id), '--json', '--db', resolve(this.store.db.name), '--run-id', id, ...(resume ? ['--resume'] : [])];
+    const log = this.logFile(id);
+    appendFileSync(log, `--- ${new Date().toISOString()} ${resume ? 'resume' : 'start'}: ${[cmd, ...args].join(' ')}\n`);
+    const child = spawn(cmd, args, { cwd: process.cwd(), env: { ...process.env, [MANAGED_ENV]: id }, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.children.set(id, child);
+    this.changed(this.runs.setState(id, 'running', { pid: child.pid ?? null }));
+    const tail: string[] = []; // last stderr lines, for the error message
+    let spawnError: Error | null = null;
+    let pending = '';
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      const lines = (pending + chunk).split('\n');
+      pending = lines.pop()!;
+      if (pending.length > MAX_LINE) {
+        lines.push(pending);
+        pending = '';
+      }
+      this.onLines(id, lines);
+    });
+    let errPending = '';
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+      appendFileSync(log, chunk);
+      const lines = (errPending + chunk).split('\n');
+      errPending = lines.pop()!.slice(-MAX_LINE);
+      for (const l of lines) if (l.trim()) tail.push(l.trim());
+      tail.splice(0, Math.max(0, tail.length - 20));
+    });
+    child.on('error', (e) => (spawnError = e));
+    this.exited.set(id, new Promise((done) => child.on('close', (code, signal) => {
+      if (pending) this.onLines(id, [pending]);
+      if (errPending.trim()) tail.push(errPending.trim());
+      this.children.delete(id);
+      this.exited.delete(id);
+      const stopped = this.stopping.delete(id) || this.closing;
+      const how = signal ? `killed by ${signal}` : `exit code ${code}`;
+      appendFileSync(log, `--- ${new Date().toISOString()} ${how}\n`);
+      if (spawnError) this.changed(this.runs.setState(id, 'failed', { error: `could not start ${cmd}: ${spawnError.message}` }));
+      else if (stopped) this.changed(this.runs.setState(id, 'stopped', { exitCode: code }));
+      else if (code === 0) this.changed(this.runs.setState(id, 'done', { exitCode: 0 }));
+      else {
+        const err = [...tail].reverse().find((l) => l.startsWith('error:'))?.slice(6).trim() ?? tail.at(-1) ?? how;
+        this.changed(this.runs.setState(id, 'failed', { error: err, exitCode: code }));
+      }
+      done();
+      this.pump();
+    })));
+  }
+
+  /** Store a child's records in one transaction, log any other output, then push the records to dashboards. */
+  private onLines(id: string, lines: string[]): void {
+    const records: SinkRecord[] = [];
+    const other: string[] = [];
+    for (const line of lines) {
+      if (!line.trim()) continue;
+      const r = parseRecord(line);
+      if (r) records.push(r);
+      else other.push(line.length > 10_000 ? `${line.slice(0, 10_000)}… (${line.length} characters)` : line);
+    }
+    if (other.length) appendFileSync(this.logFile(id), other.join('\n') + '\n');
+    if (!records.length) return;
+    this.runs.record(id, records);
+    for (const r of records) {
+      if (r.type === 'metrics') this.broadcast({ type: 'metrics', run_id: id, step: r.step, time: r.time, metrics: r.metrics });
+      else if (r.type === 'samples') this.broadcast({ type: 'samples', run_id: id, step: r.step, rows: r.rows.map((s) => ({ step: r.step, prompt: s.prompt, completion: s.completion, score: s.score ?? null, gold: s.gold ?? null })) });
+      else {
+        this.broadcast({ type: 'run-event', run_id: id, step: r.step, kind: r.kind, data: r.data });
+        if (r.kind === 'config') this.changed(this.runs.get(id)!);
+      }
+    }
+  }
+}
+
+/** A process's command line (Linux), to recognise our own child before signalling a recorded pid. */
+function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+  } catch {
+    return '';
+  }
+}

@@ -1,0 +1,106 @@
+// The runs API: launch, list, stop, resume; a run's metrics (JSON and streamed CSV), samples, events,
+// log and config. Researchers and admins only. Thin handlers over the run manager and the runs store;
+// routes.ts appends these to its table, so they share auth, validation and the OpenAPI document.
+import type { Response } from 'express';
+import type { RunView } from '../client/protocol.js';
+import { openReader } from '../data/export.js';
+import { metricsCsv, RunRow } from '../data/runs-store.js';
+import { StoreError } from '../data/store.js';
+import { RUN_KINDS } from './run-manager.js';
+import type { Route } from './routes.js';
+import { anyObj, obj, str } from './schema.js';
+
+const view = (r: RunRow): RunView => {
+  const { pid: _pid, dir: _dir, ...v } = r;
+  return v;
+};
+const idParam = (p: unknown): string => String(p);
+const count = (description: string) => str({ pattern: '^[0-9]{1,9}$', description });
+
+function found(r: RunRow | null, id: string): RunRow {
+  if (!r) throw new StoreError('not_found', `no run ${id}`);
+  return r;
+}
+
+export const RUN_ROUTES: Route[] = [
+  {
+    method: 'get', path: '/api/runs', role: 'researcher', summary: 'runs, newest first (launched here or recorded by a CLI run with --db)', ok: [200, 'RunView[]'],
+    handler: (_q, res, _u, { runs }) => res.json(runs.runs.list().map(view)),
+  },
+  {
+    method: 'post', path: '/api/runs', role: 'researcher',
+    summary: `launch a run as a child process (rlhf <kind> --config FILE --json); config holds the fields of that command's config file (out defaults to a folder of the server's runs directory)`,
+    body: obj({ kind: str({ enum: [...RUN_KINDS] }), config: anyObj("the run's config, as in the command's --config file") }, ['kind', 'config']),
+    ok: [201, 'the RunView, queued or running'],
+    handler: (req, res, _u, { runs }) => res.status(201).json(view(runs.launch(req.body.kind, req.body.config))),
+  },
+  {
+    method: 'get', path: '/api/runs/:id', role: 'researcher', summary: 'one run: state, error, resolved config, and its events', ok: [200, '{run, events}'],
+    handler: (req, res, _u, { runs }) => {
+      const id = idParam(req.params.id);
+      res.json({ run: view(found(runs.runs.get(id), id)), events: runs.runs.events(id) });
+    },
+  },
+  {
+    method: 'post', path: '/api/runs/:id/stop', role: 'researcher', summary: 'stop a queued or running run (its latest checkpoint stays; resume continues from it)', ok: [202, 'the RunView; its state turns stopped when the child has exited'],
+    handler: (req, res, _u, { runs }) => res.status(202).json(view(runs.stop(idParam(req.params.id)))),
+  },
+  {
+    method: 'post', path: '/api/runs/:id/resume', role: 'researcher', summary: 'queue a stopped or failed run again; it continues from its latest checkpoint', ok: [200, 'the RunView'],
+    handler: (req, res, _u, { runs }) => res.json(view(runs.resume(idParam(req.params.id)))),
+  },
+  {
+    method: 'get', path: '/api/runs/:id/metrics', role: 'researcher', summary: "every metric of a run as series {step, time (Unix ms), value}; since=N gives the steps after N", query: { since: count('only steps after this one') },
+    ok: [200, '{run_id, series: {name: {step, time, value}}}'],
+    handler: (req, res, _u, { runs }) => {
+      const id = idParam(req.params.id);
+      found(runs.runs.get(id), id);
+      res.json({ run_id: id, series: runs.runs.metrics(id, req.query.since === undefined ? -1 : Number(req.query.since)) });
+    },
+  },
+  {
+    method: 'get', path: '/api/runs/:id/metrics.csv', role: 'researcher', summary: "a run's metrics as streamed CSV: step,time,<metric>... one row per step", ok: [200, 'text/csv'],
+    handler: async (req, res, _u, { runs, store }) => {
+      const id = idParam(req.params.id);
+      found(runs.runs.get(id), id);
+      res.setHeader('Content-Type', 'text/csv; charset=utf-8');
+      res.setHeader('Content-Disposition', `attachment; filename="${id}-metrics.csv"`);
+      const reader = openReader(store.db.name); // its own connection: a long read never holds up writers
+      try {
+        for (const line of metricsCsv(reader, id)) {
+          if (!res.write(line)) await drained(res); // backpressure: flat memory for any length
+          if (res.destroyed) return;
+        }
+        res.end();
+      } finally {
+        reader.close();
+      }
+    },
+  },
+  {
+    method: 'get', path: '/api/runs/:id/samples', role: 'researcher', summary: 'sample generations of the latest steps, newest first: prompt, completion, reward, gold',
+    query: { steps: count('how many of the latest steps with samples (default 20)') }, ok: [200, 'SampleView[]'],
+    handler: (req, res, _u, { runs }) => {
+      const id = idParam(req.params.id);
+      found(runs.runs.get(id), id);
+      res.json(runs.runs.samples(id, req.query.steps === undefined ? 20 : Number(req.query.steps)));
+    },
+  },
+  {
+    method: 'get', path: '/api/runs/:id/log', role: 'researcher', summary: "the end of a run's log (stderr and other output of its child)", ok: [200, 'text/plain'],
+    handler: (req, res, _u, { runs }) => res.type('text/plain').send(runs.log(idParam(req.params.id))),
+  },
+];
+
+/** Resolves when the response can take more data, or is closed. */
+function drained(res: Response): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
