@@ -17,7 +17,9 @@ const { values: o } = parseArgs({
     steps: { type: 'string', default: '200' },
     log: { type: 'string', default: join(tmpdir(), 'rlhf-bench-ppo.jsonl') },
     lr: { type: 'string', default: '3e-4' },
-    'kl-coef': { type: 'string', default: '0.05' },
+    'kl-coef': { type: 'string', default: '0.1' },
+    'kl-target': { type: 'string', default: '6' },
+    'kl-horizon': { type: 'string', default: '640' },
     'lora-rank': { type: 'string', default: '8' },
     backend: { type: 'string', default: 'auto' },
     record: { type: 'boolean', default: false },
@@ -30,7 +32,7 @@ const rank = Number(o['lora-rank']);
 const settings = {
   model: join(root, 'data/models/starter'), prompts: join(root, 'data/prompts/demo.txt'), reward: 'sentiment',
   steps, batchSize: 64, miniBatchSize: 16, ppoEpochs: 4, maxNewTokens: 24, temperature: 0.7, lr: Number(o.lr),
-  klCoef: Number(o['kl-coef']), saveEvery: 1_000_000, sampleEvery: 25, sampleRows: 2,
+  klCoef: Number(o['kl-coef']), klTarget: o['kl-target'] === 'none' ? null : Number(o['kl-target']), klHorizon: Number(o['kl-horizon']), saveEvery: 1_000_000, sampleEvery: 25, sampleRows: 2,
   lora: rank > 0 ? { rank, alpha: 2 * rank, targets: ['attn', 'mlp'] } : null,
 };
 
@@ -89,7 +91,7 @@ const block = [
     `${ms.length} of ${setup.settings.steps} planned steps${ms.length < setup.settings.steps ? ' (cut short: see the note below)' : ''}. ` +
     `Policy: data/models/starter (2.6M params) with ${setup.settings.lora ? `LoRA r=${setup.settings.lora.rank} on attn+mlp (reference = adapter off)` : 'full fine-tuning'}; ` +
     `${setup.settings.batchSize} rollouts of ${setup.settings.maxNewTokens} new tokens per step from data/prompts/demo.txt at temperature ${setup.settings.temperature}; ` +
-    `lr ${setup.settings.lr} (linear decay), KL coef ${setup.settings.klCoef} (k1, fixed), value head on the shared backbone, other settings TRL's defaults.`,
+    `lr ${setup.settings.lr} (linear decay), KL coef ${setup.settings.klTarget === null ? `${setup.settings.klCoef} (k1, fixed)` : `from ${setup.settings.klCoef}, adaptive (k1; target ${setup.settings.klTarget} nats, horizon ${setup.settings.klHorizon} episodes)`}, value head on the shared backbone, other settings TRL's defaults.`,
   '',
   `Mean sentiment score (AFINN sum of the completion): ${f(first)} over the first ${W} steps, ${f(last)} over the last ${W}; ` +
     `KL to the reference over the last ${W} steps ${f(mean(col('objective/kl', Math.max(0, ms.length - W))))} nats per completion.`,

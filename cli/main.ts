@@ -11,6 +11,7 @@ import { tasksCommand } from './tasks.js';
 import { usersCommand } from './users.js';
 import { mergeCommand } from './merge.js';
 import { sftCommand } from './sft.js';
+import { ppoCommand } from './ppo.js';
 import { tokenizerCommand } from './tokenizer.js';
 
 const program = new Command('rlhf')
@@ -18,7 +19,7 @@ const program = new Command('rlhf')
   .version('0.1.0')
   .showHelpAfterError('(add --help for usage)')
   .exitOverride();
-for (const c of [convertCommand(), demoCommand(), evalCommand(), generateCommand(), initCommand(), mergeCommand(), sftCommand(), tokenizerCommand(), serveCommand(), usersCommand(), tasksCommand(), exportCommand(), importCommand()]) {
+for (const c of [convertCommand(), demoCommand(), evalCommand(), generateCommand(), initCommand(), mergeCommand(), sftCommand(), ppoCommand(), tokenizerCommand(), serveCommand(), usersCommand(), tasksCommand(), exportCommand(), importCommand()]) {
   program.addCommand(c);
 }
 program.commands.forEach(function exit(c: Command) {

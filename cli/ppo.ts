@@ -1,0 +1,84 @@
+// rlhf ppo: PPO against a reward model, a built-in rule or a module, with a KL leash; resumable.
+// Every config field has a flag (--kebab-case of its name, from rl/ppo-config.ts FIELDS); flags override
+// the --config file. Metrics go to stdout as JSON lines (--json) and/or the SQLite store (--db).
+import { Command, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { openRunSink } from '../data/sqlite-sink.js';
+import { BackendName, initBackend } from '../lm/backend.js';
+import { LoraTarget } from '../lm/lora.js';
+import { runPpo } from '../rl/ppo.js';
+import { FIELDS, PPO_DEFAULTS, resolvePpoConfig } from '../rl/ppo-config.js';
+import { backendOption, collect, float, int } from './options.js';
+import { Progress } from './progress.js';
+
+const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+
+/** Parse a flag's text for a nullable field: `null` or `none` clears it. */
+function nullable<T>(parse: (v: string) => T) {
+  return (v: string): T | null => (v === 'null' || v === 'none' ? null : parse(v));
+}
+
+export function ppoCommand(): Command {
+  const cmd = new Command('ppo')
+    .description('PPO fine-tuning of a policy against a reward (reward-model folder, sentiment, length, or a module) with a KL penalty to the reference')
+    .option('--config <file>', 'JSON config (fields as in rl/ppo-config.ts); flags override it');
+  for (const [key, f] of Object.entries(FIELDS)) {
+    const def = (PPO_DEFAULTS as Record<string, unknown>)[key];
+    const help = `${f.help}${def !== undefined ? ` (default ${JSON.stringify(def)})` : ''}`;
+    const flag = `--${kebab(key)}`;
+    if (f.kind === 'bool') {
+      cmd.option(flag, help);
+      cmd.option(`--no-${kebab(key)}`, `turn ${key} off`);
+      continue;
+    }
+    const opt = new Option(`${flag} <value>`, help);
+    const base: (v: string) => unknown = f.kind === 'int' ? int(f.min ?? 0) : f.kind === 'num' ? float(f.min ?? -Infinity, f.max ?? Infinity) : (v: string) => v;
+    if (f.kind === 'enum') opt.choices(f.choices!);
+    else if (f.kind === 'list') opt.argParser(collect);
+    else opt.argParser(f.nullable ? nullable(base) : base);
+    cmd.addOption(opt);
+  }
+  return cmd
+    .option('--lora-rank <r>', 'train LoRA adapters of this rank (the reference is the adapter switched off)', int(1))
+    .option('--lora-alpha <a>', 'LoRA scale numerator (default 2 * rank)', float(0))
+    .addOption(new Option('--lora-targets <list>', 'comma-separated: attn, mlp').default('attn,mlp'))
+    .option('--resume', 'continue the run in --out from its latest checkpoint')
+    .addOption(backendOption())
+    .option('--json', 'print metrics, samples and events as JSON lines on stdout (data/metrics-sink.ts records)')
+    .option('--db <file>', 'record the run in this SQLite store, so it shows on the dashboard')
+    .option('--run-id <id>', "the run's id in the store (default: the --out folder's name)")
+    .action(async (o) => {
+      let raw: Record<string, unknown> = {};
+      if (o.config) {
+        try {
+          raw = JSON.parse(readFileSync(o.config, 'utf8'));
+        } catch (e) {
+          throw new Error(`${o.config}: ${(e as Error).message.split('\n')[0]}`);
+        }
+      }
+      for (const key of Object.keys(FIELDS)) if (o[key] !== undefined) raw[key] = o[key];
+      if (o.loraRank) raw.lora = { rank: o.loraRank, alpha: o.loraAlpha ?? 2 * o.loraRank, targets: String(o.loraTargets).split(',').map((t) => t.trim()) as LoraTarget[] };
+      const config = resolvePpoConfig(raw, o.config ?? 'flags');
+      await initBackend(o.backend as BackendName);
+      const runId = o.runId ?? config.out.split(/[\\/]/).filter(Boolean).at(-1) ?? 'ppo';
+      const sink = openRunSink({ kind: 'ppo', runId, json: Boolean(o.json), db: o.db, config: config as unknown as Record<string, unknown>, dir: config.out, resume: Boolean(o.resume) });
+      const bar = new Progress('ppo', config.steps, 'episodes');
+      let firstEpisode = -1;
+      const result = await runPpo(config, {
+        resume: Boolean(o.resume), sink,
+        onStep: ({ step, metrics }) => {
+          if (firstEpisode < 0) firstEpisode = metrics.episode - config.batchSize;
+          bar.update(step, metrics.episode - firstEpisode, `score ${metrics['objective/scores'].toFixed(3)} kl ${metrics['objective/kl'].toFixed(2)}`);
+        },
+      }).catch((e: Error) => {
+        sink.finish('failed', e.message);
+        throw e;
+      });
+      sink.finish(result.final ? 'done' : 'stopped');
+      if (!o.json) {
+        const h = result.history;
+        const at = (i: number) => h.at(i)?.['objective/scores'].toFixed(3) ?? 'n/a';
+        process.stdout.write(`done at step ${result.step}; ${result.final ? `final model in ${result.final}` : 'stopped early'}; mean score ${at(0)} -> ${at(-1)}, KL ${h.at(-1)?.['objective/kl'].toFixed(2) ?? 'n/a'}\n`);
+      }
+    });
+}
