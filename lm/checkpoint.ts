@@ -35,8 +35,9 @@ export function readConfig(dir: string): GPTConfig {
 /**
  * Read and check model.safetensors against a config: name -> float32 values in GPT-2's shapes.
  * Accepts names with or without the `transformer.` prefix; a tied `lm_head.weight` must equal wte.
+ * `extra` names tensors outside the backbone that must be present too (a reward model's `score`).
  */
-export function readWeights(dir: string, config: GPTConfig): Map<string, { shape: number[]; data: Float32Array }> {
+export function readWeights(dir: string, config: GPTConfig, extra: [string, number[]][] = []): Map<string, { shape: number[]; data: Float32Array }> {
   const file = join(dir, 'model.safetensors');
   if (!existsSync(file)) throw new CheckpointError(`${file}: not found`);
   try {
@@ -50,7 +51,7 @@ export function readWeights(dir: string, config: GPTConfig): Map<string, { shape
       else byName.set(name, stored);
     }
     const out = new Map<string, { shape: number[]; data: Float32Array }>();
-    const expected = parameterShapes(config);
+    const expected = [...parameterShapes(config), ...extra];
     for (const [name, shape] of expected) {
       const stored = byName.get(name);
       if (!stored) throw new CheckpointError(`${file}: missing tensor '${name}'`);

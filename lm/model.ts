@@ -89,7 +89,7 @@ export class GPT {
   static init(config: GPTConfig, seed = 0): GPT {
     const c = validateConfig(config);
     const values = new Map<string, tf.Tensor>();
-    let s = seed * 1000;
+    let s = seed * 1000 + 1; // tfjs treats a seed of 0 as "no seed" (Math.random): never pass 0
     for (const [name, shape] of parameterShapes(c)) {
       if (name.endsWith('.bias')) values.set(name, tf.zeros(shape));
       else if (/ln_\w+\.weight$/.test(name)) values.set(name, tf.ones(shape));

@@ -21,9 +21,13 @@ export interface TrainerState {
 
 const stepName = (step: number) => `step-${String(step).padStart(7, '0')}`;
 
-/** Save model (or adapter), optimizer and trainer state as out/checkpoints/step-N, then point `latest` at it. */
+/**
+ * Save model (or adapter), optimizer and trainer state as out/checkpoints/step-N, then point `latest` at it.
+ * `extra` writes a trainer's own files (a reward head, its state) into the folder before it is renamed into place.
+ */
 export async function saveRunCheckpoint(
   out: string, state: TrainerState, model: GPT, tok: Tokenizer | null, lora: Lora | null, opt: AdamW, keep: number,
+  extra?: (dir: string) => Promise<void>,
 ): Promise<string> {
   const root = join(out, 'checkpoints');
   mkdirSync(root, { recursive: true });
@@ -34,6 +38,7 @@ export async function saveRunCheckpoint(
   else await saveCheckpoint(tmp, model, tok);
   writeFileAtomic(join(tmp, 'optimizer.safetensors'), serializeOptimizer(opt));
   writeFileAtomic(join(tmp, 'trainer_state.json'), JSON.stringify(state, null, 2) + '\n');
+  await extra?.(tmp);
   const dest = join(root, name);
   rmSync(dest, { recursive: true, force: true });
   renameSync(tmp, dest);

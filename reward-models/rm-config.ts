@@ -1,0 +1,97 @@
+// The one typed config of a reward-model run: every field documented, validated with messages naming the
+// field. The resolved copy is written into the run folder as rm-config.json.
+import { LoraConfig, validateLora } from '../lm/lora.js';
+import type { TiePolicy } from './bt-loss.js';
+
+export interface RmConfig {
+  /** Backbone checkpoint folder (a GPT-2 LM, e.g. the SFT model), or a reward model to train further. */
+  model: string;
+  /** Preference data: a label store (SQLite file). Exactly one of db and data. */
+  db: string | null;
+  /** Preference data: JSONL files of {"prompt","chosen","rejected"} or full-export lines. */
+  data: string[];
+  /** Run folder: checkpoints, metrics.jsonl, rm-config.json, and final/ (the best model by validation accuracy). */
+  out: string;
+  /** Passes over the training comparisons (each pass shuffled by seed and epoch). */
+  epochs: number;
+  /** Comparisons per optimizer step (all K completions of each are scored in one batch). */
+  batchSize: number;
+  /** Peak learning rate. */
+  lr: number;
+  /** Steps of linear warm-up from 0 to lr; then linear decay to lr * minLrRatio at the last step. */
+  warmupSteps: number;
+  minLrRatio: number;
+  /** AdamW decoupled weight decay (matrices and embeddings). */
+  weightDecay: number;
+  /** Global gradient-norm clip; 0 disables. */
+  maxGradNorm: number;
+  /** How tie labels train: "drop" leaves them out, "equal" trains the two scores towards each other. */
+  ties: TiePolicy;
+  /** Required gap r(chosen) − r(rejected) in the loss −log σ(Δ − margin); a line's own "margin" adds to it. */
+  margin: number;
+  /** Fraction of prompts held out for validation (split by a hash of the prompt: no prompt on both sides). */
+  valFraction: number;
+  /** Validate every this many steps, and at the end of each epoch. */
+  evalEvery: number;
+  /** Stop after this many validations without a better accuracy; 0 never stops early. */
+  patience: number;
+  /** Checkpoint (weights, optimizer, position) every this many steps. */
+  saveEvery: number;
+  /** Seed of the head's initialisation, the data order and the split. */
+  seed: number;
+  /** Reference policy samples for normalisation, JSONL {"prompt","completion"}; null uses every completion in the data. */
+  reference: string | null;
+  /** Sequences per forward pass when scoring (validation, normalisation). */
+  scoreBatchSize: number;
+  /** LoRA adapters on the backbone (the head always trains); null trains every weight. */
+  lora: LoraConfig | null;
+}
+
+export const RM_DEFAULTS: Omit<RmConfig, 'model' | 'out'> = {
+  db: null, data: [], epochs: 2, batchSize: 16, lr: 5e-5, warmupSteps: 10, minLrRatio: 0.1, weightDecay: 0, maxGradNorm: 1,
+  ties: 'drop', margin: 0, valFraction: 0.1, evalEvery: 50, patience: 0, saveEvery: 100, seed: 0, reference: null,
+  scoreBatchSize: 64, lora: null,
+};
+
+export class RmConfigError extends Error {}
+
+/** Merge defaults, check every field, and return the resolved config. */
+export function resolveRmConfig(raw: Record<string, unknown>, source = 'config'): RmConfig {
+  const known = new Set([...Object.keys(RM_DEFAULTS), 'model', 'out']);
+  for (const k of Object.keys(raw)) if (!known.has(k)) throw new RmConfigError(`${source}: unknown field '${k}'`);
+  const c = { ...RM_DEFAULTS, ...raw } as RmConfig;
+  const fail = (field: string, want: string): never => {
+    throw new RmConfigError(`${source}: ${field} must be ${want}, got ${JSON.stringify((c as unknown as Record<string, unknown>)[field])}`);
+  };
+  const int = (f: keyof RmConfig, min: number) => {
+    const v = c[f] as unknown;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) fail(f, `an integer >= ${min}`);
+  };
+  const num = (f: keyof RmConfig, lo: number, hi: number) => {
+    const v = c[f] as unknown;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < lo || v > hi) fail(f, `a number in [${lo}, ${hi}]`);
+  };
+  if (typeof c.model !== 'string' || !c.model) fail('model', 'a checkpoint folder');
+  if (typeof c.out !== 'string' || !c.out) fail('out', 'a folder path');
+  if (!Array.isArray(c.data) || !c.data.every((d) => typeof d === 'string')) fail('data', 'a list of JSONL files');
+  if (c.db !== null && (typeof c.db !== 'string' || !c.db)) fail('db', 'a SQLite file or null');
+  if ((c.db !== null) === (c.data.length > 0)) throw new RmConfigError(`${source}: give exactly one of db (a label store) or data (JSONL files)`);
+  if (c.ties !== 'drop' && c.ties !== 'equal') fail('ties', '"drop" or "equal"');
+  if (c.reference !== null && typeof c.reference !== 'string') fail('reference', 'a JSONL file or null');
+  for (const f of ['epochs', 'batchSize', 'evalEvery', 'saveEvery', 'scoreBatchSize'] as const) int(f, 1);
+  for (const f of ['warmupSteps', 'patience', 'seed'] as const) int(f, 0);
+  num('lr', 0, 10);
+  num('minLrRatio', 0, 1);
+  num('weightDecay', 0, 10);
+  num('maxGradNorm', 0, Infinity);
+  num('margin', -100, 100);
+  num('valFraction', 0, 0.9);
+  if (c.lora) {
+    try {
+      c.lora = validateLora(c.lora);
+    } catch (e) {
+      throw new RmConfigError(`${source}: ${(e as Error).message}`);
+    }
+  }
+  return c;
+}
