@@ -17,12 +17,19 @@ let message = '';
 const outbox = (): LabelRequest[] => JSON.parse(localStorage.getItem(OUTBOX) ?? '[]');
 const saveOutbox = (o: LabelRequest[]) => localStorage.setItem(OUTBOX, JSON.stringify(o));
 
-/** Send everything in the outbox; a label leaves it only when the server acknowledged or refused it. */
+/**
+ * Send everything in the outbox; a label leaves it only when the server acknowledged or refused it.
+ * When no task is shown, the last label asks for the next one in the same request (submit-and-next),
+ * so labeling takes one round trip per label. false when sending has to be retried later.
+ */
 async function flush(): Promise<boolean> {
-  for (const l of outbox()) {
+  const box = outbox();
+  let got = false;
+  for (const [i, l] of box.entries()) {
+    const andNext = i === box.length - 1 && !task;
     let r: { status: number; data: LabelAck & { error?: string } };
     try {
-      r = await api<LabelAck & { error?: string }>('POST', '/api/labels', l);
+      r = await api<LabelAck & { error?: string }>('POST', andNext ? '/api/labels?next=true' : '/api/labels', l);
     } catch {
       message = `offline: ${outbox().length} label(s) kept, retrying`;
       retryLater();
@@ -35,20 +42,29 @@ async function flush(): Promise<boolean> {
     }
     saveOutbox(outbox().filter((x) => x.clientId !== l.clientId));
     if (r.status >= 400) message = `label for task ${l.taskId} refused: ${r.data.error}`;
-    else sent += r.data.created ? 1 : 0;
+    else {
+      sent += r.data.created ? 1 : 0;
+      if (r.data.next !== undefined && !task) {
+        show(r.data.next);
+        got = true;
+      }
+    }
   }
+  if (!got && !task) await next();
   return true;
 }
 
 function retryLater(): void {
-  setTimeout(async () => {
-    if ((await flush()) && !task) await next();
-  }, 2000);
+  setTimeout(() => void flush(), 2000);
 }
 
 async function next(): Promise<void> {
   const r = await api<TaskView>('GET', '/api/tasks/next');
-  task = r.status === 200 ? r.data : null;
+  show(r.status === 200 ? r.data : null);
+}
+
+function show(t: TaskView | null): void {
+  task = t;
   [choice, ranking, shownAt] = [null, [], performance.now()];
   render();
 }
@@ -66,7 +82,7 @@ async function submit(): Promise<void> {
   saveOutbox([...outbox(), label]); // kept before it is sent
   task = null;
   render();
-  if (await flush()) await next();
+  await flush();
 }
 
 function press(key: string): void {
@@ -131,7 +147,7 @@ async function start(): Promise<void> {
     press(e.key);
   });
   connect();
-  if (await flush()) await next();
+  await flush();
 }
 
 void start();

@@ -22,6 +22,8 @@ export interface LabelRequest {
 export interface LabelAck {
   id: number;
   created: boolean;
+  /** With POST /api/labels?next=true: the caller's next task, assigned in the same commit (null: none left). */
+  next?: TaskView | null;
 }
 
 export interface Me {

@@ -3,7 +3,9 @@
 // The store never imports tfjs; the server and the CLI share it.
 import { createHash, randomBytes } from 'node:crypto';
 import type { LabelRequest, Role, TaskView } from '../client/protocol.js';
+import { AssignParams, Assigner } from './assignment.js';
 import { DB, now, openDb } from './db.js';
+import { VersionedCache } from './versioned-cache.js';
 
 export type { Role };
 export const ROLES: readonly Role[] = ['labeler', 'researcher', 'admin'];
@@ -45,9 +47,21 @@ export interface LabelResult {
 
 export const hashToken = (token: string): string => createHash('sha256').update(token).digest('hex');
 
+/** One label of a group commit; `next` asks for the labeler's next assignment in the same transaction. */
+export interface LabelItem {
+  user: number;
+  label: LabelInput;
+  next?: boolean;
+}
+export type LabelOutcome = { ok: LabelResult; next?: TaskView | null } | { error: StoreError };
+
 export class Store {
   readonly db: DB;
   private readonly st;
+  // Looked up on every request; our own writes clear them (see versioned-cache.ts).
+  private readonly authCache: VersionedCache<User>;
+  private readonly settingCache: VersionedCache<string>;
+  private readonly assigner: Assigner;
 
   constructor(file: string) {
     this.db = openDb(file);
@@ -66,24 +80,20 @@ export class Store {
       addCompletion: p('INSERT INTO completions (prompt_id, text, tokens, model, run_id, step, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       addTask: p('INSERT INTO tasks (prompt_id, k, gold, source, created_at) VALUES (?, ?, ?, ?, ?)'),
       addTaskCompletion: p('INSERT INTO task_completions (task_id, position, completion_id) VALUES (?, ?, ?)'),
-      openAssignment: p('SELECT task_id FROM assignments WHERE user_id = ? AND done_at IS NULL AND assigned_at > ? ORDER BY assigned_at LIMIT 1').pluck(),
-      // A task is available while fewer than `overlap` labelers hold it: finished, or assigned within the TTL.
-      freeTask: p(`SELECT t.id FROM tasks t
-        WHERE NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = t.id AND a.user_id = @user)
-          AND (SELECT count(*) FROM assignments a WHERE a.task_id = t.id AND (a.done_at IS NOT NULL OR a.assigned_at > @fresh)) < @overlap
-        ORDER BY t.id LIMIT 1`).pluck(),
-      assign: p(`INSERT INTO assignments (task_id, user_id, assigned_at) VALUES (?, ?, ?)
-        ON CONFLICT(task_id, user_id) DO UPDATE SET assigned_at = excluded.assigned_at WHERE done_at IS NULL`),
       task: p('SELECT t.id, t.k, p.text AS prompt FROM tasks t JOIN prompts p ON p.id = t.prompt_id WHERE t.id = ?'),
       taskCompletions: p(`SELECT tc.position, c.text FROM task_completions tc JOIN completions c ON c.id = tc.completion_id
         WHERE tc.task_id = ? ORDER BY tc.position`),
       labelByClient: p('SELECT id, task_id FROM labels WHERE user_id = ? AND client_id = ?'),
       labelByTask: p('SELECT id FROM labels WHERE user_id = ? AND task_id = ?').pluck(),
-      isAssigned: p('SELECT 1 FROM assignments WHERE task_id = ? AND user_id = ?').pluck(),
+      // One lookup answers "does the task exist, how many completions, is it assigned to this user".
+      taskFor: p('SELECT t.k, a.user_id IS NOT NULL AS assigned FROM tasks t LEFT JOIN assignments a ON a.task_id = t.id AND a.user_id = ? WHERE t.id = ?'),
       addLabel: p(`INSERT INTO labels (task_id, user_id, client_id, kind, ranking, rationale, ms, created_at)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
       finishAssignment: p('UPDATE assignments SET done_at = ? WHERE task_id = ? AND user_id = ?'),
     };
+    this.assigner = new Assigner(this.db);
+    this.authCache = new VersionedCache(this.db);
+    this.settingCache = new VersionedCache(this.db);
   }
 
   close(): void {
@@ -111,13 +121,16 @@ export class Store {
   rotateToken(name: string, by: number | null): string {
     const token = randomBytes(32).toString('base64url');
     const r = this.st.setToken.run(hashToken(token), name);
+    this.authCache.clear();
     if (!r.changes) throw new StoreError('not_found', `no user '${name}'`);
     this.st.audit.run(now(), by, 'user.token', JSON.stringify({ name }));
     return token;
   }
 
   disableUser(name: string, by: number | null): void {
-    if (!this.st.disableUser.run(name).changes) throw new StoreError('not_found', `no user '${name}'`);
+    const r = this.st.disableUser.run(name);
+    this.authCache.clear();
+    if (!r.changes) throw new StoreError('not_found', `no user '${name}'`);
     this.st.audit.run(now(), by, 'user.disable', JSON.stringify({ name }));
   }
 
@@ -126,18 +139,22 @@ export class Store {
   }
 
   authenticate(token: string): User | null {
-    return (this.st.userByHash.get(hashToken(token)) as User | undefined) ?? null;
+    return this.authCache.get(token, () => this.st.userByHash.get(hashToken(token)) as User | undefined) ?? null;
   }
 
   setting(key: 'overlap' | 'guidelines' | 'assignment_ttl_s'): string {
-    return this.st.getSetting.get(key) as string;
+    return this.settingCache.get(key, () => this.st.getSetting.get(key) as string)!;
   }
 
   setSetting(key: 'overlap' | 'guidelines' | 'assignment_ttl_s', value: string, by: number | null): void {
-    this.db.transaction(() => {
-      this.st.setSetting.run(key, value);
-      this.st.audit.run(now(), by, 'setting', JSON.stringify({ key, value }));
-    }).immediate();
+    try {
+      this.db.transaction(() => {
+        this.st.setSetting.run(key, value);
+        this.st.audit.run(now(), by, 'setting', JSON.stringify({ key, value }));
+      }).immediate();
+    } finally {
+      this.settingCache.clear();
+    }
   }
 
   /** Enqueue comparison tasks in one transaction; completions are stored in a random display order. */
@@ -162,30 +179,27 @@ export class Store {
   }
 
   /**
-   * The labeler's next task: the one already assigned and unfinished, else a new assignment of a task that
-   * fewer than `overlap` labelers hold and this labeler has never had. One IMMEDIATE transaction, so
-   * concurrent requests (even from several processes) never over-assign. null when nothing is left.
+   * The labeler's next task (see assignment.ts), assigned in one IMMEDIATE transaction so concurrent
+   * requests (even from several processes) never over-assign. null when nothing is left.
    */
   nextTask(user: number): TaskView | null {
-    const ttl = Number(this.setting('assignment_ttl_s'));
-    const fresh = new Date(Date.now() - ttl * 1000).toISOString();
-    const overlap = Number(this.setting('overlap'));
+    const params = this.assignParams();
+    const draft = this.assigner.draft();
     // An assignment is cheap to lose (the task is simply handed out again), so its commit skips the
     // fsync; the next label commit (synchronous=FULL) makes it durable along with the label.
     this.db.pragma('synchronous = NORMAL');
     try {
-      const id = this.db.transaction(() => {
-        const open = this.st.openAssignment.get(user, fresh) as number | undefined;
-        if (open !== undefined) return open;
-        const free = this.st.freeTask.get({ user, fresh, overlap }) as number | undefined;
-        if (free === undefined) return null;
-        this.st.assign.run(free, user, now());
-        return free;
-      }).immediate();
+      const id = this.db.transaction(() => this.assigner.next(user, params, draft)).immediate();
+      this.assigner.adopt(draft);
       return id === null ? null : this.task(id);
     } finally {
       this.db.pragma('synchronous = FULL');
     }
+  }
+
+  private assignParams(): AssignParams {
+    const ttl = Number(this.setting('assignment_ttl_s'));
+    return { fresh: new Date(Date.now() - ttl * 1000).toISOString(), overlap: Number(this.setting('overlap')) };
   }
 
   task(id: number): TaskView | null {
@@ -204,19 +218,28 @@ export class Store {
   }
 
   /**
-   * Group commit for the server: labels from many requests in one transaction (one fsync), each in its
-   * own savepoint, so one bad label fails alone. Returns a result or the StoreError for each, in order.
+   * Group commit for the server: labels from many requests in one transaction (one fsync). A label that
+   * fails its checks fails alone (the checks run before it writes anything); an unexpected error rolls
+   * back the whole batch. An item with `next` also gets the labeler's next assignment, committed in the
+   * same transaction, so a labeler needs one round trip per label. Results are in input order.
    */
-  submitEach(items: { user: number; label: LabelInput }[]): ({ ok: LabelResult } | { error: StoreError })[] {
-    const one = this.db.transaction((user: number, l: LabelInput) => this.submitOne(user, l)); // nested: a savepoint
-    return this.db.transaction(() => items.map(({ user, label }) => {
+  submitEach(items: LabelItem[]): LabelOutcome[] {
+    const params = items.some((i) => i.next) ? this.assignParams() : null;
+    const draft = this.assigner.draft();
+    const out = this.db.transaction(() => items.map((it): LabelOutcome => {
+      let ok: LabelResult;
       try {
-        return { ok: one(user, label) };
+        ok = this.submitOne(it.user, it.label);
       } catch (e) {
         if (e instanceof StoreError) return { error: e };
         throw e;
       }
+      if (!it.next) return { ok };
+      const id = this.assigner.next(it.user, params!, draft);
+      return { ok, next: id === null ? null : this.task(id) };
     })).immediate();
+    this.assigner.adopt(draft);
+    return out;
   }
 
   /**
@@ -236,7 +259,7 @@ export class Store {
       ids.forEach((tid, i) => {
         const shown = this.task(tid)!.completions;
         const chosenPos = shown.findIndex((c) => c.text === rows[i].chosen);
-        this.st.assign.run(tid, user, at);
+        this.assigner.assign(tid, user!, at);
         this.submitOne(user!, { taskId: tid, clientId: `import-${tid}`, kind: 'ranking', ranking: [chosenPos, 1 - chosenPos] });
       });
       this.st.audit.run(at, null, 'import', JSON.stringify({ user: userName, labels: ids.length }));
@@ -244,28 +267,29 @@ export class Store {
     }).immediate();
   }
 
-  /** The checks submitLabels makes, without writing: throws the StoreError it would. */
-  checkLabel(user: number, l: LabelInput): void {
+  /** The checks submitLabels makes, without writing: throws the StoreError it would; the stored id of a resubmit. */
+  checkLabel(user: number, l: LabelInput): number | null {
     const prior = this.st.labelByClient.get(user, l.clientId) as { id: number; task_id: number } | undefined;
     if (prior) {
       if (prior.task_id !== l.taskId) throw new StoreError('conflict', `client id '${l.clientId}' was already used for task ${prior.task_id}`);
-      return;
+      return prior.id;
     }
-    const t = this.st.task.get(l.taskId) as { k: number } | undefined;
+    const t = this.st.taskFor.get(user, l.taskId) as { k: number; assigned: number } | undefined;
     if (!t) throw new StoreError('not_found', `no task ${l.taskId}`);
-    if (!this.st.isAssigned.get(l.taskId, user)) throw new StoreError('forbidden', `task ${l.taskId} is not assigned to you`);
+    if (!t.assigned) throw new StoreError('forbidden', `task ${l.taskId} is not assigned to you`);
     if (this.st.labelByTask.get(user, l.taskId) !== undefined) throw new StoreError('conflict', `task ${l.taskId} already has your label (under another client id)`);
     if (l.kind === 'ranking') {
       const r = l.ranking ?? [];
       const ok = r.length === t.k && [...r].sort((a, b) => a - b).every((v, i) => v === i);
       if (!ok) throw new StoreError('invalid', `ranking must order all ${t.k} positions 0..${t.k - 1}, best first`);
     } else if (l.ranking !== undefined) throw new StoreError('invalid', `a ${l.kind} has no ranking`);
+    return null;
   }
 
+  /** Checks, then writes: a StoreError always comes before any write. */
   private submitOne(user: number, l: LabelInput): LabelResult {
-    this.checkLabel(user, l);
-    const prior = this.st.labelByClient.get(user, l.clientId) as { id: number } | undefined;
-    if (prior) return { id: prior.id, created: false };
+    const prior = this.checkLabel(user, l);
+    if (prior !== null) return { id: prior, created: false };
     const at = now();
     const id = Number(this.st.addLabel.run(l.taskId, user, l.clientId, l.kind, l.ranking ? JSON.stringify(l.ranking) : null, l.rationale ?? null, l.ms ?? null, at).lastInsertRowid);
     this.st.finishAssignment.run(at, l.taskId, user);

@@ -56,10 +56,12 @@ export const ROUTES: Route[] = [
     },
   },
   {
-    method: 'post', path: '/api/labels', role: 'labeler', summary: 'store a label; resubmitting the same clientId stores nothing new', body: LABEL_BODY,
-    ok: [201, '{id, created}; 200 when the clientId was already stored'],
+    method: 'post', path: '/api/labels', role: 'labeler', body: LABEL_BODY,
+    summary: 'store a label; resubmitting the same clientId stores nothing new. With ?next=true the response also carries the next task assigned to the caller (submit-and-next: one round trip per label)',
+    query: { next: str({ enum: ['true', 'false'], description: 'also assign and return the next task' }) },
+    ok: [201, '{id, created}, plus next (a TaskView, or null when none is left) with ?next=true; 200 when the clientId was already stored'],
     handler: async (req, res, u, { labels }) => {
-      const r = await labels.submit(u.id, req.body as LabelRequest);
+      const r = await labels.submit(u.id, req.body as LabelRequest, req.query.next === 'true');
       res.status(r.created ? 201 : 200).json(r);
     },
   },

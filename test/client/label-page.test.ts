@@ -64,7 +64,7 @@ describe('client: labeling page in chromium', function () {
     const token = store.addUser('ann', 'labeler');
     store.addTasks([{ prompt: 'P', completions: [{ text: 'x' }, { text: 'y' }] }]);
     let blocked = true;
-    await page.route('**/api/labels', (route) => (blocked ? route.abort('internetdisconnected') : route.continue()));
+    await page.route('**/api/labels*', (route) => (blocked ? route.abort('internetdisconnected') : route.continue()));
     await page.goto(`${srv.url}/label#token=${token}`);
     await page.waitForSelector('#prompt');
     await page.keyboard.press('t');
