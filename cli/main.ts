@@ -13,13 +13,16 @@ import { mergeCommand } from './merge.js';
 import { sftCommand } from './sft.js';
 import { ppoCommand } from './ppo.js';
 import { tokenizerCommand } from './tokenizer.js';
+import { trainRmCommand } from './train-rm.js';
+import { scoreCommand } from './score.js';
+import { evalRmCommand } from './eval-rm.js';
 
 const program = new Command('rlhf')
   .description('RLHF on one machine: GPT-2 on TensorFlow.js, labeling, reward models, PPO')
   .version('0.1.0')
   .showHelpAfterError('(add --help for usage)')
   .exitOverride();
-for (const c of [convertCommand(), demoCommand(), evalCommand(), generateCommand(), initCommand(), mergeCommand(), sftCommand(), ppoCommand(), tokenizerCommand(), serveCommand(), usersCommand(), tasksCommand(), exportCommand(), importCommand()]) {
+for (const c of [convertCommand(), demoCommand(), evalCommand(), generateCommand(), initCommand(), mergeCommand(), sftCommand(), ppoCommand(), trainRmCommand(), scoreCommand(), evalRmCommand(), tokenizerCommand(), serveCommand(), usersCommand(), tasksCommand(), exportCommand(), importCommand()]) {
   program.addCommand(c);
 }
 program.commands.forEach(function exit(c: Command) {

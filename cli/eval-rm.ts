@@ -1,0 +1,46 @@
+// rlhf eval-rm: a reward model's accuracy and calibration on preference labels.
+import { Command, Option } from 'commander';
+import { BackendName, initBackend } from '../lm/backend.js';
+import { calibration } from '../reward-models/calibration.js';
+import { splitByPrompt } from '../reward-models/comparisons.js';
+import { RewardModel } from '../reward-models/reward-model.js';
+import { loadComparisons } from '../reward-models/train-rm.js';
+import { backendOption, collect, float, int } from './options.js';
+
+export function evalRmCommand(): Command {
+  return new Command('eval-rm')
+    .description('accuracy and calibration (a reliability table of predicted vs observed win rate) of a reward model on preferences')
+    .requiredOption('--model <dir>', 'reward-model folder')
+    .option('--db <file>', 'labels from this label store')
+    .option('--data <file>', 'JSONL preferences; repeat for several', collect)
+    .addOption(new Option('--split <which>', 'all the data, or only the validation prompts of the training split').choices(['all', 'val']).default('all'))
+    .option('--val-fraction <f>', 'with --split val: the fraction used in training', float(0, 0.9), 0.1)
+    .option('--seed <s>', 'with --split val: the seed used in training', int(0), 0)
+    .option('--bins <n>', 'reliability bins', int(2), 10)
+    .addOption(backendOption())
+    .option('--json', 'print the result as one JSON object')
+    .action(async (o) => {
+      if (Boolean(o.db) === Boolean(o.data?.length)) throw new Error('give exactly one of --db or --data');
+      let cs = (await loadComparisons({ db: o.db ?? null, data: o.data ?? [] })).filter((c) => c.ranking);
+      if (o.split === 'val') cs = splitByPrompt(cs, o.valFraction, o.seed).val;
+      if (!cs.length) throw new Error('no preference comparisons to evaluate (ties and skips carry no preference)');
+      await initBackend(o.backend as BackendName);
+      const rm = RewardModel.load(o.model);
+      const flat = cs.flatMap((c) => c.completions.map((t) => [c.prompt, t] as const));
+      const raw = await rm.scoreRaw(flat.map((f) => f[0]), flat.map((f) => f[1]));
+      rm.dispose();
+      let k = 0;
+      const scores = cs.map((c) => c.completions.map(() => raw[k++]));
+      const cal = calibration(cs, scores, o.bins);
+      if (o.json) {
+        process.stdout.write(JSON.stringify({ comparisons: cs.length, ...cal }) + '\n');
+        return;
+      }
+      process.stdout.write(`${cs.length} comparisons, ${cal.pairs} pairs: accuracy ${(cal.accuracy * 100).toFixed(1)}%, log loss ${cal.logLoss.toFixed(3)}, ECE ${cal.ece.toFixed(3)}\n`);
+      process.stdout.write('predicted P(first wins)   pairs  mean predicted  observed\n');
+      for (const b of cal.bins) {
+        if (!b.count) continue;
+        process.stdout.write(`  ${b.lo.toFixed(1)}-${b.hi.toFixed(1)}  ${String(b.count).padStart(19)}  ${b.predicted.toFixed(3).padStart(14)}  ${b.observed.toFixed(3).padStart(8)}\n`);
+      }
+    });
+}
