@@ -9,20 +9,7 @@ import { alive } from '../../data/sqlite-sink.js';
 import { Store } from '../../data/store.js';
 import { RunManager } from '../../server/run-manager.js';
 import { tempDir } from '../helpers.js';
-
-export const FAKE = join(import.meta.dirname, 'fixtures', 'fake-run.ts');
-export const fakeCommand = () => [process.execPath, '--import', 'tsx', FAKE];
-
-/** Wait (polling) until fn returns something truthy; fails with `what` after a minute. */
-export async function until<T>(fn: () => T | Promise<T>, what: string, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 30));
-  }
-}
+import { fakeCommand, until } from './run-helpers.js';
 
 describe('server: run manager', () => {
   let dir: string;
