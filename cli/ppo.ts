@@ -13,9 +13,12 @@ import { Progress } from './progress.js';
 
 const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
 
+/** Stands for null in a flag's value: commander turns a parser's null into ''. */
+const NONE = Symbol('none');
+
 /** Parse a flag's text for a nullable field: `null` or `none` clears it. */
 function nullable<T>(parse: (v: string) => T) {
-  return (v: string): T | null => (v === 'null' || v === 'none' ? null : parse(v));
+  return (v: string): T | typeof NONE => (v === 'null' || v === 'none' ? NONE : parse(v));
 }
 
 export function ppoCommand(): Command {
@@ -56,7 +59,7 @@ export function ppoCommand(): Command {
           throw new Error(`${o.config}: ${(e as Error).message.split('\n')[0]}`);
         }
       }
-      for (const key of Object.keys(FIELDS)) if (o[key] !== undefined) raw[key] = o[key];
+      for (const key of Object.keys(FIELDS)) if (o[key] !== undefined) raw[key] = o[key] === NONE ? null : o[key];
       if (o.loraRank) raw.lora = { rank: o.loraRank, alpha: o.loraAlpha ?? 2 * o.loraRank, targets: String(o.loraTargets).split(',').map((t) => t.trim()) as LoraTarget[] };
       const config = resolvePpoConfig(raw, o.config ?? 'flags');
       await initBackend(o.backend as BackendName);
