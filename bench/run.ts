@@ -15,11 +15,12 @@ const { values: o } = parseArgs({
     'stock-baseline': { type: 'boolean', default: false },
     parts: { type: 'string', default: 'lm,server' },
     clients: { type: 'string', default: '1,16,64' },
+    'ppo-steps': { type: 'string', default: '200' },
     help: { type: 'boolean', default: false },
   },
 });
 if (o.help) {
-  process.stdout.write('usage: npm run bench -- [--parts lm,server] [--shapes S,M,G] [--backend auto|wasm|cpu|tensorflow] [--steps N] [--stock-baseline] [--clients 1,16,64] [--no-record]\n');
+  process.stdout.write('usage: npm run bench -- [--parts lm,server,ppo] [--shapes S,M,G] [--backend auto|wasm|cpu|tensorflow] [--steps N] [--stock-baseline] [--clients 1,16,64] [--ppo-steps 200] [--no-record]\n(--parts ppo runs PPO on the starter model: about 15-30 s per step here)\n');
   process.exit(0);
 }
 
@@ -97,4 +98,11 @@ if (parts.includes('server')) {
     '',
     stable,
   ].join('\n'));
+}
+
+if (parts.includes('ppo')) {
+  // PPO takes long (200 steps); bench/ppo.ts logs every step and renders the ppo block itself.
+  const args = [join(import.meta.dirname, 'ppo.ts'), '--steps', o['ppo-steps']!, '--backend', o.backend!, ...(o['no-record'] ? [] : ['--record'])];
+  const r = spawnSync(process.execPath, ['--import', 'tsx', ...args], { stdio: 'inherit' });
+  if (r.status !== 0) throw new Error(`ppo bench failed (exit ${r.status})`);
 }
