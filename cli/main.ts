@@ -16,13 +16,14 @@ import { tokenizerCommand } from './tokenizer.js';
 import { trainRmCommand } from './train-rm.js';
 import { scoreCommand } from './score.js';
 import { evalRmCommand } from './eval-rm.js';
+import { labelCommand } from './label.js';
 
 const program = new Command('rlhf')
   .description('RLHF on one machine: GPT-2 on TensorFlow.js, labeling, reward models, PPO')
   .version('0.1.0')
   .showHelpAfterError('(add --help for usage)')
   .exitOverride();
-for (const c of [convertCommand(), demoCommand(), evalCommand(), generateCommand(), initCommand(), mergeCommand(), sftCommand(), ppoCommand(), trainRmCommand(), scoreCommand(), evalRmCommand(), tokenizerCommand(), serveCommand(), usersCommand(), tasksCommand(), exportCommand(), importCommand()]) {
+for (const c of [convertCommand(), demoCommand(), evalCommand(), generateCommand(), initCommand(), mergeCommand(), sftCommand(), ppoCommand(), trainRmCommand(), scoreCommand(), evalRmCommand(), labelCommand(), tokenizerCommand(), serveCommand(), usersCommand(), tasksCommand(), exportCommand(), importCommand()]) {
   program.addCommand(c);
 }
 program.commands.forEach(function exit(c: Command) {

@@ -1,0 +1,76 @@
+// Simulated labelers: they fetch tasks and submit labels through the real HTTP API, exactly as the
+// labeling page does (submit-and-next), so the whole loop can run without people. A rule scores each
+// completion; the labeler ranks by score, marks a tie when all scores are equal, and with probability
+// `noise` flips its choice (a pair is swapped; a longer ranking is shuffled).
+import type { LabelAck, LabelRequest, TaskView } from '../client/protocol.js';
+import { Rng } from '../lm/rng.js';
+import { Rule } from './rules.js';
+
+export interface SimulateOptions {
+  /** Server base URL, e.g. http://127.0.0.1:8080. */
+  url: string;
+  /** A labeler token. */
+  token: string;
+  rule: Rule;
+  /** Fraction of choices flipped, in [0, 1]. */
+  noise: number;
+  /** Stop after this many labels (Infinity: until the queue is empty). */
+  count: number;
+  seed: number;
+  /** Called after every acknowledged label. */
+  onLabel?: (n: number, label: LabelRequest, task: TaskView) => void;
+}
+
+export interface SimulateResult {
+  labels: number;
+  ties: number;
+  flipped: number;
+}
+
+/** The label a rule gives a task: a ranking best first, or a tie when every score is equal. */
+export async function ruleLabel(rule: Rule, task: TaskView): Promise<{ kind: 'ranking' | 'tie'; ranking?: number[] }> {
+  const scored: { position: number; score: number }[] = [];
+  for (const c of task.completions) scored.push({ position: c.position, score: Number(await rule.score(task.prompt, c.text)) });
+  if (scored.some((s) => !Number.isFinite(s.score))) throw new Error(`rule ${rule.name} gave a non-finite score for task ${task.id}`);
+  if (scored.every((s) => s.score === scored[0].score)) return { kind: 'tie' };
+  // Stable: equal scores keep display order.
+  return { kind: 'ranking', ranking: [...scored].sort((a, b) => b.score - a.score).map((s) => s.position) };
+}
+
+async function call<T>(url: string, token: string, init: RequestInit = {}): Promise<{ status: number; body: T | null }> {
+  const res = await fetch(url, { ...init, headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', ...init.headers } });
+  const text = await res.text();
+  if (res.status >= 400) {
+    let msg = text;
+    try {
+      msg = (JSON.parse(text) as { error?: string }).error ?? text;
+    } catch {}
+    throw new Error(`${init.method ?? 'GET'} ${url}: ${res.status} ${msg}`);
+  }
+  return { status: res.status, body: text ? (JSON.parse(text) as T) : null };
+}
+
+export async function simulateLabeler(o: SimulateOptions): Promise<SimulateResult> {
+  if (!(o.noise >= 0 && o.noise <= 1)) throw new Error(`noise must be in [0, 1], got ${o.noise}`);
+  const base = o.url.replace(/\/+$/, '');
+  const rng = new Rng(o.seed);
+  const r: SimulateResult = { labels: 0, ties: 0, flipped: 0 };
+  let task = (await call<TaskView>(`${base}/api/tasks/next`, o.token)).body;
+  while (task && r.labels < o.count) {
+    const label = await ruleLabel(o.rule, task);
+    if (label.kind === 'tie') r.ties++;
+    else if (rng.next() < o.noise) {
+      const k = label.ranking!;
+      if (k.length === 2) k.reverse();
+      else for (let i = k.length - 1; i > 0; i--) { const j = Math.floor(rng.next() * (i + 1)); [k[i], k[j]] = [k[j], k[i]]; }
+      r.flipped++;
+    }
+    const body: LabelRequest = { taskId: task.id, clientId: `sim-${o.seed}-${task.id}`, kind: label.kind, ranking: label.ranking, ms: 0 };
+    const more = r.labels + 1 < o.count;
+    const ack = (await call<LabelAck>(`${base}/api/labels${more ? '?next=true' : ''}`, o.token, { method: 'POST', body: JSON.stringify(body) })).body!;
+    r.labels++;
+    o.onLabel?.(r.labels, body, task);
+    task = more ? (ack.next ?? null) : null;
+  }
+  return r;
+}
