@@ -1,13 +1,239 @@
-// The run dashboard (researchers and admins). Being built: this first version lists the runs.
-import type { RunView } from './protocol.js';
+// The run dashboard (researchers and admins): launch a run with a config, watch every metric live
+// (WebSocket events appended to the page's copy), overlay runs, smooth, switch the x-axis and log scale,
+// download a run's metrics as CSV, read its samples, config and log, stop and resume it.
+// Model text (samples, logs, configs) only ever enters the page through textContent (dom.ts h()).
+import { ChartGrid, runColor } from './dashboard-charts.js';
+import type { XAxis } from './chart-data.js';
 import { api, askToken, h, mount, token } from './dom.js';
+import { MetricSeries, RunServerEvent, RunView, SampleView, ServerEvent, WS_TOKEN_PREFIX } from './protocol.js';
 
-async function render(): Promise<void> {
-  const r = await api<RunView[]>('GET', '/api/runs');
-  if (r.status === 401) return askToken(() => void render());
-  if (r.status === 403) return mount(h('p', { class: 'error' }, 'The dashboard needs a researcher or admin token.'));
-  mount(h('h1', {}, 'Runs'), h('ul', {}, ...r.data.map((x) => h('li', {}, `${x.id} ${x.state}`))));
+const TEMPLATES: Record<string, object> = {
+  sft: { model: 'data/models/starter', data: ['corpus:moby-dick'], steps: 200, batchSize: 8, seqLen: 64, lr: 0.001, evalEvery: 20, saveEvery: 50, lora: { rank: 8, alpha: 16, targets: ['attn', 'mlp'] } },
+  'train-rm': {},
+  ppo: {},
+};
+const MAX_SAMPLE_ROWS = 200;
+
+const runs = new Map<string, RunView>();
+/** The page's full copy of each shown run's series (never downsampled). */
+const series = new Map<string, Record<string, MetricSeries>>();
+/** Events that arrived while a run's history was loading, applied after it. */
+const pending = new Map<string, Extract<RunServerEvent, { type: 'metrics' }>[]>();
+const shown: string[] = [];
+let focus: string | null = null;
+let samples: SampleView[] = [];
+const view = { x: 'step' as XAxis, smoothing: 0.6, log: false };
+
+const el = {
+  runs: h('tbody'),
+  charts: h('div', { id: 'charts' }),
+  details: h('section', { id: 'details' }),
+  note: h('p', { id: 'launch-note', class: 'status' }),
+  status: h('span', { class: 'status', id: 'live' }, 'connecting…'),
+};
+const grid = new ChartGrid(el.charts);
+
+let drawTimer: ReturnType<typeof setTimeout> | null = null;
+function scheduleDraw(): void {
+  drawTimer ??= setTimeout(() => {
+    drawTimer = null;
+    grid.draw(shown.filter((id) => series.has(id)).map((id, i) => ({ id, color: runColor(i), series: series.get(id)! })), view);
+  }, 150);
 }
 
-if (token()) void render();
-else askToken(() => void render());
+/** Append one step's metrics; a step at or before the last one (a resumed run repeats steps) replaces from there. */
+function append(runId: string, step: number, time: number, metrics: Record<string, number | null>): void {
+  const all = series.get(runId)!;
+  for (const [name, v] of Object.entries(metrics)) {
+    const s = (all[name] ??= { step: [], time: [], value: [] });
+    let n = s.step.length;
+    while (n > 0 && s.step[n - 1] >= step) n--;
+    if (n < s.step.length) for (const k of ['step', 'time', 'value'] as const) s[k].length = n;
+    s.step.push(step);
+    s.time.push(time);
+    s.value.push(v);
+  }
+}
+
+async function show(id: string): Promise<void> {
+  if (shown.includes(id)) return;
+  shown.push(id);
+  pending.set(id, []);
+  const r = await api<{ series: Record<string, MetricSeries> }>('GET', `/api/runs/${encodeURIComponent(id)}/metrics`);
+  series.set(id, r.data.series);
+  for (const e of pending.get(id) ?? []) append(id, e.step, e.time, e.metrics);
+  pending.delete(id);
+  renderRuns();
+  scheduleDraw();
+}
+
+function hide(id: string): void {
+  shown.splice(shown.indexOf(id), 1);
+  series.delete(id);
+  renderRuns();
+  scheduleDraw();
+}
+
+function onEvent(e: ServerEvent): void {
+  if (e.type === 'run') {
+    runs.set(e.run.id, e.run);
+    renderRuns();
+    if (e.run.id === focus) void renderDetails();
+  } else if (e.type === 'metrics') {
+    if (pending.has(e.run_id)) pending.get(e.run_id)!.push(e);
+    else if (series.has(e.run_id)) {
+      append(e.run_id, e.step, e.time, e.metrics);
+      scheduleDraw();
+    }
+    const r = runs.get(e.run_id);
+    if (r && (r.last_step ?? -1) < e.step) {
+      r.last_step = e.step;
+      const cell = document.querySelector(`tr[data-run="${CSS.escape(e.run_id)}"] .step`);
+      if (cell) cell.textContent = String(e.step);
+    }
+  } else if (e.type === 'samples' && e.run_id === focus) {
+    samples = [...e.rows, ...samples].slice(0, MAX_SAMPLE_ROWS);
+    renderSamples();
+  }
+}
+
+function connect(): void {
+  const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`, [WS_TOKEN_PREFIX + token()]);
+  ws.onopen = () => (el.status.textContent = 'live');
+  ws.onmessage = (m) => onEvent(JSON.parse(String(m.data)) as ServerEvent);
+  ws.onclose = () => {
+    el.status.textContent = 'reconnecting…';
+    setTimeout(() => {
+      connect();
+      for (const id of [...shown]) {
+        hide(id); // reload what the socket missed while it was down
+        void show(id);
+      }
+    }, 2000);
+  };
+}
+
+function renderRuns(): void {
+  const rows = [...runs.values()].sort((a, b) => b.created_at.localeCompare(a.created_at));
+  el.runs.replaceChildren(...rows.map((r) => {
+    const box = h('input', { type: 'checkbox', class: 'overlay', onchange: (ev: Event) => ((ev.target as HTMLInputElement).checked ? void show(r.id) : hide(r.id)) }) as HTMLInputElement;
+    box.checked = shown.includes(r.id);
+    const i = shown.indexOf(r.id);
+    const swatch = h('span', { class: 'swatch' });
+    if (i >= 0) swatch.style.background = runColor(i);
+    return h('tr', { 'data-run': r.id, class: r.id === focus ? 'focus' : '' },
+      h('td', {}, box, swatch),
+      h('td', {}, h('a', { href: '#', onclick: (ev: Event) => (ev.preventDefault(), void setFocus(r.id)) }, r.id)),
+      h('td', {}, r.kind), h('td', { class: `state ${r.state}` }, r.state), h('td', { class: 'step' }, r.last_step === null ? '–' : String(r.last_step)),
+      h('td', {}, r.origin));
+  }));
+}
+
+async function setFocus(id: string): Promise<void> {
+  focus = id;
+  await show(id);
+  const s = await api<SampleView[]>('GET', `/api/runs/${encodeURIComponent(id)}/samples?steps=10`);
+  samples = s.data;
+  renderRuns();
+  await renderDetails();
+}
+
+const samplesBody = h('tbody');
+function renderSamples(): void {
+  const num = (v: number | null) => (v === null ? '–' : v.toFixed(3));
+  samplesBody.replaceChildren(...samples.map((s) => h('tr', {}, h('td', {}, String(s.step)), h('td', { class: 'text' }, s.prompt), h('td', { class: 'text' }, s.completion), h('td', {}, num(s.score)), h('td', {}, num(s.gold)))));
+}
+
+async function csv(id: string): Promise<void> {
+  const res = await fetch(`/api/runs/${encodeURIComponent(id)}/metrics.csv`, { headers: { Authorization: `Bearer ${token()}` } });
+  const url = URL.createObjectURL(await res.blob());
+  h('a', { href: url, download: `${id}-metrics.csv` }).click();
+  URL.revokeObjectURL(url);
+}
+
+async function renderDetails(): Promise<void> {
+  if (!focus) return;
+  const id = focus;
+  const r = runs.get(id)!;
+  const log = await fetch(`/api/runs/${encodeURIComponent(id)}/log`, { headers: { Authorization: `Bearer ${token()}` } }).then((x) => x.text());
+  const act = async (what: 'stop' | 'resume') => {
+    const res = await api<{ error?: string }>('POST', `/api/runs/${encodeURIComponent(id)}/${what}`);
+    el.note.textContent = res.data?.error ? `error: ${res.data.error}` : `${what} requested`;
+  };
+  const managed = r.origin === 'server';
+  renderSamples();
+  el.details.replaceChildren(
+    h('h2', {}, id),
+    h('p', {}, `${r.kind} · `, h('span', { class: `state ${r.state}`, id: 'run-state' }, r.state), r.error ? h('span', { class: 'error', id: 'run-error' }, ` · ${r.error}`) : null),
+    h('p', {},
+      managed && (r.state === 'running' || r.state === 'queued') ? h('button', { id: 'stop', onclick: () => void act('stop') }, 'Stop') : null, ' ',
+      managed && (r.state === 'stopped' || r.state === 'failed') ? h('button', { id: 'resume', onclick: () => void act('resume') }, 'Resume') : null, ' ',
+      h('button', { id: 'csv', onclick: () => void csv(id) }, 'Download metrics (CSV)')),
+    h('h3', {}, 'Samples'),
+    h('table', { class: 'samples' }, h('thead', {}, h('tr', {}, ...['step', 'prompt', 'completion', 'reward', 'gold'].map((t) => h('th', {}, t)))), samplesBody),
+    h('h3', {}, 'Config'), h('pre', { id: 'config' }, JSON.stringify(r.config, null, 2)),
+    h('h3', {}, 'Log'), h('pre', { id: 'log' }, log || '(empty)'),
+  );
+}
+
+function controls(): HTMLElement {
+  const smooth = h('input', { type: 'range', min: '0', max: '0.99', step: '0.01', value: String(view.smoothing), id: 'smoothing' }) as HTMLInputElement;
+  const smoothOut = h('span', {}, view.smoothing.toFixed(2));
+  smooth.addEventListener('input', () => {
+    view.smoothing = Number(smooth.value);
+    smoothOut.textContent = view.smoothing.toFixed(2);
+    scheduleDraw();
+  });
+  const x = h('select', { id: 'x-axis', onchange: (e: Event) => ((view.x = (e.target as HTMLSelectElement).value as XAxis), scheduleDraw()) },
+    h('option', { value: 'step' }, 'step'), h('option', { value: 'relative' }, 'time since start'), h('option', { value: 'wall' }, 'wall time'));
+  const log = h('input', { type: 'checkbox', id: 'log-scale', onchange: (e: Event) => ((view.log = (e.target as HTMLInputElement).checked), scheduleDraw()) });
+  return h('p', { class: 'controls' }, h('label', {}, 'smoothing ', smooth, ' ', smoothOut), ' ', h('label', {}, 'x-axis ', x), ' ', h('label', {}, log, ' log scale'));
+}
+
+function launcher(): HTMLElement {
+  const kind = h('select', { id: 'launch-kind' }, ...Object.keys(TEMPLATES).map((k) => h('option', { value: k }, k))) as HTMLSelectElement;
+  const config = h('textarea', { id: 'launch-config', rows: '6', spellcheck: 'false' }) as HTMLTextAreaElement;
+  config.value = JSON.stringify(TEMPLATES.sft, null, 2);
+  kind.addEventListener('change', () => (config.value = JSON.stringify(TEMPLATES[kind.value], null, 2)));
+  const start = async () => {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(config.value);
+    } catch (e) {
+      el.note.textContent = `error: the config is not JSON: ${(e as Error).message}`;
+      return;
+    }
+    const r = await api<RunView & { error?: string }>('POST', '/api/runs', { kind: kind.value, config: parsed });
+    if (r.status !== 201) {
+      el.note.textContent = `error: ${r.data.error}`;
+      return;
+    }
+    el.note.textContent = `started ${r.data.id}`;
+    runs.set(r.data.id, r.data);
+    await setFocus(r.data.id);
+  };
+  return h('details', { class: 'launch', open: true }, h('summary', {}, 'Launch a run'),
+    h('p', {}, 'kind ', kind, ' · config (the fields of rlhf <kind> --config FILE)'), config,
+    h('p', {}, h('button', { id: 'launch', onclick: () => void start() }, 'Start run')), el.note);
+}
+
+async function main(): Promise<void> {
+  const r = await api<RunView[]>('GET', '/api/runs');
+  if (r.status === 401) return askToken(() => void main());
+  if (r.status === 403) return mount(h('p', { class: 'error' }, 'The dashboard needs a researcher or admin token.'));
+  document.body.classList.add('dashboard');
+  for (const run of r.data) runs.set(run.id, run);
+  mount(
+    h('header', {}, h('h1', {}, 'Runs'), el.status),
+    launcher(),
+    h('table', { class: 'runs' }, h('thead', {}, h('tr', {}, ...['show', 'run', 'kind', 'state', 'step', 'origin'].map((t) => h('th', {}, t)))), el.runs),
+    controls(), el.charts, el.details,
+  );
+  renderRuns();
+  connect();
+  const latest = r.data.find((x) => x.state === 'running') ?? r.data[0];
+  if (latest) await setFocus(latest.id);
+}
+
+if (token()) void main();
+else askToken(() => void main());

@@ -1,0 +1,104 @@
+// The dashboard's charts: one chart.js line chart per metric, grouped under TRL's headings, each
+// overlaying the selected runs. Each redraw recomputes the drawn points from the page's full copy of the
+// series (smoothing, x-axis, log scale, then LTTB down to about two points per pixel), so a chart with
+// 10k points per series draws a few hundred; the server and the page keep every point.
+import { Chart, Legend, LinearScale, LineController, LineElement, LogarithmicScale, PointElement, Tooltip } from 'chart.js';
+import { drawPoints, groupMetrics, XAxis } from './chart-data.js';
+import { h } from './dom.js';
+import type { MetricSeries } from './protocol.js';
+
+Chart.register(LineController, LineElement, PointElement, LinearScale, LogarithmicScale, Legend, Tooltip);
+
+export interface ChartRun {
+  id: string;
+  color: string;
+  series: Record<string, MetricSeries>;
+}
+
+export interface ChartOptions {
+  x: XAxis;
+  /** EMA weight in [0, 1). */
+  smoothing: number;
+  log: boolean;
+}
+
+const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
+export const runColor = (i: number): string => PALETTE[i % PALETTE.length];
+
+const clock = (ms: number) => new Date(ms).toLocaleTimeString([], { hour12: false });
+const elapsed = (s: number) => {
+  const m = Math.floor(s / 60);
+  return m >= 60 ? `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}` : `${m}:${String(Math.floor(s % 60)).padStart(2, '0')}`;
+};
+
+export class ChartGrid {
+  private readonly charts = new Map<string, { fig: HTMLElement; chart: Chart<'line', { x: number; y: number }[]> }>();
+  private groups = '';
+
+  constructor(private readonly root: HTMLElement) {}
+
+  draw(runs: ChartRun[], o: ChartOptions): void {
+    const names = [...new Set(runs.flatMap((r) => Object.keys(r.series)))];
+    const groups = groupMetrics(names);
+    const key = JSON.stringify(groups);
+    if (key !== this.groups) this.layout(groups);
+    this.groups = key;
+    for (const name of names) {
+      const c = this.charts.get(name)!;
+      const width = Math.max(100, c.fig.clientWidth || 400);
+      const datasets: Chart<'line', { x: number; y: number }[]>['data']['datasets'] = [];
+      let total = 0;
+      let drawn = 0;
+      for (const r of runs) {
+        const s = r.series[name];
+        if (!s) continue;
+        total += s.step.length;
+        const maxPoints = 2 * width;
+        if (o.smoothing > 0) {
+          // the raw line stays visible, faint, behind the smoothed one (as TensorBoard shows it)
+          const raw = drawPoints(s, { ...o, smoothing: 0, maxPoints });
+          datasets.push({ label: `${r.id} (raw)`, data: raw, borderColor: `${r.color}40`, borderWidth: 1, pointRadius: 0 });
+          drawn += raw.length;
+        }
+        const pts = drawPoints(s, { ...o, maxPoints });
+        datasets.push({ label: r.id, data: pts, borderColor: r.color, borderWidth: 1.5, pointRadius: pts.length < 40 ? 2 : 0, pointBackgroundColor: r.color });
+        drawn += pts.length;
+      }
+      c.fig.dataset.points = String(total);
+      c.fig.dataset.drawn = String(drawn);
+      c.chart.data.datasets = datasets;
+      const scales = c.chart.options.scales!;
+      scales.x = { type: 'linear', title: { display: true, text: o.x === 'step' ? 'step' : o.x === 'relative' ? 'time since start' : 'wall time' }, ticks: { maxTicksLimit: 6, callback: (v) => (o.x === 'wall' ? clock(Number(v)) : o.x === 'relative' ? elapsed(Number(v)) : String(v)) } };
+      scales.y = { type: o.log ? 'logarithmic' : 'linear', ticks: { maxTicksLimit: 6 } };
+      c.chart.update('none');
+    }
+  }
+
+  private layout(groups: { group: string; names: string[] }[]): void {
+    const sections: HTMLElement[] = [];
+    for (const g of groups) {
+      const figs = g.names.map((name) => {
+        let c = this.charts.get(name);
+        if (!c) {
+          const canvas = h('canvas') as HTMLCanvasElement;
+          const fig = h('figure', { class: 'chart', 'data-metric': name }, h('figcaption', {}, name), h('div', { class: 'chart-box' }, canvas));
+          const chart = new Chart<'line', { x: number; y: number }[]>(canvas, {
+            type: 'line',
+            data: { datasets: [] },
+            options: {
+              animation: false, parsing: false, normalized: true, responsive: true, maintainAspectRatio: false, spanGaps: true,
+              interaction: { mode: 'nearest', intersect: false },
+              plugins: { legend: { display: false }, tooltip: { filter: (i) => !String(i.dataset.label).endsWith('(raw)') } },
+              scales: { x: { type: 'linear' }, y: { type: 'linear' } },
+            },
+          });
+          c = { fig, chart };
+          this.charts.set(name, c);
+        }
+        return c.fig;
+      });
+      sections.push(h('section', { class: 'chart-group', 'data-group': g.group }, h('h3', {}, g.group), h('div', { class: 'chart-grid' }, ...figs)));
+    }
+    this.root.replaceChildren(...sections);
+  }
+}
