@@ -2,6 +2,8 @@ import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { openDb } from '../../data/db.js';
+import { RunsStore } from '../../data/runs-store.js';
 import { tempDir } from '../helpers.js';
 import { tinyCheckpoint } from '../lm/fixtures.js';
 import { promptsFile } from '../rl/fixtures.js';
@@ -33,6 +35,25 @@ describe('cli ppo', () => {
     const more = rlhf('ppo', '--config', cfg, '--kl-coef', '0.2', '--kl-target', 'none', '--gold-reward', 'sentiment', '--steps', '3', '--resume', '--json', '--backend', 'wasm');
     expect(more.code, more.err).to.equal(0);
     expect(more.out.trim().split('\n').map((l) => JSON.parse(l)).filter((x) => x.type === 'metrics').map((x) => x.step)).to.deep.equal([3]);
+  });
+
+  it('--db records the run, its metrics under TRL names, samples and its end state in the store', async () => {
+    const model = await tinyCheckpoint(4);
+    const dir = tempDir();
+    const db = join(dir, 'rlhf.db');
+    const r = rlhf('ppo', '--model', model, '--prompts', promptsFile(), '--reward', 'length', '--out', join(dir, 'run'), '--steps', '2', '--batch-size', '4',
+      '--mini-batch-size', '2', '--ppo-epochs', '1', '--max-new-tokens', '4', '--sample-every', '1', '--db', db, '--run-id', 'ppo-a', '--backend', 'wasm');
+    expect(r.code, r.err).to.equal(0);
+    expect(r.out).to.match(/done at step 2; final model in .*mean score/);
+    const store = new RunsStore(openDb(db));
+    try {
+      expect(store.get('ppo-a')).to.include({ kind: 'ppo', state: 'done' });
+      const series = store.metrics('ppo-a');
+      expect(Object.keys(series)).to.include.members(['objective/kl', 'objective/scores', 'loss/value_avg', 'val/ratio']);
+      expect(store.samples('ppo-a').length).to.be.greaterThan(0);
+    } finally {
+      store.db.close();
+    }
   });
 
   it('bad input: one error line naming the field or file, exit 1', () => {
