@@ -5,7 +5,7 @@ import { parsePreference } from '../data/prefs.js';
 import { Store } from '../data/store.js';
 import { BackendName, initBackend } from '../lm/backend.js';
 import { loadCheckpoint } from '../lm/checkpoint.js';
-import { generate } from '../lm/generate.js';
+import { sampleTasks } from '../lm/sample-tasks.js';
 import { backendOption, float, int } from './options.js';
 
 export function tasksCommand(): Command {
@@ -33,17 +33,13 @@ export function tasksCommand(): Command {
       const { model, tokenizer } = loadCheckpoint(o.model);
       const store = new Store(o.db);
       let added = 0;
-      for (let i = 0; i < prompts.length; i += 8) {
-        const batch = prompts.slice(i, i + 8);
-        const out = await generate(model, tokenizer, batch.flatMap((p) => new Array(o.k).fill(p)), {
-          maxNewTokens: o.maxNewTokens, temperature: o.temperature, topK: 0, topP: o.topP, seed: o.seed + i,
-        });
-        added += store.addTasks(batch.map((p, j) => ({
-          prompt: p, source: `cli:${o.model}`,
-          completions: out.slice(j * o.k, (j + 1) * o.k).map((c) => ({ text: c.text, tokens: c.ids.length, model: o.model })),
-        }))).length;
-        process.stderr.write(`enqueued ${added}/${prompts.length} tasks\n`);
-      }
+      await sampleTasks(model, tokenizer!, prompts, {
+        k: o.k, maxNewTokens: o.maxNewTokens, temperature: o.temperature, topP: o.topP, seed: o.seed,
+        onBatch: (tasks) => {
+          added += store.addTasks(tasks.map((t) => ({ prompt: t.prompt, source: `cli:${o.model}`, completions: t.completions.map((c) => ({ ...c, model: o.model })) }))).length;
+          process.stderr.write(`enqueued ${added}/${prompts.length} tasks\n`);
+        },
+      });
       store.close();
       model.dispose();
     });
