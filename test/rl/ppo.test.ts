@@ -122,6 +122,18 @@ describe('rl/ppo', () => {
     expect(r.step).to.equal(4);
   });
 
+  it('an infinite loss stops the run before any update, naming the step and the last good checkpoint', async () => {
+    const c = cfg({ steps: 4 });
+    let calls = 0;
+    // finite scores whose squared value error overflows float32 from step 3 on
+    const huge: RewardSource = { name: 'huge', score: async (p) => p.map(() => (++calls > 16 ? 3e38 : 0.5)) };
+    let err: Error | null = null;
+    await runPpo(c, { rewardOverride: huge }).catch((e: Error) => (err = e));
+    expect(err).to.be.instanceOf(NonFiniteError);
+    expect(err!.message).to.match(/loss is (Infinity|NaN), training stopped at step 3; the last good checkpoint is .*step-0000002/);
+    expect(readFileSync(join(c.out, 'latest'), 'utf8').trim()).to.equal('step-0000002');
+  });
+
   it('refuses to overwrite a run, and a resume with a changed config', async () => {
     const c = cfg({ steps: 2 });
     await runPpo(c, { rewardOverride: constant(0) });
