@@ -1,8 +1,15 @@
 import { expect } from 'chai';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { loadCheckpoint } from '../../lm/checkpoint.js';
+import { runPpo } from '../../rl/ppo.js';
+import { resolvePpoConfig } from '../../rl/ppo-config.js';
 import { openRewardSource } from '../../rl/reward-source.js';
-import { tempDir } from '../helpers.js';
+import { RewardModel } from '../../reward-models/reward-model.js';
+import { tempDir, useBackend } from '../helpers.js';
+import { tinyCheckpoint } from '../lm/fixtures.js';
+import { promptsFile } from './fixtures.js';
 
 describe('rl/reward-source', () => {
   it('built-in sentiment scores text (AFINN sum of the completion)', async () => {
@@ -35,6 +42,26 @@ describe('rl/reward-source', () => {
     let msg = '';
     await openRewardSource(d).catch((e: Error) => (msg = e.message));
     expect(msg).to.match(/not-a-model: a folder must be a reward-model checkpoint/);
+  });
+
+  it('a reward-model folder scores text (PPO passes text, not ids), and PPO trains against it without leaking', async () => {
+    await useBackend();
+    const { model, tokenizer } = loadCheckpoint(await tinyCheckpoint(13));
+    const rm = new RewardModel(model, tokenizer!);
+    const dir = join(tempDir(), 'rm');
+    await rm.save(dir);
+    rm.dispose();
+    const s = await openRewardSource(dir);
+    expect(s.name).to.equal(`reward-model:${dir}`);
+    const scores = await s.score(['The whale', 'Call me'], [' is white', ' Ishmael']);
+    expect(scores).to.have.length(2);
+    expect(scores[0]).to.not.equal(scores[1]);
+    s.dispose!();
+    const before = tf.memory().numTensors;
+    const c = resolvePpoConfig({ model: await tinyCheckpoint(14), prompts: promptsFile(), reward: dir, out: tempDir(), steps: 2, batchSize: 4, miniBatchSize: 2, ppoEpochs: 1, maxNewTokens: 4 });
+    const r = await runPpo(c);
+    expect(r.history.map((h) => Number.isFinite(h['objective/scores']))).to.deep.equal([true, true]);
+    expect(tf.memory().numTensors).to.equal(before);
   });
 
   it('an unknown name says what is allowed', async () => {
