@@ -1,6 +1,7 @@
-// Label-server benchmark: a real `rlhf serve` process on loopback and C concurrent clients, each looping
-// GET /api/tasks/next -> POST /api/labels for a fixed time. Prints one JSON line per concurrency level:
-// acknowledged labels/s and the POST latency percentiles.
+// Label-server benchmark: a real `rlhf serve` process on loopback and C concurrent clients, each labeling
+// the way the labeling page does: GET /api/tasks/next once, then POST /api/labels?next=true in a loop
+// (submit-and-next: each response acknowledges the label and carries the next task). Prints one JSON
+// line per concurrency level: acknowledged (201) labels/s and the POST latency percentiles.
 import { spawn } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -43,14 +44,17 @@ for (const clients of levels) {
   const end = performance.now() + seconds * 1000;
   await Promise.all(tokens.map(async (tok, i) => {
     const auth = { Authorization: `Bearer ${tok}` };
-    for (let n = 0; performance.now() < end; n++) {
-      const t = await call(`${url}/api/tasks/next`, 'GET', auth);
-      if (t.status !== 200) break;
-      const { id } = JSON.parse(t.body) as { id: number };
+    const first = await call(`${url}/api/tasks/next`, 'GET', auth);
+    let task = first.status === 200 ? (JSON.parse(first.body) as { id: number }) : null;
+    for (let n = 0; task && performance.now() < end; n++) {
       const t0 = performance.now();
-      const r = await call(`${url}/api/labels`, 'POST', auth, JSON.stringify({ taskId: id, clientId: `${i}-${id}`, kind: 'ranking', ranking: n % 2 ? [0, 1] : [1, 0], ms: 1000 }));
-      if (r.status === 201) lat.push(performance.now() - t0);
-      else errors++;
+      const r = await call(`${url}/api/labels?next=true`, 'POST', auth, JSON.stringify({ taskId: task.id, clientId: `${i}-${task.id}`, kind: 'ranking', ranking: n % 2 ? [0, 1] : [1, 0], ms: 1000 }));
+      if (r.status !== 201) {
+        errors++;
+        break;
+      }
+      lat.push(performance.now() - t0);
+      task = (JSON.parse(r.body) as { next: { id: number } | null }).next;
     }
   }));
   const exited = new Promise((r) => proc.once('exit', r));

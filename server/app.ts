@@ -1,11 +1,13 @@
 // The server: Express 5 for the JSON API and the pages, ws for live events. Every /api route comes from
 // the table in routes.ts and passes, in order: rate limit, bearer-token auth, role check, body schema.
+// The labeler's per-label requests take a leaner path to the same checks (lean-api.ts).
 import express, { NextFunction, Request, Response } from 'express';
 import { createServer, IncomingMessage, Server } from 'node:http';
 import { AddressInfo, Socket } from 'node:net';
-import { ROLES, Role, Store, StoreError, User } from '../data/store.js';
+import { Store, StoreError, User } from '../data/store.js';
 import { buildClient, clientPage } from './client-bundle.js';
 import { LabelQueue } from './label-queue.js';
+import { leanApi, makeGate, SECURITY_HEADERS } from './lean-api.js';
 import { openApiDocument } from './openapi.js';
 import { RateLimiter } from './rate-limit.js';
 import { RunManager, RunManagerOptions } from './run-manager.js';
@@ -32,26 +34,15 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-const rank = (r: Role) => ROLES.indexOf(r);
-
-function bearer(h: string | undefined): string | null {
-  const m = /^Bearer ([\w-]{1,200})$/.exec(h ?? '');
-  return m ? m[1] : null;
-}
-
 export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const { store } = o;
-  const limiter = new RateLimiter(o.rateLimit ?? 500);
+  const gate = makeGate(store, new RateLimiter(o.rateLimit ?? 500));
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  const headers = Object.entries(SECURITY_HEADERS);
   app.use((_req, res, next) => {
-    res.setHeader('X-Content-Type-Options', 'nosniff');
-    res.setHeader('X-Frame-Options', 'DENY');
-    res.setHeader('Referrer-Policy', 'no-referrer');
-    res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
-    // Pages load only our own scripts and styles; model text can never run as code.
-    res.setHeader('Content-Security-Policy', "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'");
+    for (const [k, v] of headers) res.setHeader(k, v);
     next();
   });
 
@@ -77,13 +68,9 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const json = express.json({ limit: o.bodyLimit ?? '64kb', strict: true });
   for (const r of ROUTES.filter((x) => x.role !== null)) {
     app[r.method](r.path, (req: Request, res: Response, next: NextFunction) => {
-      const token = bearer(req.headers.authorization);
-      const wait = limiter.take(token ?? `ip:${req.socket.remoteAddress}`);
-      if (wait > 0) return res.status(429).set('Retry-After', String(Math.ceil(wait))).json({ error: 'too many requests' });
-      const user = token ? store.authenticate(token) : null;
-      if (!user) return res.status(401).set('WWW-Authenticate', 'Bearer').json({ error: 'missing or invalid bearer token' });
-      if (rank(user.role) < rank(r.role!)) return res.status(403).json({ error: `this needs the ${r.role} role` });
-      res.locals.user = user;
+      const g = gate(req, r.role!);
+      if (!('user' in g)) return res.status(g.status).set(g.headers ?? {}).json({ error: g.error });
+      res.locals.user = g.user;
       next();
     }, r.body ? json : (_q: Request, _s: Response, n: NextFunction) => n(), async (req: Request, res: Response, next: NextFunction) => {
       if (r.body) {
@@ -98,7 +85,11 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
         }
       }
       try {
-        await r.handler(req, res, res.locals.user as User, ctx);
+        if (r.answer) {
+          const [status, body] = await r.answer({ body: req.body, query: req.query }, res.locals.user as User, ctx);
+          if (body === undefined) res.status(status).end();
+          else res.status(status).json(body);
+        } else await r.handler!(req, res, res.locals.user as User, ctx);
       } catch (e) {
         next(e);
       }
@@ -115,7 +106,9 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     res.status(500).json({ error: 'internal error' });
   });
 
-  const server = createServer(app);
+  // The labeler's per-label requests skip Express (lean-api.ts); everything else goes through it.
+  const lean = leanApi(ROUTES, gate, ctx, o.bodyLimit ?? '64kb');
+  const server = createServer((req, res) => lean(req, res) || app(req, res));
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => hub.upgrade(req, socket, head));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

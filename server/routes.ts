@@ -29,8 +29,16 @@ export interface Route {
   query?: Record<string, Schema>;
   /** Status and description of the success response. */
   ok: [number, string];
-  handler: (req: Request, res: Response, user: User, ctx: Ctx) => unknown;
+  /** Either an Express handler, or `answer`. */
+  handler?: (req: Request, res: Response, user: User, ctx: Ctx) => unknown;
+  /**
+   * The reply as a function of the checked input: [status, JSON body, or none]. app.ts serves routes with
+   * an answer (the labeler's per-label requests) on node:http directly, without Express (lean-api.ts).
+   */
+  answer?: (input: { body: unknown; query: Record<string, unknown> }, user: User, ctx: Ctx) => Answer | Promise<Answer>;
 }
+
+export type Answer = [status: number, body?: unknown];
 
 const completion = obj({ text: str({ maxLength: 20000 }), tokens: int({ minimum: 0 }), model: str({ maxLength: 500 }), run_id: str({ maxLength: 200 }), step: int({ minimum: 0 }) }, ['text']);
 
@@ -50,9 +58,9 @@ export const ROUTES: Route[] = [
   },
   {
     method: 'get', path: '/api/tasks/next', role: 'labeler', summary: 'the next task assigned to the caller (204 when none is left)', ok: [200, 'a TaskView'],
-    handler: (_q, res, u, { store }) => {
+    answer: (_q, u, { store }) => {
       const t = store.nextTask(u.id);
-      return t ? res.json(t) : res.status(204).end();
+      return t ? [200, t] : [204];
     },
   },
   {
@@ -60,9 +68,9 @@ export const ROUTES: Route[] = [
     summary: 'store a label; resubmitting the same clientId stores nothing new. With ?next=true the response also carries the next task assigned to the caller (submit-and-next: one round trip per label)',
     query: { next: str({ enum: ['true', 'false'], description: 'also assign and return the next task' }) },
     ok: [201, '{id, created}, plus next (a TaskView, or null when none is left) with ?next=true; 200 when the clientId was already stored'],
-    handler: async (req, res, u, { labels }) => {
-      const r = await labels.submit(u.id, req.body as LabelRequest, req.query.next === 'true');
-      res.status(r.created ? 201 : 200).json(r);
+    answer: async ({ body, query }, u, { labels }) => {
+      const r = await labels.submit(u.id, body as LabelRequest, query.next === 'true');
+      return [r.created ? 201 : 200, r];
     },
   },
   {
