@@ -16,8 +16,8 @@ const { values: o } = parseArgs({
   options: {
     steps: { type: 'string', default: '200' },
     log: { type: 'string', default: join(tmpdir(), 'rlhf-bench-ppo.jsonl') },
-    lr: { type: 'string', default: '3e-4' },
-    'kl-coef': { type: 'string', default: '0.1' },
+    lr: { type: 'string', default: '1e-4' },
+    'kl-coef': { type: 'string', default: '0.3' },
     'kl-target': { type: 'string', default: '6' },
     'kl-horizon': { type: 'string', default: '640' },
     'lora-rank': { type: 'string', default: '8' },
