@@ -1,7 +1,7 @@
 // PPO benchmark: the starter model against the `sentiment` rule, 64 rollouts of 24 new tokens per step.
 // Prints one JSON line per step (and appends it to --log), then renders the time split and the reward
 // and KL curves; with --record it writes them into BENCHMARKS.md's ppo block.
-//   node --import tsx bench/ppo.ts [--steps 200] [--log FILE] [--record] [--render-only]
+//   node --import tsx bench/ppo.ts [--steps 200] [--log FILE] [--record] [--render-only] [--note TEXT]
 // --render-only re-renders from an existing --log (a run cut short still gives its honest curve).
 import { appendFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -24,6 +24,7 @@ const { values: o } = parseArgs({
     backend: { type: 'string', default: 'auto' },
     record: { type: 'boolean', default: false },
     'render-only': { type: 'boolean', default: false },
+    note: { type: 'string', default: '' },
   },
 });
 const root = join(import.meta.dirname, '..');
@@ -99,6 +100,7 @@ const block = [
   split,
   '',
   curve.join('\n'),
+  ...(o.note ? ['', o.note] : []),
   ...(lastSamples ? ['', `Samples at step ${lastSamples.step}:`, '', ...lastSamples.rows.map((r: { prompt: string; completion: string; score: number }) => `- ${JSON.stringify(r.prompt + r.completion)} (score ${f(r.score, 1)})`)] : []),
 ].join('\n');
 process.stdout.write(block + '\n');
