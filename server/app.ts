@@ -13,6 +13,7 @@ import { RateLimiter } from './rate-limit.js';
 import { RunManager, RunManagerOptions } from './run-manager.js';
 import { Ctx, ROUTES, storeStatus } from './routes.js';
 import { validate } from './schema.js';
+import { ScoreProxy } from './score-proxy.js';
 import { WsHub } from './ws-hub.js';
 
 export interface ServerOptions {
@@ -25,6 +26,10 @@ export interface ServerOptions {
   bodyLimit?: string;
   /** The run manager's options: runs folder, runs at once, the children's command. */
   runs?: Partial<RunManagerOptions>;
+  /** A reward-model folder to serve POST /api/score from (loaded in a worker thread). */
+  rewardModel?: string;
+  /** tfjs backend of the scoring worker. */
+  scoreBackend?: string;
 }
 
 export interface RunningServer {
@@ -50,7 +55,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   // A running total for the live "labels" event; counting the table on every commit would grow with it.
   let total = store.db.prepare('SELECT count(*) FROM labels').pluck().get() as number;
   const onCommit = (created: number) => hub.broadcast({ type: 'labels', total: (total += created) });
-  const ctx: Ctx = { store, labels: new LabelQueue(store, onCommit), broadcast: (e) => hub.broadcast(e), runs: new RunManager(store, (e) => hub.broadcast(e, 'researcher'), o.runs) };
+  const ctx: Ctx = { store, labels: new LabelQueue(store, onCommit), broadcast: (e) => hub.broadcast(e), runs: new RunManager(store, (e) => hub.broadcast(e, 'researcher'), o.runs), scorer: o.rewardModel ? new ScoreProxy(o.rewardModel, o.scoreBackend) : null };
 
   const doc = openApiDocument(ROUTES);
   app.get('/api/openapi.json', (_req, res) => res.json(doc));
@@ -120,7 +125,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     url: `http://${host}:${port}`,
     server,
     hub,
-    close: () => ctx.runs.close().then(() => new Promise((resolve) => {
+    close: () => Promise.all([ctx.runs.close(), ctx.scorer?.close()]).then(() => new Promise((resolve) => {
       hub.close();
       server.close(() => resolve());
       server.closeAllConnections();

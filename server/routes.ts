@@ -9,6 +9,8 @@ import { arr, int, obj, Schema, str } from './schema.js';
 import { projectStats } from './stats.js';
 import type { RunManager } from './run-manager.js';
 import { RUN_ROUTES } from './run-routes.js';
+import type { ScoreProxy } from './score-proxy.js';
+import { SCORE_ROUTES } from './score-routes.js';
 
 export interface Ctx {
   store: Store;
@@ -17,6 +19,8 @@ export interface Ctx {
   broadcast: (e: object) => void;
   /** Training runs as child processes (run-manager.ts). */
   runs: RunManager;
+  /** Reward-model scoring in a worker thread, when the server was given a reward model. */
+  scorer: ScoreProxy | null;
 }
 
 export interface Route {
@@ -141,6 +145,7 @@ export const ROUTES: Route[] = [
   },
 ];
 ROUTES.push(...RUN_ROUTES); // launch, watch, stop and resume training runs (run-routes.ts)
+ROUTES.push(...SCORE_ROUTES); // reward-model scores through a worker thread (score-routes.ts)
 
 /** Resolves when the response can take more data, or is closed. */
 function drained(res: Response): Promise<void> {
