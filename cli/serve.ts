@@ -11,10 +11,11 @@ export function serveCommand(): Command {
     .option('--host <addr>', 'address to bind; 127.0.0.1 keeps it on this machine', '127.0.0.1')
     .option('--db <file>', 'SQLite file', 'rlhf.db')
     .option('--rate-limit <n>', 'requests per second per token', int(1), 500)
+    .option('--reward-model <dir>', 'serve POST /api/score from this reward model (loaded in a worker thread)')
     .option('--json', 'print {"url"} when listening')
     .action(async (o) => {
       const store = new Store(o.db);
-      const s = await startServer({ store, host: o.host, port: o.port, rateLimit: o.rateLimit });
+      const s = await startServer({ store, host: o.host, port: o.port, rateLimit: o.rateLimit, rewardModel: o.rewardModel });
       const users = store.users().filter((u) => !u.disabled).length;
       if (o.json) process.stdout.write(JSON.stringify({ url: s.url, db: o.db }) + '\n');
       else {
