@@ -9,21 +9,9 @@ import { RunsStore } from '../../data/runs-store.js';
 import { Store } from '../../data/store.js';
 import { RunningServer, startServer } from '../../server/app.js';
 import { tempDir } from '../helpers.js';
-import { until } from './run-helpers.js';
+import { tinySftConfig, until } from './run-helpers.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const TOKENIZER = join(ROOT, 'data', 'models', 'starter', 'tokenizer.json');
-const TEXT = 'Call me Ishmael. Some years ago, never mind how long precisely, having little or no money in my purse, and nothing particular to interest me on shore, I thought I would sail about a little and see the watery part of the world. ';
-
-/** A tiny SFT config: a fresh 1-layer model on a few sentences, a checkpoint every 2 steps. */
-export function tinySftConfig(dir: string, steps: number): Record<string, unknown> {
-  const data = join(dir, 'text.txt');
-  if (!existsSync(data)) writeFileSync(data, TEXT.repeat(40));
-  return {
-    init: { tokenizer: TOKENIZER, nEmbd: 16, nLayer: 1, nHead: 2, nPositions: 32 },
-    data: [data], steps, batchSize: 2, seqLen: 16, warmupSteps: 0, evalEvery: 2, evalBatches: 1, saveEvery: 2, heldOut: 0.1,
-  };
-}
 
 describe('server: runs with a real rlhf sft child', function () {
   this.timeout(300_000);

@@ -1,0 +1,122 @@
+// The run dashboard in a real browser (Debian's chromium via playwright-core): a researcher starts a real
+// `rlhf sft` run from the page and watches its chart gain points live; a second run overlays the first;
+// the screenshot for the README is taken here. Then 10k points per series, inert model text, the CSV
+// download, and the refusal of a labeler token.
+import { expect } from 'chai';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Browser, chromium, Page } from 'playwright-core';
+import { RunsStore } from '../../data/runs-store.js';
+import { Store } from '../../data/store.js';
+import { RunningServer, startServer } from '../../server/app.js';
+import { tempDir } from '../helpers.js';
+import { tinySftConfig, until } from '../server/run-helpers.js';
+
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const SCREENSHOT = join(import.meta.dirname, '..', '..', 'docs', 'dashboard.png');
+
+describe('client: run dashboard in chromium', function () {
+  this.timeout(300_000);
+  let browser: Browser;
+  let dir: string;
+  let store: Store;
+  let srv: RunningServer;
+  let page: Page;
+  let errors: string[];
+
+  before(async () => {
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+  });
+  after(async () => browser?.close());
+  beforeEach(async () => {
+    dir = tempDir();
+    store = new Store(join(dir, 'rlhf.db'));
+    srv = await startServer({ store, port: 0 });
+    page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    errors = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+  });
+  afterEach(async () => {
+    await page.close();
+    await srv.close();
+    store.close();
+  });
+
+  const points = (metric: string) => page.evaluate((m) => Number(document.querySelector(`figure[data-metric="${m}"]`)?.getAttribute('data-points') ?? 0), metric);
+
+  it('a researcher starts a run from the page and sees its chart gain points live; a second run overlays it', async () => {
+    const rita = store.addUser('rita', 'researcher');
+    await page.goto(`${srv.url}/dashboard#token=${rita}`);
+    await page.waitForSelector('#launch-config');
+    const start = async (steps: number, lr: number) => {
+      await page.fill('#launch-config', JSON.stringify({ ...tinySftConfig(dir, steps), lr, evalEvery: 10 }));
+      const before = await page.textContent('#launch-note');
+      await page.click('#launch');
+      await page.waitForFunction((b) => document.querySelector('#launch-note')?.textContent?.startsWith('started') && document.querySelector('#launch-note')?.textContent !== b, before);
+      return (await page.textContent('#launch-note'))!.slice('started '.length);
+    };
+    const first = await start(60, 3e-3);
+    // Watch the chart while the run trains: it must show points before the run is over.
+    const seen: { points: number; state: string | null }[] = [];
+    await until(async () => {
+      const p = await points('train/loss');
+      const state = await page.textContent('#run-state');
+      seen.push({ points: p, state });
+      return state === 'done' && p === 60;
+    }, 'the run to finish on the page', 240_000);
+    const live = seen.filter((s) => s.state === 'running' && s.points > 0 && s.points < 60).map((s) => s.points);
+    expect(live.length, JSON.stringify(seen)).to.be.at.least(2);
+    expect(new Set(live).size).to.be.at.least(2); // it grew while running, without reloading
+    expect(await page.locator('figure[data-metric="eval/loss"]').count()).to.equal(1);
+    expect(await page.textContent('.chart-group[data-group="train"] h3')).to.equal('train');
+    expect(await page.textContent('#config')).to.include('"lr": 0.003');
+    const second = await start(60, 1e-3);
+    await page.check(`tr[data-run="${first}"] input.overlay`);
+    await until(async () => (await page.textContent('#details h2')) === second && (await page.textContent('#run-state')) === 'done', 'the second run', 240_000);
+    await until(async () => (await points('train/loss')) === 120, 'both runs overlaid');
+    expect(second).to.not.equal(first);
+    await page.fill('#smoothing', '0.8');
+    await page.dispatchEvent('#smoothing', 'input');
+    await page.waitForTimeout(400); // one redraw (the page redraws at most every 150 ms); not an assertion
+    mkdirSync(join(SCREENSHOT, '..'), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    expect(readFileSync(SCREENSHOT).subarray(1, 4).toString()).to.equal('PNG');
+    expect(errors).to.deep.equal([]);
+  });
+
+  it('draws 10k points per series downsampled, keeps model text inert, downloads CSV, and refuses labelers', async () => {
+    const rita = store.addUser('rita', 'researcher');
+    const ann = store.addUser('ann', 'labeler');
+    const runs = new RunsStore(store.db);
+    runs.create({ id: 'big', kind: 'ppo', config: { note: '<img src=x onerror="window.__pwned=1">' }, origin: 'cli', state: 'done' });
+    const t0 = Date.now() - 10_000 * 1000;
+    runs.record('big', Array.from({ length: 10_000 }, (_, i) => ({ type: 'metrics' as const, step: i + 1, time: t0 + i * 1000, metrics: { 'objective/kl': Math.exp(-i / 3000) + (i % 97) / 500, 'loss/value_avg': 1 / (i + 1) } })));
+    runs.record('big', [{ type: 'samples', step: 10_000, time: Date.now(), rows: [{ prompt: 'say <b>hi</b>', completion: '<script>window.__pwned=2</script>', score: 0.5, gold: 1 }] }]);
+    await page.goto(`${srv.url}/dashboard#token=${ann}`);
+    await page.waitForSelector('.error');
+    expect(await page.textContent('.error')).to.include('needs a researcher or admin token');
+    await page.evaluate((t) => localStorage.setItem('rlhf.token', t), rita);
+    await page.goto(`${srv.url}/dashboard`);
+    await until(async () => (await points('objective/kl')) === 10_000, '10k points loaded');
+    const drawn = await page.evaluate(() => [...document.querySelectorAll('figure.chart')].map((f) => ({ drawn: Number(f.getAttribute('data-drawn')), width: f.clientWidth })));
+    for (const d of drawn) expect(d.drawn).to.be.above(0).and.at.most(2 * 2 * d.width); // raw + smoothed, 2 per pixel each
+    expect(await page.evaluate(() => [...document.querySelectorAll('.chart-group h3')].map((e) => e.textContent))).to.deep.equal(['objective', 'loss']);
+    await page.check('#log-scale');
+    await page.selectOption('#x-axis', 'wall');
+    await page.waitForTimeout(400); // let a redraw happen; errors would land in `errors`
+    expect(await page.textContent('table.samples')).to.include('<script>window.__pwned=2</script>').and.include('say <b>hi</b>');
+    expect(await page.locator('table.samples script, table.samples b, #config img').count()).to.equal(0);
+    expect(await page.textContent('#config')).to.include('onerror');
+    const download = page.waitForEvent('download');
+    await page.click('#csv');
+    const file = await (await download).path();
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    expect(lines[0]).to.equal('step,time,loss/value_avg,objective/kl');
+    expect(lines).to.have.length(10_001);
+    expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).to.equal(undefined);
+    expect(errors).to.deep.equal([]);
+  });
+});
