@@ -165,7 +165,14 @@ export class RunManager {
     if (this.closing) return;
     for (const run of this.runs.inState('queued')) {
       if (this.children.size >= this.opts.maxRunning) return;
-      if (run.origin === 'server') this.start(run);
+      if (run.origin !== 'server') continue;
+      try {
+        this.start(run);
+      } catch (e) {
+        // spawn throws (rather than emitting 'error') for some failures, e.g. ENOMEM: the run fails, the server goes on
+        this.children.delete(run.id);
+        this.changed(this.runs.setState(run.id, 'failed', { error: `could not start: ${(e as Error).message}` }));
+      }
     }
   }
 
