@@ -20,7 +20,7 @@ const { values: o } = parseArgs({
   },
 });
 if (o.help) {
-  process.stdout.write('usage: npm run bench -- [--parts lm,server,ppo] [--shapes S,M,G] [--backend auto|wasm|cpu|tensorflow] [--steps N] [--stock-baseline] [--clients 1,16,64] [--ppo-steps 200] [--no-record]\n(--parts ppo runs PPO on the starter model: about 15-30 s per step here)\n');
+  process.stdout.write('usage: npm run bench -- [--parts lm,server,ppo,runs] [--shapes S,M,G] [--backend auto|wasm|cpu|tensorflow] [--steps N] [--stock-baseline] [--clients 1,16,64] [--ppo-steps 200] [--no-record]\n(--parts ppo runs PPO on the starter model: about 15-30 s per step here)\n');
   process.exit(0);
 }
 
@@ -97,6 +97,25 @@ if (parts.includes('server')) {
     `Run ${new Date().toISOString().slice(0, 10)} on ${machine}. A \`rlhf serve\` process on loopback (SQLite WAL, synchronous=FULL for labels, group commit) and one client process (node:http, keep-alive) running C concurrent loops of GET /api/tasks/next then POST /api/labels for 8 s; client and server share the 2 cores. Latency is that of the POST.`,
     '',
     stable,
+  ].join('\n'));
+}
+
+if (parts.includes('runs')) {
+  // Label latency with and without a training run beside the server, and metric delivery to a dashboard.
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'runs.ts'), '16', '8'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (r.status !== 0) throw new Error(`runs bench failed (exit ${r.status})`);
+  const x = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+  const rtable = ['| training run beside the server | acknowledged labels/s | POST /api/labels p50 ms | p99 ms | errors |', '|---|---|---|---|---|',
+    ...(['idle', 'training'] as const).map((k) => `| ${k === 'idle' ? 'none' : `${x.kind}, ${x.stepsDuringLabeling} steps during the 8 s`} | ${f(x[k].labelsPerSec, 0)} | ${x[k].p50.toFixed(1)} | ${x[k].p99.toFixed(1)} | ${x[k].errors} |`)].join('\n');
+  process.stdout.write(`\n${rtable}\nmetrics event delay (record time to WebSocket receipt): p50 ${x.metricDelayMs.p50} ms, max ${x.metricDelayMs.max} ms over ${x.metricDelayMs.n} steps\n`);
+  record('runs', [
+    '## Label server beside a training run',
+    '',
+    `Run ${new Date().toISOString().slice(0, 10)} on ${machine}. bench/runs.ts: a \`rlhf serve\` process, 16 labelers (GET /api/tasks/next, then POST /api/labels) for 8 s with no run, then 8 s while a run launched through POST /api/runs trains in its child process (${x.kind}: full fine-tuning of the starter model, batch 8 × 64 tokens). The run, the server and the client share the 2 cores. Latency is that of the POST.`,
+    '',
+    rtable,
+    '',
+    `Metrics reach a researcher's WebSocket ${x.metricDelayMs.p50} ms (median; max ${x.metricDelayMs.max} ms, ${x.metricDelayMs.n} steps) after the child stamps the record.`,
   ].join('\n'));
 }
 
