@@ -1,13 +1,14 @@
 // Run-manager benchmark: does a training run (a child process of `rlhf serve`) slow labeling down, and how
 // fast do its metrics reach a dashboard? A real `rlhf serve` on loopback; C labelers (GET /api/tasks/next,
 // then POST /api/labels, in a loop) for S seconds with no run, then again while a run trains (launched
-// through POST /api/runs); a researcher's WebSocket timestamps every metrics event against the record's
-// own time (same machine clock). Prints one JSON line.
-// usage: node --import tsx bench/runs.ts [clients=16] [seconds=8] [kind=sft] [config.json]
+// through POST /api/runs), then again after stopping it; a researcher's WebSocket timestamps every metrics
+// event against the record's own time (same machine clock). Prints one JSON line, with the machine's load
+// average at the start of each phase (the 2 cores may be shared with other work).
+// usage: node --import tsx bench/runs.ts [clients=16] [seconds=8] [kind=ppo|sft] [config.json]
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { WebSocket } from 'ws';
@@ -16,11 +17,17 @@ import { Store } from '../data/store.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const [clients, seconds] = [Number(process.argv[2] ?? 16), Number(process.argv[3] ?? 8)];
-const kind = process.argv[4] ?? 'sft';
-// Default load: full fine-tuning of the starter model (2.6M parameters), batch 8 × 64 tokens per step.
-const config = process.argv[5] ? JSON.parse(readFileSync(process.argv[5], 'utf8')) : {
-  model: join(ROOT, 'data', 'models', 'starter'), data: ['corpus:moby-dick'], steps: 100_000, batchSize: 8, seqLen: 64, evalEvery: 0, saveEvery: 100_000,
+const kind = process.argv[4] ?? 'ppo';
+// Default loads: PPO as bench/ppo.ts runs it (the starter model with LoRA rank 8 against the sentiment rule,
+// 64 rollouts of 24 tokens per step), or full fine-tuning of the starter model, batch 8 × 64 tokens.
+const DEFAULTS: Record<string, object> = {
+  ppo: {
+    model: join(ROOT, 'data', 'models', 'starter'), prompts: join(ROOT, 'data', 'prompts', 'demo.txt'), reward: 'sentiment', steps: 1000, batchSize: 64, miniBatchSize: 16,
+    ppoEpochs: 4, maxNewTokens: 24, temperature: 0.7, lr: 1e-4, saveEvery: 1_000_000, lora: { rank: 8, alpha: 16, targets: ['attn', 'mlp'] },
+  },
+  sft: { model: join(ROOT, 'data', 'models', 'starter'), data: ['corpus:moby-dick'], steps: 100_000, batchSize: 8, seqLen: 64, evalEvery: 0, saveEvery: 100_000 },
 };
+const config = process.argv[5] ? JSON.parse(readFileSync(process.argv[5], 'utf8')) : DEFAULTS[kind];
 
 const agent = new Agent({ keepAlive: true, maxSockets: 1024 });
 function call(url: string, method: string, token: string, body?: unknown): Promise<{ status: number; body: string }> {
@@ -41,7 +48,8 @@ function call(url: string, method: string, token: string, body?: unknown): Promi
 const q = (xs: number[], p: number) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))] : NaN);
 
 /** C labelers for `seconds`: POST /api/labels latencies and errors. */
-async function label(url: string, tokens: string[], tag: string): Promise<{ labelsPerSec: number; p50: number; p99: number; errors: number }> {
+async function label(url: string, tokens: string[], tag: string): Promise<{ labelsPerSec: number; p50: number; p99: number; errors: number; load: number }> {
+  const load = loadavg()[0];
   const lat: number[] = [];
   let errors = 0;
   const end = performance.now() + seconds * 1000;
@@ -56,7 +64,7 @@ async function label(url: string, tokens: string[], tag: string): Promise<{ labe
       lat.push(performance.now() - t0);
     }
   }));
-  return { labelsPerSec: lat.length / seconds, p50: q(lat, 0.5), p99: q(lat, 0.99), errors };
+  return { labelsPerSec: lat.length / seconds, p50: q(lat, 0.5), p99: q(lat, 0.99), errors, load };
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'rlhf-bench-runs-'));
@@ -94,7 +102,13 @@ try {
   const steps = delays.length - stepsBefore;
   await call(`${url}/api/runs/${runId}/stop`, 'POST', lead);
   ws.close();
-  process.stdout.write(JSON.stringify({ clients, seconds, kind, idle, training, stepsDuringLabeling: steps, metricDelayMs: { n: delays.length, p50: q(delays, 0.5), p99: q(delays, 0.99), max: Math.max(...delays) } }) + '\n');
+  for (;;) { // the child has exited before the last phase
+    const r = JSON.parse((await call(`${url}/api/runs/${runId}`, 'GET', lead)).body) as { run: { state: string } };
+    if (r.run.state !== 'running') break;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  const after = await label(url, tokens, 'after');
+  process.stdout.write(JSON.stringify({ clients, seconds, kind, idle, training, after, stepsDuringLabeling: steps, metricDelayMs: { n: delays.length, p50: q(delays, 0.5), p99: q(delays, 0.99), max: Math.max(...delays) } }) + '\n');
 } finally {
   const exited = new Promise((r) => proc.once('exit', r));
   proc.kill('SIGTERM');

@@ -35,6 +35,7 @@ export interface RunManagerOptions {
 
 const RLHF_BIN = join(import.meta.dirname, '..', 'bin', 'rlhf.js');
 const MAX_LINE = 1 << 20; // a longer stdout line is logged, not parsed: bounded memory per child
+const [LIVE_ROWS, LIVE_TEXT] = [32, 2000];
 
 /** Fields each kind's config must have; the child validates the rest and a bad value fails the run with its message. */
 const REQUIRED: Record<RunKind, string[]> = { sft: ['data'], 'train-rm': [], ppo: [] };
@@ -242,7 +243,13 @@ export class RunManager {
     this.runs.record(id, records);
     for (const r of records) {
       if (r.type === 'metrics') this.broadcast({ type: 'metrics', run_id: id, step: r.step, time: r.time, metrics: r.metrics });
-      else if (r.type === 'samples') this.broadcast({ type: 'samples', run_id: id, step: r.step, rows: r.rows.map((s) => ({ step: r.step, prompt: s.prompt, completion: s.completion, score: s.score ?? null, gold: s.gold ?? null })) });
+      else if (r.type === 'samples') {
+        // The live event carries a bounded preview (a slow socket's send buffer is capped at 256 kB);
+        // the stored rows are complete and GET /api/runs/:id/samples serves them.
+        const cut = (t: string) => (t.length > LIVE_TEXT ? `${t.slice(0, LIVE_TEXT)}…` : t);
+        const rows = r.rows.slice(0, LIVE_ROWS).map((s) => ({ step: r.step, prompt: cut(s.prompt), completion: cut(s.completion), score: Number.isFinite(s.score) ? s.score : null, gold: s.gold ?? null }));
+        this.broadcast({ type: 'samples', run_id: id, step: r.step, rows });
+      }
       else {
         this.broadcast({ type: 'run-event', run_id: id, step: r.step, kind: r.kind, data: r.data });
         if (r.kind === 'config') this.changed(this.runs.get(id)!);

@@ -121,6 +121,19 @@ describe('server: run manager', () => {
     expect(existsSync(join(dir, 'runs', 'ppo-queued', 'last-step'))).to.equal(true);
   });
 
+  it('stores a big samples table whole but pushes a bounded preview of it', async () => {
+    const m = manager();
+    const run = m.launch('ppo', { steps: 1, sampleRows: 100, sampleChars: 5000 });
+    await until(() => m.runs.get(run.id)!.state === 'done', 'done');
+    const stored = m.runs.samples(run.id);
+    expect(stored).to.have.length(100);
+    expect(stored[0].completion).to.have.length(5000);
+    const live = events.find((e) => e.type === 'samples') as Extract<RunServerEvent, { type: 'samples' }>;
+    expect(live.rows).to.have.length(32);
+    expect(live.rows[0].completion).to.have.length(2001); // 2000 characters and an ellipsis
+    expect(JSON.stringify(live).length).to.be.below(256 * 1024);
+  });
+
   it('refuses what it can tell is wrong, naming the field', () => {
     const m = manager();
     expect(() => m.launch('dpo', {})).to.throw(/body.kind: must be one of sft, train-rm, ppo/);
