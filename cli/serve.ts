@@ -6,7 +6,7 @@ import { int } from './options.js';
 
 export function serveCommand(): Command {
   return new Command('serve')
-    .description('run the labeling server: JSON API, labeling and project pages, WebSocket events')
+    .description('run the labeling server: JSON API, labeling, project and run dashboard pages, WebSocket events; training runs go in runs/ beside the database')
     .option('--port <n>', 'port (0 picks a free one)', int(0), 8080)
     .option('--host <addr>', 'address to bind; 127.0.0.1 keeps it on this machine', '127.0.0.1')
     .option('--db <file>', 'SQLite file', 'rlhf.db')
@@ -19,7 +19,7 @@ export function serveCommand(): Command {
       const users = store.users().filter((u) => !u.disabled).length;
       if (o.json) process.stdout.write(JSON.stringify({ url: s.url, db: o.db }) + '\n');
       else {
-        process.stdout.write(`listening on ${s.url} (db ${o.db})\n  label:   ${s.url}/label\n  project: ${s.url}/project\n`);
+        process.stdout.write(`listening on ${s.url} (db ${o.db})\n  label:   ${s.url}/label\n  project: ${s.url}/project\n  runs:    ${s.url}/dashboard\n`);
         if (!users) process.stdout.write(`no users yet: rlhf users add --name NAME --role admin --db ${o.db}\n`);
       }
       const stop = () => void s.close().then(() => (store.close(), process.exit(0)));
