@@ -3,8 +3,8 @@
 // (submit-and-next: each response acknowledges the label and carries the next task). Prints one JSON
 // line per concurrency level: acknowledged (201) labels/s and the POST latency percentiles.
 import { spawn } from 'node:child_process';
-import { Agent, request } from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { connect, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -14,19 +14,61 @@ const BIN = join(import.meta.dirname, '..', 'bin', 'rlhf.js');
 const levels = (process.argv[2] ?? '1,16,64').split(',').map(Number);
 const seconds = Number(process.argv[3] ?? 8);
 
-// node:http with a keep-alive agent: a lighter client than fetch, since client and server share 2 cores.
-const agent = new Agent({ keepAlive: true, maxSockets: 1024 });
-function call(url: string, method: string, headers: Record<string, string>, body?: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method, headers: body ? { ...headers, 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(body)) } : headers, agent }, (res) => {
-      let data = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => (data += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: data }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
+const TICK = 100; // USER_HZ: the unit of /proc's CPU times on Linux
+/** CPU seconds a process has used (user + system, all threads), from /proc. */
+function procCpu(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) / TICK;
+}
+/** CPU seconds the whole machine has been busy (all cores, everything but idle and iowait). */
+function machineCpu(): number {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  return (f.reduce((a, b) => a + b, 0) - f[3] - f[4]) / TICK;
+}
+
+/**
+ * One keep-alive HTTP/1.1 connection, one request at a time, with just enough framing for our server's
+ * answers (Content-Length bodies). The load generator shares the 2 cores with the server, and node:http's
+ * client cost about as much CPU per request as the server's whole handling of it; this costs a fraction.
+ */
+class Conn {
+  private readonly sock: Socket;
+  private buf: Buffer = Buffer.alloc(0);
+  private waiting: { resolve: (r: { status: number; body: string }) => void; reject: (e: Error) => void } | null = null;
+
+  constructor(private readonly host: string, port: number) {
+    this.sock = connect(port, host);
+    this.sock.setNoDelay(true);
+    this.sock.on('data', (d: Buffer) => this.read(d));
+    this.sock.on('error', (e) => this.waiting?.reject(e));
+    this.sock.on('close', () => this.waiting?.reject(new Error('connection closed')));
+  }
+
+  call(method: string, path: string, auth: string, body?: string): Promise<{ status: number; body: string }> {
+    const head = `${method} ${path} HTTP/1.1\r\nHost: ${this.host}\r\nAuthorization: Bearer ${auth}\r\n`;
+    this.sock.write(body === undefined ? head + '\r\n' : `${head}Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    return new Promise((resolve, reject) => (this.waiting = { resolve, reject }));
+  }
+
+  private read(d: Buffer): void {
+    this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
+    const end = this.buf.indexOf('\r\n\r\n');
+    if (end < 0) return;
+    const head = this.buf.toString('latin1', 0, end);
+    const status = Number(head.slice(9, 12));
+    if (/\r\ntransfer-encoding:/i.test(head)) throw new Error('bench client: chunked answers are not supported');
+    const len = Number(/\r\ncontent-length:\s*(\d+)/i.exec(head)?.[1] ?? 0);
+    if (this.buf.length < end + 4 + len) return;
+    const body = this.buf.toString('utf8', end + 4, end + 4 + len);
+    this.buf = this.buf.subarray(end + 4 + len);
+    const w = this.waiting!;
+    this.waiting = null;
+    w.resolve({ status, body });
+  }
+
+  close(): void {
+    this.sock.destroy();
+  }
 }
 
 for (const clients of levels) {
@@ -41,14 +83,16 @@ for (const clients of levels) {
   const { url } = JSON.parse(await new Promise<string>((r) => createInterface({ input: proc.stdout! }).once('line', r)));
   const lat: number[] = [];
   let errors = 0;
+  const cpu0 = [process.cpuUsage(), procCpu(proc.pid!), machineCpu()] as const;
   const end = performance.now() + seconds * 1000;
+  const { hostname, port } = new URL(url);
   await Promise.all(tokens.map(async (tok, i) => {
-    const auth = { Authorization: `Bearer ${tok}` };
-    const first = await call(`${url}/api/tasks/next`, 'GET', auth);
+    const conn = new Conn(hostname, Number(port));
+    const first = await conn.call('GET', '/api/tasks/next', tok);
     let task = first.status === 200 ? (JSON.parse(first.body) as { id: number }) : null;
     for (let n = 0; task && performance.now() < end; n++) {
       const t0 = performance.now();
-      const r = await call(`${url}/api/labels?next=true`, 'POST', auth, JSON.stringify({ taskId: task.id, clientId: `${i}-${task.id}`, kind: 'ranking', ranking: n % 2 ? [0, 1] : [1, 0], ms: 1000 }));
+      const r = await conn.call('POST', '/api/labels?next=true', tok, JSON.stringify({ taskId: task.id, clientId: `${i}-${task.id}`, kind: 'ranking', ranking: n % 2 ? [0, 1] : [1, 0], ms: 1000 }));
       if (r.status !== 201) {
         errors++;
         break;
@@ -56,12 +100,17 @@ for (const clients of levels) {
       lat.push(performance.now() - t0);
       task = (JSON.parse(r.body) as { next: { id: number } | null }).next;
     }
+    conn.close();
   }));
+  const c = process.cpuUsage(cpu0[0]);
+  // CPU seconds over the run: this client process, the server process (all its threads), and the whole
+  // machine (all processes: whatever else was running shows here).
+  const cpu = { client: (c.user + c.system) / 1e6, server: procCpu(proc.pid!) - cpu0[1], machine: machineCpu() - cpu0[2] };
   const exited = new Promise((r) => proc.once('exit', r));
   proc.kill('SIGTERM');
   await exited;
   rmSync(dir, { recursive: true, force: true });
   lat.sort((a, b) => a - b);
   const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))];
-  process.stdout.write(JSON.stringify({ clients, labelsPerSec: lat.length / seconds, p50: q(0.5), p99: q(0.99), errors }) + '\n');
+  process.stdout.write(JSON.stringify({ clients, labelsPerSec: lat.length / seconds, p50: q(0.5), p99: q(0.99), errors, seconds, cpu }) + '\n');
 }

@@ -21,7 +21,7 @@ export interface Hints {
 }
 
 export class Assigner {
-  private hints: Hints = { had: new Map(), full: { overlap: 0, id: 0 } };
+  private readonly hints: Hints = { had: new Map(), full: { overlap: 0, id: 0 } };
   private readonly st;
 
   constructor(db: DB) {
@@ -47,11 +47,12 @@ export class Assigner {
    * its own uncommitted assignments, which a rollback would take back.
    */
   draft(): Hints {
-    return { had: new Map(this.hints.had), full: { ...this.hints.full } };
+    return { had: new Map(), full: { ...this.hints.full } }; // `had` holds only this transaction's changes
   }
 
   adopt(h: Hints): void {
-    this.hints = h;
+    for (const [user, id] of h.had) this.hints.had.set(user, id);
+    this.hints.full = h.full;
   }
 
   /** Record that `user` holds `task` (or renew an unfinished hold). */
@@ -63,7 +64,7 @@ export class Assigner {
   next(user: number, { fresh, overlap }: AssignParams, h: Hints): number | null {
     const open = this.st.open.get(user, fresh) as number | undefined;
     if (open !== undefined) return open;
-    const had = this.st.firstNotHad.get(h.had.get(user) ?? 0, user) as number | undefined;
+    const had = this.st.firstNotHad.get(h.had.get(user) ?? this.hints.had.get(user) ?? 0, user) as number | undefined;
     if (h.full.overlap !== overlap) h.full = { overlap, id: 0 };
     const full = this.st.firstNotFull.get(h.full.id, overlap) as number | undefined;
     if (had === undefined || full === undefined) {

@@ -47,13 +47,17 @@ export interface LabelResult {
 
 export const hashToken = (token: string): string => createHash('sha256').update(token).digest('hex');
 
-/** One label of a group commit; `next` asks for the labeler's next assignment in the same transaction. */
+/**
+ * One item of a group commit: a label, or the labeler's next assignment (`next`), or both (submit-and-next:
+ * the label, then the next task, in the same transaction).
+ */
 export interface LabelItem {
   user: number;
-  label: LabelInput;
+  label?: LabelInput;
   next?: boolean;
 }
-export type LabelOutcome = { ok: LabelResult; next?: TaskView | null } | { error: StoreError };
+/** ok is null for an item without a label; next is there when asked for (null: nothing left). */
+export type LabelOutcome = { ok: LabelResult | null; next?: TaskView | null } | { error: StoreError };
 
 export class Store {
   readonly db: DB;
@@ -227,9 +231,9 @@ export class Store {
     const params = items.some((i) => i.next) ? this.assignParams() : null;
     const draft = this.assigner.draft();
     const out = this.db.transaction(() => items.map((it): LabelOutcome => {
-      let ok: LabelResult;
+      let ok: LabelResult | null = null;
       try {
-        ok = this.submitOne(it.user, it.label);
+        if (it.label) ok = this.submitOne(it.user, it.label);
       } catch (e) {
         if (e instanceof StoreError) return { error: e };
         throw e;

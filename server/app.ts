@@ -7,6 +7,7 @@ import { AddressInfo, Socket } from 'node:net';
 import { Store, StoreError, User } from '../data/store.js';
 import { buildClient, clientPage } from './client-bundle.js';
 import { LabelQueue } from './label-queue.js';
+import { inlineCommitter, threadCommitter } from './label-writer.js';
 import { leanApi, makeGate, SECURITY_HEADERS } from './lean-api.js';
 import { openApiDocument } from './openapi.js';
 import { RateLimiter } from './rate-limit.js';
@@ -55,7 +56,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   // A running total for the live "labels" event; counting the table on every commit would grow with it.
   let total = store.db.prepare('SELECT count(*) FROM labels').pluck().get() as number;
   const onCommit = (created: number) => hub.broadcast({ type: 'labels', total: (total += created) });
-  const ctx: Ctx = { store, labels: new LabelQueue(store, onCommit), broadcast: (e) => hub.broadcast(e), runs: new RunManager(store, (e) => hub.broadcast(e, 'researcher'), o.runs), scorer: o.rewardModel ? new ScoreProxy(o.rewardModel, o.scoreBackend) : null };
+  const ctx: Ctx = { store, labels: new LabelQueue(store.db.memory ? inlineCommitter(store) : threadCommitter(store.db.name, store), onCommit), broadcast: (e) => hub.broadcast(e), runs: new RunManager(store, (e) => hub.broadcast(e, 'researcher'), o.runs), scorer: o.rewardModel ? new ScoreProxy(o.rewardModel, o.scoreBackend) : null };
 
   const doc = openApiDocument(ROUTES);
   app.get('/api/openapi.json', (_req, res) => res.json(doc));
@@ -125,7 +126,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     url: `http://${host}:${port}`,
     server,
     hub,
-    close: () => Promise.all([ctx.runs.close(), ctx.scorer?.close()]).then(() => new Promise((resolve) => {
+    close: () => Promise.all([ctx.runs.close(), ctx.scorer?.close(), ctx.labels.close()]).then(() => new Promise((resolve) => {
       hub.close();
       server.close(() => resolve());
       server.closeAllConnections();

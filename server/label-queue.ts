@@ -1,51 +1,74 @@
-// Group commit: label submissions that arrive while one transaction is being prepared are written
-// together, so one fsync (synchronous=FULL) acknowledges many labels. A request is answered only
-// after its transaction has committed. A submission may also ask for the labeler's next task, which
-// is assigned in the same transaction (submit-and-next: one round trip per label).
-import { LabelInput, LabelItem, LabelResult, Store, StoreError, TaskView } from '../data/store.js';
+// Group commit: label submissions that arrive while one batch is being committed are written together in
+// the next, so one fsync (synchronous=FULL) acknowledges many labels. One batch is in flight at a time
+// (label-writer.ts commits it, on a worker thread by default). A request is answered only after its
+// transaction has committed. A submission may also ask for the labeler's next task, which is assigned
+// in the same transaction (submit-and-next: one round trip per label); GET /api/tasks/next takes the
+// same queue, so every write on the labeling path goes through one connection.
+import { LabelInput, LabelItem, LabelOutcome, LabelResult, TaskView } from '../data/store.js';
+import { Committer } from './label-writer.js';
 
 export type Submitted = LabelResult & { next?: TaskView | null };
 
 interface Pending extends LabelItem {
-  resolve: (r: Submitted) => void;
+  resolve: (r: Exclude<LabelOutcome, { error: unknown }>) => void;
   reject: (e: Error) => void;
 }
 
 export class LabelQueue {
   private pending: Pending[] = [];
   private scheduled = false;
+  private busy = false;
 
-  constructor(private readonly store: Store, private readonly onCommit: (created: number) => void, private readonly maxBatch = 512) {}
+  constructor(private readonly committer: Committer, private readonly onCommit: (created: number) => void, private readonly maxBatch = 512) {}
 
-  submit(user: number, label: LabelInput, next = false): Promise<Submitted> {
+  async submit(user: number, label: LabelInput, next = false): Promise<Submitted> {
+    const r = await this.enqueue({ user, label, next });
+    return next ? { ...r.ok!, next: r.next ?? null } : r.ok!;
+  }
+
+  /** The caller's next task, assigned if new (null when none is left). */
+  async nextTask(user: number): Promise<TaskView | null> {
+    return (await this.enqueue({ user, next: true })).next ?? null;
+  }
+
+  close(): Promise<void> {
+    return this.committer.close();
+  }
+
+  private enqueue(item: LabelItem): Promise<Exclude<LabelOutcome, { error: unknown }>> {
     return new Promise((resolve, reject) => {
-      this.pending.push({ user, label, next, resolve, reject });
-      if (this.pending.length >= this.maxBatch) this.flush();
-      else if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this.flush());
-      }
+      this.pending.push({ ...item, resolve, reject });
+      this.kick();
     });
   }
 
-  private flush(): void {
+  private kick(): void {
+    if (this.scheduled || this.busy) return; // a busy queue flushes again when its batch is done
+    this.scheduled = true;
+    setImmediate(() => void this.flush());
+  }
+
+  private async flush(): Promise<void> {
     this.scheduled = false;
-    const batch = this.pending.splice(0);
-    if (!batch.length) return;
-    let results: ({ ok: LabelResult; next?: TaskView | null } | { error: StoreError })[];
+    if (this.busy || !this.pending.length) return;
+    this.busy = true;
+    const batch = this.pending.splice(0, this.maxBatch);
+    let results: LabelOutcome[];
     try {
-      results = this.store.submitEach(batch);
+      results = await this.committer.commit(batch.map(({ user, label, next }) => ({ user, label, next })));
     } catch (e) {
-      for (const p of batch) p.reject(e as Error); // nothing was committed
+      for (const p of batch) p.reject(e as Error); // rolled back: nothing of the batch was committed
       return;
+    } finally {
+      this.busy = false;
+      if (this.pending.length) this.kick();
     }
     let created = 0;
     batch.forEach((p, i) => {
       const r = results[i];
-      if ('ok' in r) {
-        if (r.ok.created) created++;
-        p.resolve('next' in r ? { ...r.ok, next: r.next } : r.ok);
-      } else p.reject(r.error);
+      if ('error' in r) return p.reject(r.error);
+      if (r.ok?.created) created++;
+      p.resolve(r);
     });
     if (created) this.onCommit(created);
   }

@@ -62,8 +62,8 @@ export const ROUTES: Route[] = [
   },
   {
     method: 'get', path: '/api/tasks/next', role: 'labeler', summary: 'the next task assigned to the caller (204 when none is left)', ok: [200, 'a TaskView'],
-    answer: (_q, u, { store }) => {
-      const t = store.nextTask(u.id);
+    answer: async (_q, u, { labels }) => {
+      const t = await labels.nextTask(u.id);
       return t ? [200, t] : [204];
     },
   },

@@ -136,7 +136,7 @@ describe('server', () => {
         const t = await call(tok, 'GET', '/api/tasks/next');
         if (t.status === 204) return;
         const r = await call(tok, 'POST', '/api/labels', { taskId: t.data.id, clientId: `x${t.data.id}`, kind: 'skip' });
-        expect(r.status).to.equal(201);
+        expect(r.status, JSON.stringify(r.data)).to.equal(201);
       }
     }));
     const per = store.db.prepare('SELECT count(*) n FROM labels GROUP BY task_id').pluck().all();
