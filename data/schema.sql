@@ -149,3 +149,19 @@ CREATE TABLE run_events (
   time TEXT NOT NULL
 );
 CREATE INDEX run_events_run ON run_events(run_id, step);
+
+-- migration 3
+-- A counter that changes whenever users or settings do, from any connection or process: the server keeps
+-- tokens and settings in memory and reloads them when it moves (data/versioned-cache.ts). PRAGMA
+-- data_version would also move on every label commit of the server's own writer thread.
+CREATE TABLE cache_version (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  n INTEGER NOT NULL
+);
+INSERT INTO cache_version (id, n) VALUES (1, 0);
+CREATE TRIGGER users_insert_version AFTER INSERT ON users BEGIN UPDATE cache_version SET n = n + 1; END;
+CREATE TRIGGER users_update_version AFTER UPDATE ON users BEGIN UPDATE cache_version SET n = n + 1; END;
+CREATE TRIGGER users_delete_version AFTER DELETE ON users BEGIN UPDATE cache_version SET n = n + 1; END;
+CREATE TRIGGER settings_insert_version AFTER INSERT ON settings BEGIN UPDATE cache_version SET n = n + 1; END;
+CREATE TRIGGER settings_update_version AFTER UPDATE ON settings BEGIN UPDATE cache_version SET n = n + 1; END;
+CREATE TRIGGER settings_delete_version AFTER DELETE ON settings BEGIN UPDATE cache_version SET n = n + 1; END;
