@@ -2,62 +2,19 @@
 // better-sqlite3 style: synchronous calls, statements prepared once, multi-row writes in one transaction.
 // The store never imports tfjs; the server and the CLI share it.
 import { createHash, randomBytes } from 'node:crypto';
-import type { LabelRequest, Role, TaskView } from '../client/protocol.js';
+import type { Role, TaskView } from '../client/protocol.js';
 import { AssignParams, Assigner } from './assignment.js';
 import { DB, now, openDb } from './db.js';
+import { LabelInput, LabelItem, LabelOutcome, LabelResult, NewTask, ROLES, StoreError, User } from './store-types.js';
 import { VersionedCache } from './versioned-cache.js';
 
-export type { Role };
-export const ROLES: readonly Role[] = ['labeler', 'researcher', 'admin'];
+export * from './store-types.js';
 
-export interface User {
-  id: number;
-  name: string;
-  role: Role;
-}
+export const hashToken = (token: string): string => createHash('sha256').update(token).digest('hex');
 
 // Every transaction that writes begins IMMEDIATE: it takes the write lock up front (waiting up to
 // busy_timeout), instead of reading first and failing with SQLITE_BUSY when it upgrades to a writer
 // while another process holds the lock.
-
-export class StoreError extends Error {
-  constructor(readonly code: 'invalid' | 'not_found' | 'conflict' | 'forbidden', message: string) {
-    super(message);
-  }
-}
-
-export interface NewTask {
-  prompt: string;
-  completions: { text: string; tokens?: number; model?: string; runId?: string; step?: number }[];
-  /** Known best-first ranking of the completions as given (gold question). */
-  gold?: number[];
-  source?: string;
-}
-
-// A task as shown and a label as submitted are the wire types of client/protocol.ts (type-only import).
-export type { TaskView } from '../client/protocol.js';
-/** A label to store: ranking lists display positions best first (a permutation of 0..k-1). */
-export type LabelInput = LabelRequest;
-
-export interface LabelResult {
-  id: number;
-  /** false when this client id was already stored: the resubmit changed nothing. */
-  created: boolean;
-}
-
-export const hashToken = (token: string): string => createHash('sha256').update(token).digest('hex');
-
-/**
- * One item of a group commit: a label, or the labeler's next assignment (`next`), or both (submit-and-next:
- * the label, then the next task, in the same transaction).
- */
-export interface LabelItem {
-  user: number;
-  label?: LabelInput;
-  next?: boolean;
-}
-/** ok is null for an item without a label; next is there when asked for (null: nothing left). */
-export type LabelOutcome = { ok: LabelResult | null; next?: TaskView | null } | { error: StoreError };
 
 export class Store {
   readonly db: DB;
@@ -66,6 +23,8 @@ export class Store {
   private readonly authCache: VersionedCache<User>;
   private readonly settingCache: VersionedCache<string>;
   private readonly assigner: Assigner;
+  private readonly views = new Map<number, TaskView>();
+  private viewChars = 0;
 
   constructor(file: string) {
     this.db = openDb(file);
@@ -206,10 +165,22 @@ export class Store {
     return { fresh: new Date(Date.now() - ttl * 1000).toISOString(), overlap: Number(this.setting('overlap')) };
   }
 
+  /** A task as shown. The view may be shared with other callers: read it, never change it. */
   task(id: number): TaskView | null {
+    const hit = this.views.get(id);
+    if (hit) return hit;
     const t = this.st.task.get(id) as { id: number; k: number; prompt: string } | undefined;
     if (!t) return null;
-    return { id: t.id, prompt: t.prompt, completions: this.st.taskCompletions.all(id) as { position: number; text: string }[] };
+    const view = { id: t.id, prompt: t.prompt, completions: this.st.taskCompletions.all(id) as { position: number; text: string }[] };
+    // A task never changes once added, and with overlap > 1 several labelers are shown it: keep recent
+    // views (up to ~4M characters) rather than run two queries each time.
+    const size = view.prompt.length + view.completions.reduce((n, c) => n + c.text.length, 0);
+    if ((this.viewChars += size) > 4_000_000) {
+      this.views.clear();
+      this.viewChars = size;
+    }
+    this.views.set(id, view);
+    return view;
   }
 
   /**

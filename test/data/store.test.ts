@@ -97,6 +97,53 @@ describe('data/store', () => {
     expect(store.db.prepare('SELECT count(*) FROM labels').pluck().get()).to.equal(1);
   });
 
+  it('submit-and-next: a label and the next assignment in one transaction; a refused label gets none', () => {
+    const uid = (store.addUser('ann', 'labeler'), store.users()[0].id);
+    const [t1, t2] = store.addTasks([task(1), task(2)]);
+    const [first] = store.submitEach([{ user: uid, next: true }]); // no label: only the assignment
+    expect(first).to.deep.include({ ok: null });
+    expect(first).to.have.nested.property('next.id', t1);
+    const out = store.submitEach([
+      { user: uid, label: { taskId: t1, clientId: 'c1', kind: 'tie' }, next: true },
+      { user: uid, label: { taskId: 999, clientId: 'c2', kind: 'skip' }, next: true },
+    ]);
+    expect(out[0]).to.have.nested.property('ok.created', true);
+    expect(out[0]).to.have.nested.property('next.id', t2);
+    expect(out[0]).to.have.nested.property('next.completions').with.length(2);
+    expect(out[1]).to.have.nested.property('error.message', 'no task 999');
+    expect(out[1]).to.not.have.property('next');
+    expect(store.db.prepare('SELECT task_id FROM assignments WHERE user_id = ? AND done_at IS NULL').pluck().all(uid)).to.deep.equal([t2]);
+    const [last] = store.submitEach([{ user: uid, label: { taskId: t2, clientId: 'c3', kind: 'skip' }, next: true }]);
+    expect(last).to.deep.include({ next: null }); // nothing left
+  });
+
+  it('caches tokens and settings, and sees changes made through another connection', async () => {
+    const other = new Store(file);
+    try {
+      const t = store.addUser('ann', 'labeler');
+      expect(other.authenticate(t)).to.deep.include({ name: 'ann' }); // now cached in `other`
+      expect(other.setting('overlap')).to.equal('1');
+      store.disableUser('ann', null);
+      store.setSetting('overlap', '3', null);
+      await new Promise((r) => setTimeout(r, 5)); // the caches look for changes at most once a millisecond
+      expect(other.authenticate(t)).to.equal(null);
+      expect(other.setting('overlap')).to.equal('3');
+      const t2 = other.rotateToken('ann', null); // its own writes show at once
+      expect(other.authenticate(t2)).to.equal(null); // still disabled
+      // label commits do not move the counter the caches watch (PRAGMA data_version would)
+      const version = () => store.db.prepare('SELECT n FROM cache_version').pluck().get();
+      const before = version();
+      const uid = (store.addUser('bob', 'labeler'), store.users().find((u) => u.name === 'bob')!.id);
+      expect(version()).to.equal((before as number) + 1);
+      store.addTasks([task(1)]);
+      other.submitEach([{ user: uid, next: true }]);
+      other.submitLabels(uid, [{ taskId: 1, clientId: 'x', kind: 'skip' }]);
+      expect(version()).to.equal((before as number) + 1);
+    } finally {
+      other.close();
+    }
+  });
+
   it('keeps the audit log append-only', () => {
     store.addUser('ann', 'admin');
     expect(() => store.db.prepare("UPDATE audit_log SET action = 'x'").run()).to.throw(/append-only/);
