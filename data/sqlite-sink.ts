@@ -56,7 +56,7 @@ export function openRunSink(o: RunSinkOptions): RunSink {
   const managed = env[MANAGED_ENV] !== undefined;
   if (managed && env[MANAGED_ENV] !== o.runId) throw new Error(`--run-id ${o.runId} differs from the run manager's ${env[MANAGED_ENV]}`);
   const sinks: MetricsSink[] = [];
-  if (o.json || managed) sinks.push(new JsonLinesSink(o.out));
+  if (o.json || managed) sinks.push(new JsonLinesSink(managed ? exitWhenOrphaned(o.out ?? process.stdout) : o.out));
   let db: DB | null = null;
   let runs: RunsStore | null = null;
   if (o.db && !managed) {
@@ -91,6 +91,24 @@ export function openRunSink(o: RunSinkOptions): RunSink {
     event: (step, kind, data) => tee.event(step, kind, data),
     close: () => finish('done'),
     finish,
+  };
+}
+
+/**
+ * Under the run manager, stdout is a pipe to the server. If the server dies (a crash, kill -9), no one
+ * records this run's steps any more and the restarted server marks the run failed: stop at the next
+ * record, a step boundary (checkpoints are written atomically), rather than train on unseen; resume
+ * continues it. The parent's death shows as a new parent pid (the orphan is re-parented): a write to the
+ * broken pipe alone cannot tell, since it is queued and fails only when the training loop yields.
+ */
+function exitWhenOrphaned(out: { write(s: string): unknown; destroyed?: boolean; on?: (e: 'error', f: () => void) => unknown }): { write(s: string): unknown } {
+  const parent = process.ppid;
+  out.on?.('error', () => process.exit(1)); // EPIPE, whenever it does arrive
+  return {
+    write: (s: string) => {
+      if (process.ppid !== parent || out.destroyed) process.exit(1);
+      out.write(s);
+    },
   };
 }
 
