@@ -83,16 +83,18 @@ for (const clients of levels) {
   const { url } = JSON.parse(await new Promise<string>((r) => createInterface({ input: proc.stdout! }).once('line', r)));
   const lat: number[] = [];
   let errors = 0;
+  const { hostname, port } = new URL(url);
+  // Warm-up, not timed: every client connects and gets its first task (which also waits for the server's
+  // writer thread to start).
+  const conns = tokens.map(() => new Conn(hostname, Number(port)));
+  const firsts = await Promise.all(conns.map((c, i) => c.call('GET', '/api/tasks/next', tokens[i])));
   const cpu0 = [process.cpuUsage(), procCpu(proc.pid!), machineCpu()] as const;
   const end = performance.now() + seconds * 1000;
-  const { hostname, port } = new URL(url);
-  await Promise.all(tokens.map(async (tok, i) => {
-    const conn = new Conn(hostname, Number(port));
-    const first = await conn.call('GET', '/api/tasks/next', tok);
-    let task = first.status === 200 ? (JSON.parse(first.body) as { id: number }) : null;
+  await Promise.all(conns.map(async (conn, i) => {
+    let task = firsts[i].status === 200 ? (JSON.parse(firsts[i].body) as { id: number }) : null;
     for (let n = 0; task && performance.now() < end; n++) {
       const t0 = performance.now();
-      const r = await conn.call('POST', '/api/labels?next=true', tok, JSON.stringify({ taskId: task.id, clientId: `${i}-${task.id}`, kind: 'ranking', ranking: n % 2 ? [0, 1] : [1, 0], ms: 1000 }));
+      const r = await conn.call('POST', '/api/labels?next=true', tokens[i], JSON.stringify({ taskId: task.id, clientId: `${i}-${task.id}`, kind: 'ranking', ranking: n % 2 ? [0, 1] : [1, 0], ms: 1000 }));
       if (r.status !== 201) {
         errors++;
         break;

@@ -47,9 +47,10 @@ export class Store {
       taskCompletions: p(`SELECT tc.position, c.text FROM task_completions tc JOIN completions c ON c.id = tc.completion_id
         WHERE tc.task_id = ? ORDER BY tc.position`),
       labelByClient: p('SELECT id, task_id FROM labels WHERE user_id = ? AND client_id = ?'),
-      labelByTask: p('SELECT id FROM labels WHERE user_id = ? AND task_id = ?').pluck(),
-      // One lookup answers "does the task exist, how many completions, is it assigned to this user".
-      taskFor: p('SELECT t.k, a.user_id IS NOT NULL AS assigned FROM tasks t LEFT JOIN assignments a ON a.task_id = t.id AND a.user_id = ? WHERE t.id = ?'),
+      // One lookup answers "does the task exist, how many completions, is it assigned to this user, and
+      // labelled already": an assignment is done exactly when its label is stored (submitOne writes both).
+      taskFor: p(`SELECT t.k, a.user_id IS NOT NULL AS assigned, a.done_at IS NOT NULL AS done
+        FROM tasks t LEFT JOIN assignments a ON a.task_id = t.id AND a.user_id = ? WHERE t.id = ?`),
       addLabel: p(`INSERT INTO labels (task_id, user_id, client_id, kind, ranking, rationale, ms, created_at)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
       finishAssignment: p('UPDATE assignments SET done_at = ? WHERE task_id = ? AND user_id = ?'),
@@ -249,10 +250,10 @@ export class Store {
       if (prior.task_id !== l.taskId) throw new StoreError('conflict', `client id '${l.clientId}' was already used for task ${prior.task_id}`);
       return prior.id;
     }
-    const t = this.st.taskFor.get(user, l.taskId) as { k: number; assigned: number } | undefined;
+    const t = this.st.taskFor.get(user, l.taskId) as { k: number; assigned: number; done: number } | undefined;
     if (!t) throw new StoreError('not_found', `no task ${l.taskId}`);
     if (!t.assigned) throw new StoreError('forbidden', `task ${l.taskId} is not assigned to you`);
-    if (this.st.labelByTask.get(user, l.taskId) !== undefined) throw new StoreError('conflict', `task ${l.taskId} already has your label (under another client id)`);
+    if (t.done) throw new StoreError('conflict', `task ${l.taskId} already has your label (under another client id)`);
     if (l.kind === 'ranking') {
       const r = l.ranking ?? [];
       const ok = r.length === t.k && [...r].sort((a, b) => a - b).every((v, i) => v === i);
