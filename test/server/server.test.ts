@@ -59,6 +59,51 @@ describe('server', () => {
     expect((await call(ann, 'GET', '/api/tasks/next')).status).to.equal(204);
   });
 
+  it('submit-and-next: POST /api/labels?next=true acknowledges the label and hands out the next task', async () => {
+    store.addTasks([task(1), task(2)]);
+    const t = await call(ann, 'GET', '/api/tasks/next');
+    const label = { taskId: t.data.id, clientId: 'n1', kind: 'ranking', ranking: [0, 1] };
+    const r = await call(ann, 'POST', '/api/labels?next=true', label);
+    expect(r.status).to.equal(201);
+    expect(r.data).to.include({ created: true });
+    expect(r.data.next.id).to.not.equal(t.data.id);
+    expect(r.data.next.completions).to.have.length(2);
+    // the next task is assigned: GET /api/tasks/next returns it, and bob cannot label it (overlap 1)
+    expect((await call(ann, 'GET', '/api/tasks/next')).data.id).to.equal(r.data.next.id);
+    expect((await call(bob, 'POST', '/api/labels', { taskId: r.data.next.id, clientId: 'b', kind: 'skip' })).status).to.equal(403);
+    // a resubmit stores nothing and hands back the task still open
+    const again = await call(ann, 'POST', '/api/labels?next=true', label);
+    expect(again.status).to.equal(200);
+    expect(again.data).to.deep.include({ id: r.data.id, created: false });
+    expect(again.data.next.id).to.equal(r.data.next.id);
+    const last = await call(ann, 'POST', '/api/labels?next=true', { taskId: r.data.next.id, clientId: 'n2', kind: 'tie' });
+    expect([last.status, last.data.next]).to.deep.equal([201, null]); // nothing left
+    const [t3] = store.addTasks([task(3)]);
+    expect((await call(ann, 'GET', '/api/tasks/next')).data.id).to.equal(t3);
+    const plain = await call(ann, 'POST', '/api/labels', { taskId: t3, clientId: 'n4', kind: 'skip' });
+    expect([plain.status, Object.keys(plain.data)]).to.deep.equal([201, ['id', 'created']]); // no ?next: no next
+    const bad = await call(ann, 'POST', '/api/labels?next=maybe', { taskId: 1, clientId: 'n3', kind: 'skip' });
+    expect([bad.status, bad.data.error]).to.deep.equal([400, 'query.next: must be one of true, false']);
+    expect(store.db.prepare('SELECT count(*) FROM labels').pluck().get()).to.equal(3);
+  });
+
+  it('answers the labeling requests as the Express mount would: headers, content types, charset', async () => {
+    store.addTasks([task(1)]);
+    const { id } = (await call(ann, 'GET', '/api/tasks/next')).data;
+    const post = (type: string, body: string) => fetch(srv.url + '/api/labels', { method: 'POST', headers: { Authorization: `Bearer ${ann}`, 'Content-Type': type }, body });
+    const ok = await post('application/json; charset=utf-8', JSON.stringify({ taskId: id, clientId: 'h1', kind: 'skip' }));
+    expect(ok.status).to.equal(201);
+    for (const h of ['x-content-type-options', 'x-frame-options', 'content-security-policy', 'referrer-policy']) expect(ok.headers.get(h), h).to.be.a('string');
+    expect(ok.headers.get('content-type')).to.equal('application/json; charset=utf-8');
+    expect(ok.headers.get('x-powered-by')).to.equal(null);
+    const text = await post('text/plain', JSON.stringify({ taskId: id, clientId: 'h2', kind: 'skip' }));
+    expect([text.status, (await text.json()).error]).to.deep.equal([400, 'body: expected an object']);
+    const latin = await post('application/json; charset=latin1', '{}');
+    expect(latin.status).to.equal(415);
+    const none = await fetch(srv.url + '/api/tasks/next', { headers: { Authorization: 'Bearer nope' } });
+    expect([none.status, none.headers.get('www-authenticate')]).to.deep.equal([401, 'Bearer']);
+  });
+
   it('enforces roles on every route', async () => {
     const need = { labeler: [ann, researcher, admin], researcher: [researcher, admin], admin: [admin] } as const;
     store.addUser('victim', 'labeler'); // the user routes act on this one, so no test token changes
@@ -150,6 +195,7 @@ describe('server', () => {
       const op = doc.paths[r.path.replace(/:(\w+)/g, '{$1}')]?.[r.method];
       expect(op, `${r.method} ${r.path}`).to.be.an('object');
       if (r.body) expect(op.requestBody.content['application/json'].schema).to.deep.equal(JSON.parse(JSON.stringify(r.body)));
+      for (const k of Object.keys(r.query ?? {})) expect(op.parameters.map((p: { name: string }) => p.name), `${r.path} ?${k}`).to.include(k);
     }
     // and the server answers every documented operation (none falls through to 404 "no such route")
     for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, unknown>>)) {
