@@ -31,9 +31,13 @@ const elapsed = (s: number) => {
   return m >= 60 ? `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}` : `${m}:${String(Math.floor(s % 60)).padStart(2, '0')}`;
 };
 
+/** A y tick in at most 4 significant digits (a flat series would otherwise show 0.050000000000001). */
+const tick = (v: number) => (v === 0 ? '0' : Math.abs(v) >= 1e5 || Math.abs(v) < 1e-3 ? v.toExponential(1) : String(Number(v.toPrecision(4))));
+
 export class ChartGrid {
   private readonly charts = new Map<string, { fig: HTMLElement; chart: Chart<'line', { x: number; y: number }[]> }>();
   private groups = '';
+  private readonly folded = new Set<string>();
 
   constructor(private readonly root: HTMLElement) {}
 
@@ -69,7 +73,7 @@ export class ChartGrid {
       c.chart.data.datasets = datasets;
       const scales = c.chart.options.scales!;
       scales.x = { type: 'linear', title: { display: true, text: o.x === 'step' ? 'step' : o.x === 'relative' ? 'time since start' : 'wall time' }, ticks: { maxTicksLimit: 6, callback: (v) => (o.x === 'wall' ? clock(Number(v)) : o.x === 'relative' ? elapsed(Number(v)) : String(v)) } };
-      scales.y = { type: o.log ? 'logarithmic' : 'linear', ticks: { maxTicksLimit: 6 } };
+      scales.y = { type: o.log ? 'logarithmic' : 'linear', ticks: { maxTicksLimit: 6, callback: (v) => tick(Number(v)) } };
       c.chart.update('none');
     }
   }
@@ -97,7 +101,11 @@ export class ChartGrid {
         }
         return c.fig;
       });
-      sections.push(h('section', { class: 'chart-group', 'data-group': g.group }, h('h3', {}, g.group), h('div', { class: 'chart-grid' }, ...figs)));
+      // a group folds away (its open state survives re-layouts, which happen when new metric names appear)
+      const open = !this.folded.has(g.group);
+      const sec = h('details', { class: 'chart-group', 'data-group': g.group, open }, h('summary', {}, g.group), h('div', { class: 'chart-grid' }, ...figs));
+      sec.addEventListener('toggle', () => ((sec as HTMLDetailsElement).open ? this.folded.delete(g.group) : this.folded.add(g.group)));
+      sections.push(sec);
     }
     this.root.replaceChildren(...sections);
   }

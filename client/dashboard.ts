@@ -9,8 +9,12 @@ import { MetricSeries, RunServerEvent, RunView, SampleView, ServerEvent, WS_TOKE
 
 const TEMPLATES: Record<string, object> = {
   sft: { model: 'data/models/starter', data: ['corpus:moby-dick'], steps: 200, batchSize: 8, seqLen: 64, lr: 0.001, evalEvery: 20, saveEvery: 50, lora: { rank: 8, alpha: 16, targets: ['attn', 'mlp'] } },
-  'train-rm': {},
-  ppo: {},
+  // labels come from the server's store (the run gets --db); give data files to train on exports instead
+  'train-rm': { model: 'data/models/starter', epochs: 2, batchSize: 16, lr: 5e-5, evalEvery: 20 },
+  ppo: {
+    model: 'data/models/starter', prompts: 'data/prompts/demo.txt', reward: 'sentiment', steps: 100, batchSize: 16, miniBatchSize: 8,
+    maxNewTokens: 24, lr: 1e-4, sampleEvery: 5, sampleRows: 4, saveEvery: 25, lora: { rank: 8, alpha: 16, targets: ['attn', 'mlp'] },
+  },
 };
 const MAX_SAMPLE_ROWS = 200;
 

@@ -1,6 +1,7 @@
-// The run dashboard in a real browser (Debian's chromium via playwright-core): a researcher starts a real
-// `rlhf sft` run from the page and watches its chart gain points live; a second run overlays the first;
-// the screenshot for the README is taken here. Then 10k points per series, inert model text, the CSV
+// The run dashboard in a real browser (Debian's chromium via playwright-core): a researcher starts a quick
+// real PPO run (`rlhf ppo`, the starter model against the sentiment rule, length as the gold reward) from
+// the page and watches its charts gain points and its samples table fill live; a second run overlays the
+// first; the screenshot for the README is taken here. Then 10k points per series, inert model text, the CSV
 // download, and the refusal of a labeler token.
 import { expect } from 'chai';
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -10,10 +11,17 @@ import { RunsStore } from '../../data/runs-store.js';
 import { Store } from '../../data/store.js';
 import { RunningServer, startServer } from '../../server/app.js';
 import { tempDir } from '../helpers.js';
-import { tinySftConfig, until } from '../server/run-helpers.js';
+import { until } from '../server/run-helpers.js';
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const SCREENSHOT = join(import.meta.dirname, '..', '..', 'docs', 'dashboard.png');
+const ROOT = join(import.meta.dirname, '..', '..');
+const SCREENSHOT = join(ROOT, 'docs', 'dashboard.png');
+
+/** A quick PPO run: batches of 8 completions of 12 tokens, one epoch, a samples table every step. */
+const quickPpo = (out: string, steps: number, lr: number) => ({
+  model: join(ROOT, 'data', 'models', 'starter'), prompts: join(ROOT, 'data', 'prompts', 'demo.txt'), reward: 'sentiment', goldReward: 'length', out,
+  steps, batchSize: 8, miniBatchSize: 4, ppoEpochs: 1, maxNewTokens: 12, lr, sampleEvery: 1, sampleRows: 3, saveEvery: 10,
+});
 
 describe('client: run dashboard in chromium', function () {
   this.timeout(300_000);
@@ -47,42 +55,54 @@ describe('client: run dashboard in chromium', function () {
 
   const points = (metric: string) => page.evaluate((m) => Number(document.querySelector(`figure[data-metric="${m}"]`)?.getAttribute('data-points') ?? 0), metric);
 
-  it('a researcher starts a run from the page and sees its chart gain points live; a second run overlays it', async () => {
+  it('a researcher starts a quick PPO run from the page and sees its charts gain points live; a second run overlays it', async () => {
     const rita = store.addUser('rita', 'researcher');
     await page.goto(`${srv.url}/dashboard#token=${rita}`);
     await page.waitForSelector('#launch-config');
     const start = async (steps: number, lr: number) => {
-      await page.fill('#launch-config', JSON.stringify({ ...tinySftConfig(dir, steps), lr, evalEvery: 10 }));
+      await page.selectOption('#launch-kind', 'ppo');
+      await page.fill('#launch-config', JSON.stringify(quickPpo(join(dir, `ppo-${lr}`), steps, lr)));
       const before = await page.textContent('#launch-note');
       await page.click('#launch');
       await page.waitForFunction((b) => document.querySelector('#launch-note')?.textContent?.startsWith('started') && document.querySelector('#launch-note')?.textContent !== b, before);
       return (await page.textContent('#launch-note'))!.slice('started '.length);
     };
-    const first = await start(60, 3e-3);
+    const first = await start(24, 3e-4);
     // Watch the chart while the run trains: it must show points before the run is over.
     const seen: { points: number; state: string | null }[] = [];
+    let samplesWhileRunning = 0;
     await until(async () => {
-      const p = await points('train/loss');
+      const p = await points('objective/scores');
       const state = await page.textContent('#run-state');
       seen.push({ points: p, state });
-      return state === 'done' && p === 60;
+      if (state === 'running') samplesWhileRunning = Math.max(samplesWhileRunning, await page.locator('table.samples tbody tr').count());
+      if (state === 'failed') throw new Error(`the run failed: ${await page.textContent('#run-error')}`);
+      return state === 'done' && p === 24;
     }, 'the run to finish on the page', 240_000);
-    const live = seen.filter((s) => s.state === 'running' && s.points > 0 && s.points < 60).map((s) => s.points);
+    const live = seen.filter((s) => s.state === 'running' && s.points > 0 && s.points < 24).map((s) => s.points);
     expect(live.length, JSON.stringify(seen)).to.be.at.least(2);
     expect(new Set(live).size).to.be.at.least(2); // it grew while running, without reloading
-    expect(await page.locator('figure[data-metric="eval/loss"]').count()).to.equal(1);
-    expect(await page.textContent('.chart-group[data-group="train"] h3')).to.equal('train');
-    expect(await page.textContent('#config')).to.include('"lr": 0.003');
-    const second = await start(60, 1e-3);
+    expect(samplesWhileRunning).to.be.above(0); // sample rows arrived over the socket during the run
+    const groups = await page.evaluate(() => [...document.querySelectorAll('.chart-group summary')].map((e) => e.textContent));
+    expect(groups.slice(0, 4)).to.deep.equal(['objective', 'policy', 'loss', 'val']);
+    expect(await page.locator('figure[data-metric="objective/gold_scores"]').count()).to.equal(1);
+    expect(await page.textContent('#config')).to.include('"lr": 0.0003').and.include('"cliprange"'); // the resolved config
+    const second = await start(12, 1e-3);
     await page.check(`tr[data-run="${first}"] input.overlay`);
     await until(async () => (await page.textContent('#details h2')) === second && (await page.textContent('#run-state')) === 'done', 'the second run', 240_000);
-    await until(async () => (await points('train/loss')) === 120, 'both runs overlaid');
+    await until(async () => (await points('objective/scores')) === 36, 'both runs overlaid');
     expect(second).to.not.equal(first);
     await page.fill('#smoothing', '0.8');
     await page.dispatchEvent('#smoothing', 'input');
     await page.waitForTimeout(400); // one redraw (the page redraws at most every 150 ms); not an assertion
     mkdirSync(join(SCREENSHOT, '..'), { recursive: true });
-    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    // Fold the form and the timing groups for the picture: TRL's groups and the samples are what it shows.
+    for (const sel of ['details.launch summary', ...['perf', 'time', 'other'].map((g) => `.chart-group[data-group="${g}"] summary`)]) {
+      if (await page.locator(sel).count()) await page.click(sel);
+    }
+    await page.waitForTimeout(400);
+    const height = await page.evaluate(() => document.querySelector('table.samples')!.getBoundingClientRect().bottom + window.scrollY + 16);
+    await page.screenshot({ path: SCREENSHOT, fullPage: true, clip: { x: 0, y: 0, width: 1400, height: Math.min(height, 3000) } });
     expect(readFileSync(SCREENSHOT).subarray(1, 4).toString()).to.equal('PNG');
     expect(errors).to.deep.equal([]);
   });
@@ -103,7 +123,7 @@ describe('client: run dashboard in chromium', function () {
     await until(async () => (await points('objective/kl')) === 10_000, '10k points loaded');
     const drawn = await page.evaluate(() => [...document.querySelectorAll('figure.chart')].map((f) => ({ drawn: Number(f.getAttribute('data-drawn')), width: f.clientWidth })));
     for (const d of drawn) expect(d.drawn).to.be.above(0).and.at.most(2 * 2 * d.width); // raw + smoothed, 2 per pixel each
-    expect(await page.evaluate(() => [...document.querySelectorAll('.chart-group h3')].map((e) => e.textContent))).to.deep.equal(['objective', 'loss']);
+    expect(await page.evaluate(() => [...document.querySelectorAll('.chart-group summary')].map((e) => e.textContent))).to.deep.equal(['objective', 'loss']);
     await page.check('#log-scale');
     await page.selectOption('#x-axis', 'wall');
     await page.waitForTimeout(400); // let a redraw happen; errors would land in `errors`
