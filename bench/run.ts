@@ -87,14 +87,18 @@ if (rows.length) {
 if (parts.includes('server')) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'server.ts'), o.clients!, '8'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   if (r.status !== 0) throw new Error(`server bench failed (exit ${r.status})`);
-  const srows = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { clients: number; labelsPerSec: number; p50: number; p99: number; errors: number });
-  const stable = ['| concurrent clients | acknowledged labels/s | POST /api/labels p50 ms | p99 ms | errors |', '|---|---|---|---|---|',
-    ...srows.map((x) => `| ${x.clients} | ${f(x.labelsPerSec, 0)} | ${x.p50.toFixed(1)} | ${x.p99.toFixed(1)} | ${x.errors} |`)].join('\n');
+  type ServerRow = { clients: number; labelsPerSec: number; p50: number; p99: number; errors: number; fsyncMs: number; cpu: { client: number; server: number; machine: number } };
+  const srows = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as ServerRow);
+  const stable = ['| concurrent clients | acknowledged labels/s | POST p50 ms | POST p99 ms | errors | CPU s: client | server | other work | fsync ms |', '|---|---|---|---|---|---|---|---|---|',
+    ...srows.map((x) => `| ${x.clients} | ${f(x.labelsPerSec, 0)} | ${x.p50.toFixed(1)} | ${x.p99.toFixed(1)} | ${x.errors} | ${x.cpu.client.toFixed(1)} | ${x.cpu.server.toFixed(1)} | ${Math.max(0, x.cpu.machine - x.cpu.client - x.cpu.server).toFixed(1)} | ${x.fsyncMs.toFixed(2)} |`)].join('\n');
   process.stdout.write(`\n${stable}\n`);
+  const other = Math.max(...srows.map((x) => (x.cpu.machine - x.cpu.client - x.cpu.server) / x.cpu.machine));
   record('server', [
     '## Label server: acknowledged label writes',
     '',
-    `Run ${new Date().toISOString().slice(0, 10)} on ${machine}. A \`rlhf serve\` process on loopback (SQLite WAL, synchronous=FULL for labels, group commit) and one client process (node:http, keep-alive) running C concurrent loops of GET /api/tasks/next then POST /api/labels for 8 s; client and server share the 2 cores. Latency is that of the POST.`,
+    `Run ${new Date().toISOString().slice(0, 10)} on ${machine}. A \`rlhf serve\` process on loopback (SQLite WAL, synchronous=FULL for labels, group commit on a writer thread) and one client process running C concurrent labelers for 8 s, each labeling the way the labeling page does: POST /api/labels?next=true, whose answer acknowledges the label and carries the next task (submit-and-next). Only 201 answers count. The client is a raw keep-alive socket per labeler, one request at a time. Latency is that of the POST.`,
+    '',
+    `CPU s are CPU seconds used during the 8 s by the client process, the server process (all threads) and everything else on the machine (2 cores: 16 CPU-s in all). fsync ms is the median 4 KiB write + fdatasync on the same disk just before each level: every commit waits for one. ${other > 0.1 ? `Other work was running on the machine: it took up to ${Math.round(100 * other)}% of the CPU time used during a level, and the server and client had the rest.` : 'Nothing else used a noticeable share of the CPU.'}`,
     '',
     stable,
   ].join('\n'));

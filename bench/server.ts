@@ -3,7 +3,7 @@
 // (submit-and-next: each response acknowledges the label and carries the next task). Prints one JSON
 // line per concurrency level: acknowledged (201) labels/s and the POST latency percentiles.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, fdatasyncSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { connect, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +19,20 @@ const TICK = 100; // USER_HZ: the unit of /proc's CPU times on Linux
 function procCpu(pid: number): number {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return (Number(f[11]) + Number(f[12])) / TICK;
+}
+/** Median ms of a 4 KiB write + fdatasync in `dir`: what one durable commit waits for on this disk now. */
+function fsyncMs(dir: string): number {
+  const fd = openSync(join(dir, 'fsync-probe'), 'w');
+  const block = Buffer.alloc(4096, 1);
+  const t: number[] = [];
+  for (let i = 0; i < 40; i++) {
+    const t0 = performance.now();
+    writeSync(fd, block);
+    fdatasyncSync(fd);
+    t.push(performance.now() - t0);
+  }
+  closeSync(fd);
+  return t.sort((a, b) => a - b)[t.length >> 1];
 }
 /** CPU seconds the whole machine has been busy (all cores, everything but idle and iowait). */
 function machineCpu(): number {
@@ -74,6 +88,7 @@ class Conn {
 for (const clients of levels) {
   const dir = mkdtempSync(join(tmpdir(), 'rlhf-bench-'));
   const db = join(dir, 'rlhf.db');
+  const fsync = fsyncMs(dir);
   const store = new Store(db);
   const tokens = Array.from({ length: clients }, (_, i) => store.addUser(`l${i}`, 'labeler'));
   store.setSetting('overlap', String(clients), null);
@@ -114,5 +129,5 @@ for (const clients of levels) {
   rmSync(dir, { recursive: true, force: true });
   lat.sort((a, b) => a - b);
   const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))];
-  process.stdout.write(JSON.stringify({ clients, labelsPerSec: lat.length / seconds, p50: q(0.5), p99: q(0.99), errors, seconds, cpu }) + '\n');
+  process.stdout.write(JSON.stringify({ clients, labelsPerSec: lat.length / seconds, p50: q(0.5), p99: q(0.99), errors, seconds, cpu, fsyncMs: fsync }) + '\n');
 }
