@@ -98,6 +98,9 @@ function onEvent(e: ServerEvent): void {
   } else if (e.type === 'samples' && e.run_id === focus) {
     samples = [...e.rows, ...samples].slice(0, MAX_SAMPLE_ROWS);
     renderSamples();
+  } else if (e.type === 'run-event' && e.run_id === focus && e.kind !== 'config') {
+    events.push(e);
+    renderEvents();
   }
 }
 
@@ -142,6 +145,14 @@ async function setFocus(id: string): Promise<void> {
   await renderDetails();
 }
 
+/** Checkpoints, reward-model switches, early stops: what a run reports besides numbers (not its config). */
+type RunEvent = { step: number; kind: string; data: Record<string, unknown> };
+let events: RunEvent[] = [];
+const eventsBody = h('tbody');
+function renderEvents(): void {
+  eventsBody.replaceChildren(...events.slice(-50).reverse().map((e) => h('tr', {}, h('td', {}, String(e.step)), h('td', {}, e.kind), h('td', { class: 'text' }, JSON.stringify(e.data)))));
+}
+
 const samplesBody = h('tbody');
 function renderSamples(): void {
   const num = (v: number | null) => (v === null ? '–' : v.toFixed(3));
@@ -159,6 +170,9 @@ async function renderDetails(): Promise<void> {
   if (!focus) return;
   const id = focus;
   const r = runs.get(id)!;
+  const info = await api<{ events: RunEvent[] }>('GET', `/api/runs/${encodeURIComponent(id)}`);
+  events = info.data.events.filter((e) => e.kind !== 'config');
+  renderEvents();
   const log = await fetch(`/api/runs/${encodeURIComponent(id)}/log`, { headers: { Authorization: `Bearer ${token()}` } }).then((x) => x.text());
   const act = async (what: 'stop' | 'resume') => {
     const res = await api<{ error?: string }>('POST', `/api/runs/${encodeURIComponent(id)}/${what}`);
@@ -175,6 +189,8 @@ async function renderDetails(): Promise<void> {
       h('button', { id: 'csv', onclick: () => void csv(id) }, 'Download metrics (CSV)')),
     h('h3', {}, 'Samples'),
     h('table', { class: 'samples' }, h('thead', {}, h('tr', {}, ...['step', 'prompt', 'completion', 'reward', 'gold'].map((t) => h('th', {}, t)))), samplesBody),
+    h('h3', {}, 'Events'),
+    h('table', { class: 'events' }, h('thead', {}, h('tr', {}, ...['step', 'event', 'data'].map((t) => h('th', {}, t)))), eventsBody),
     h('h3', {}, 'Config'), h('pre', { id: 'config' }, JSON.stringify(r.config, null, 2)),
     h('h3', {}, 'Log'), h('pre', { id: 'log' }, log || '(empty)'),
   );

@@ -87,6 +87,7 @@ describe('client: run dashboard in chromium', function () {
     expect(groups.slice(0, 4)).to.deep.equal(['objective', 'policy', 'loss', 'val']);
     expect(await page.locator('figure[data-metric="objective/gold_scores"]').count()).to.equal(1);
     expect(await page.textContent('#config')).to.include('"lr": 0.0003').and.include('"cliprange"'); // the resolved config
+    expect(await page.textContent('table.events')).to.include('checkpoint').and.include('final');
     const second = await start(12, 1e-3);
     await page.check(`tr[data-run="${first}"] input.overlay`);
     await until(async () => (await page.textContent('#details h2')) === second && (await page.textContent('#run-state')) === 'done', 'the second run', 240_000);
