@@ -45,7 +45,9 @@ export class RunsStore {
       metric: p('INSERT OR REPLACE INTO metrics (run_id, step, name, value, time) VALUES (?, ?, ?, ?, ?)'),
       sample: p('INSERT OR REPLACE INTO run_samples (run_id, step, idx, prompt, completion, score, gold, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
       event: p('INSERT INTO run_events (run_id, step, kind, data, time) VALUES (?, ?, ?, ?, ?)'),
+      // all of a run: one pass over its primary-key range; only new steps (live polling): the (run, step) index
       metrics: p('SELECT name, step, value, time FROM metrics WHERE run_id = ? AND step > ? ORDER BY name, step'),
+      metricsAfter: p('SELECT name, step, value, time FROM metrics INDEXED BY metrics_run_step WHERE run_id = ? AND step > ? ORDER BY step'),
       samples: p(`SELECT step, prompt, completion, score, gold FROM run_samples
         WHERE run_id = @run AND step >= coalesce((SELECT min(step) FROM (SELECT DISTINCT step FROM run_samples WHERE run_id = @run ORDER BY step DESC LIMIT @steps)), 0)
         ORDER BY step DESC, idx`),
@@ -115,7 +117,7 @@ export class RunsStore {
   /** Every metric of a run as series (steps after `since` only), in step order. */
   metrics(runId: string, since = -1): Record<string, MetricSeries> {
     const out: Record<string, MetricSeries> = {};
-    for (const r of this.st.metrics.iterate(runId, since) as IterableIterator<{ name: string; step: number; value: number | null; time: string }>) {
+    for (const r of (since < 0 ? this.st.metrics : this.st.metricsAfter).iterate(runId, since) as IterableIterator<{ name: string; step: number; value: number | null; time: string }>) {
       const s = (out[r.name] ??= { step: [], time: [], value: [] });
       s.step.push(r.step);
       s.time.push(ms(r.time));
