@@ -5,8 +5,10 @@ import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunServerEvent } from '../../client/protocol.js';
+import { RunsStore } from '../../data/runs-store.js';
 import { alive } from '../../data/sqlite-sink.js';
 import { Store } from '../../data/store.js';
+import { CliRunWatcher } from '../../server/cli-run-watcher.js';
 import { RunManager } from '../../server/run-manager.js';
 import { tempDir } from '../helpers.js';
 import { fakeCommand, until } from './run-helpers.js';
@@ -132,6 +134,31 @@ describe('server: run manager', () => {
     expect(live.rows).to.have.length(32);
     expect(live.rows[0].completion).to.have.length(2001); // 2000 characters and an ellipsis
     expect(JSON.stringify(live).length).to.be.below(256 * 1024);
+  });
+
+  it('pushes the new steps and the end of a run started by hand with --db (the CLI run watcher)', () => {
+    const runs = new RunsStore(store.db);
+    runs.create({ id: 'by-hand', kind: 'sft', config: {}, origin: 'cli', state: 'running', pid: process.pid });
+    runs.record('by-hand', [{ type: 'metrics', step: 1, time: Date.now(), metrics: { 'train/loss': 3 } }]);
+    const watcher = new CliRunWatcher(runs, (e) => events.push(e));
+    try {
+      watcher.poll();
+      expect(events.map((e) => e.type)).to.deep.equal(['run']); // first sight: the page loads its history over HTTP
+      runs.record('by-hand', [2, 3].map((step) => ({ type: 'metrics' as const, step, time: Date.now(), metrics: { 'train/loss': 3 - step / 10, lr: 0.1 } })));
+      watcher.poll();
+      const m = events.filter((e) => e.type === 'metrics') as Extract<RunServerEvent, { type: 'metrics' }>[];
+      expect(m.map((e) => [e.step, e.metrics])).to.deep.equal([[2, { 'train/loss': 2.8, lr: 0.1 }], [3, { 'train/loss': 2.7, lr: 0.1 }]]);
+      runs.record('by-hand', [{ type: 'metrics', step: 4, time: Date.now(), metrics: { 'train/loss': 2.5 } }]);
+      runs.setState('by-hand', 'done', { exitCode: 0 });
+      watcher.poll();
+      const last = events.slice(-2);
+      expect(last[0]).to.include({ type: 'metrics', step: 4 });
+      expect(last[1].type === 'run' && last[1].run.state).to.equal('done');
+      watcher.poll();
+      expect(events).to.have.length(5); // nothing more once it ended
+    } finally {
+      watcher.close();
+    }
   });
 
   it('refuses what it can tell is wrong, naming the field', () => {
