@@ -19,6 +19,10 @@ export interface SimulateOptions {
   seed: number;
   /** Called after every acknowledged label. */
   onLabel?: (n: number, label: LabelRequest, task: TaskView) => void;
+  /** When the queue is empty, poll again every waitMs (the online loop keeps adding tasks) instead of stopping. */
+  waitMs?: number;
+  /** Stops a waiting labeler (after its current label). */
+  signal?: AbortSignal;
 }
 
 export interface SimulateResult {
@@ -55,8 +59,16 @@ export async function simulateLabeler(o: SimulateOptions): Promise<SimulateResul
   const base = o.url.replace(/\/+$/, '');
   const rng = new Rng(o.seed);
   const r: SimulateResult = { labels: 0, ties: 0, flipped: 0 };
-  let task = (await call<TaskView>(`${base}/api/tasks/next`, o.token)).body;
-  while (task && r.labels < o.count) {
+  const next = async (): Promise<TaskView | null> => {
+    for (;;) {
+      const t = (await call<TaskView>(`${base}/api/tasks/next`, o.token)).body;
+      if (t || !o.waitMs || o.signal?.aborted) return t;
+      await new Promise((resolve) => setTimeout(resolve, o.waitMs));
+      if (o.signal?.aborted) return null;
+    }
+  };
+  let task = await next();
+  while (task && r.labels < o.count && !o.signal?.aborted) {
     const label = await ruleLabel(o.rule, task);
     if (label.kind === 'tie') r.ties++;
     else if (rng.next() < o.noise) {
@@ -70,7 +82,7 @@ export async function simulateLabeler(o: SimulateOptions): Promise<SimulateResul
     const ack = (await call<LabelAck>(`${base}/api/labels${more ? '?next=true' : ''}`, o.token, { method: 'POST', body: JSON.stringify(body) })).body!;
     r.labels++;
     o.onLabel?.(r.labels, body, task);
-    task = more ? (ack.next ?? null) : null;
+    task = !more ? null : (ack.next ?? (await next()));
   }
   return r;
 }
