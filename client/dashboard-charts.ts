@@ -1,9 +1,9 @@
 // The dashboard's charts: one chart.js line chart per metric, grouped under TRL's headings, each
 // overlaying the selected runs. Each redraw recomputes the drawn points from the page's full copy of the
-// series (smoothing, x-axis, log scale, then LTTB down to about two points per pixel), so a chart with
-// 10k points per series draws a few hundred; the server and the page keep every point.
+// series (smoothing, x-axis, log scale, then LTTB down to one point per pixel), so a chart with 10k points
+// per series draws a few hundred; the server and the page keep every point. Off-screen charts wait.
 import { Chart, Legend, LinearScale, LineController, LineElement, LogarithmicScale, PointElement, Tooltip } from 'chart.js';
-import { drawPoints, groupMetrics, XAxis } from './chart-data.js';
+import { drawPoints, groupMetrics, Pt, XAxis } from './chart-data.js';
 import { h } from './dom.js';
 import type { MetricSeries } from './protocol.js';
 
@@ -38,10 +38,31 @@ export class ChartGrid {
   private readonly charts = new Map<string, { fig: HTMLElement; chart: Chart<'line', { x: number; y: number }[]> }>();
   private groups = '';
   private readonly folded = new Set<string>();
+  private readonly visible = new Set<Element>();
+  private readonly stale = new Set<string>();
+  private last: { runs: ChartRun[]; o: ChartOptions } | null = null;
+  private readonly memo = new WeakMap<MetricSeries, Map<string, Pt[]>>();
+  private readonly seen = new IntersectionObserver((entries) => {
+    for (const e of entries) {
+      if (!e.isIntersecting) {
+        this.visible.delete(e.target);
+        continue;
+      }
+      this.visible.add(e.target);
+      const name = (e.target as HTMLElement).dataset.metric!;
+      if (this.stale.has(name) && this.last) this.drawOne(name);
+    }
+  }, { rootMargin: '400px 0px' });
 
   constructor(private readonly root: HTMLElement) {}
 
+  /**
+   * Redraw for these runs and options. Only charts on screen (or near it) are drawn now; the others are
+   * marked stale and drawn when they scroll into view, so a redraw costs what is visible, not all metrics.
+   */
   draw(runs: ChartRun[], o: ChartOptions): void {
+    const t0 = performance.now();
+    this.last = { runs, o };
     const names = [...new Set(runs.flatMap((r) => Object.keys(r.series)))];
     const groups = groupMetrics(names);
     const key = JSON.stringify(groups);
@@ -49,33 +70,58 @@ export class ChartGrid {
     this.groups = key;
     for (const name of names) {
       const c = this.charts.get(name)!;
-      const width = Math.max(100, c.fig.clientWidth || 400);
-      const datasets: Chart<'line', { x: number; y: number }[]>['data']['datasets'] = [];
-      let total = 0;
-      let drawn = 0;
-      for (const r of runs) {
-        const s = r.series[name];
-        if (!s) continue;
-        total += s.step.length;
-        const maxPoints = 2 * width;
-        if (o.smoothing > 0) {
-          // the raw line stays visible, faint, behind the smoothed one (as TensorBoard shows it)
-          const raw = drawPoints(s, { ...o, smoothing: 0, maxPoints });
-          datasets.push({ label: `${r.id} (raw)`, data: raw, borderColor: `${r.color}40`, borderWidth: 1, pointRadius: 0 });
-          drawn += raw.length;
-        }
-        const pts = drawPoints(s, { ...o, maxPoints });
-        datasets.push({ label: r.id, data: pts, borderColor: r.color, borderWidth: 1.5, pointRadius: pts.length < 40 ? 2 : 0, pointBackgroundColor: r.color });
-        drawn += pts.length;
-      }
-      c.fig.dataset.points = String(total);
-      c.fig.dataset.drawn = String(drawn);
-      c.chart.data.datasets = datasets;
-      const scales = c.chart.options.scales!;
-      scales.x = { type: 'linear', title: { display: true, text: o.x === 'step' ? 'step' : o.x === 'relative' ? 'time since start' : 'wall time' }, ticks: { maxTicksLimit: 6, callback: (v) => (o.x === 'wall' ? clock(Number(v)) : o.x === 'relative' ? elapsed(Number(v)) : String(v)) } };
-      scales.y = { type: o.log ? 'logarithmic' : 'linear', ticks: { maxTicksLimit: 6, callback: (v) => tick(Number(v)) } };
-      c.chart.update('none');
+      c.fig.dataset.points = String(runs.reduce((n, r) => n + (r.series[name]?.step.length ?? 0), 0));
+      if (this.visible.has(c.fig)) this.drawOne(name);
+      else this.stale.add(name);
     }
+    this.root.dataset.drawMs = (performance.now() - t0).toFixed(1); // the last redraw's cost, for a look from outside
+  }
+
+  private drawOne(name: string): void {
+    const { runs, o } = this.last!;
+    this.stale.delete(name);
+    const c = this.charts.get(name)!;
+    // LTTB down to one point per pixel of the plot: the line looks the same, and chart.js draws less
+    const maxPoints = Math.max(100, c.fig.clientWidth || 400);
+    const datasets: Chart<'line', { x: number; y: number }[]>['data']['datasets'] = [];
+    let drawn = 0;
+    for (const r of runs) {
+      const s = r.series[name];
+      if (!s) continue;
+      if (o.smoothing > 0) {
+        // the raw line stays visible, faint, behind the smoothed one (as TensorBoard shows it)
+        const raw = this.points(s, { ...o, smoothing: 0, maxPoints });
+        datasets.push({ label: `${r.id} (raw)`, data: raw, borderColor: `${r.color}40`, borderWidth: 1, pointRadius: 0 });
+        drawn += raw.length;
+      }
+      const pts = this.points(s, { ...o, maxPoints });
+      datasets.push({ label: r.id, data: pts, borderColor: r.color, borderWidth: 1.5, pointRadius: pts.length < 40 ? 2 : 0, pointBackgroundColor: r.color });
+      drawn += pts.length;
+    }
+    c.fig.dataset.drawn = String(drawn);
+    c.chart.data.datasets = datasets;
+    const scales = c.chart.options.scales!;
+    scales.x = { type: 'linear', title: { display: true, text: o.x === 'step' ? 'step' : o.x === 'relative' ? 'time since start' : 'wall time' }, ticks: { maxTicksLimit: 6, callback: (v) => (o.x === 'wall' ? clock(Number(v)) : o.x === 'relative' ? elapsed(Number(v)) : String(v)) } };
+    scales.y = { type: o.log ? 'logarithmic' : 'linear', ticks: { maxTicksLimit: 6, callback: (v) => tick(Number(v)) } };
+    c.chart.update('none');
+  }
+
+  /**
+   * drawPoints, remembered per series until it or the options change: a slider move recomputes only the
+   * smoothed lines, and a live step only the running run's series.
+   */
+  private points(s: MetricSeries, o: ChartOptions & { maxPoints: number }): Pt[] {
+    const n = s.step.length;
+    const key = `${n}|${s.step[n - 1]}|${s.value[n - 1]}|${o.x}|${o.smoothing}|${o.log}|${o.maxPoints}`;
+    let memo = this.memo.get(s);
+    if (!memo) this.memo.set(s, (memo = new Map()));
+    let pts = memo.get(key);
+    if (!pts) {
+      pts = drawPoints(s, o);
+      if (memo.size >= 8) memo.clear(); // a dragged slider leaves many stale keys
+      memo.set(key, pts);
+    }
+    return pts;
   }
 
   private layout(groups: { group: string; names: string[] }[]): void {
@@ -98,6 +144,7 @@ export class ChartGrid {
           });
           c = { fig, chart };
           this.charts.set(name, c);
+          this.seen.observe(fig);
         }
         return c.fig;
       });
