@@ -28,12 +28,12 @@ export function groupMetrics(names: string[]): { group: string; names: string[] 
 export function ema(values: (number | null)[], weight: number): (number | null)[] {
   if (weight <= 0) return values.slice();
   let last = 0;
-  let n = 0;
+  let keep = 1; // weight ** n, kept as a running product (Math.pow per point costs more than the rest)
   return values.map((v) => {
     if (v === null || !Number.isFinite(v)) return null;
     last = last * weight + (1 - weight) * v;
-    n++;
-    return last / (1 - weight ** n);
+    keep *= weight;
+    return last / (1 - keep);
   });
 }
 
@@ -42,9 +42,15 @@ export function ema(values: (number | null)[], weight: number): (number | null)[
  * the line (peaks and dips survive, unlike taking every k-th point). Points must be in x order.
  */
 export function lttb(data: Pt[], threshold: number): Pt[] {
-  const n = data.length;
-  if (threshold >= n || threshold < 3) return data;
-  const out: Pt[] = [data[0]];
+  if (threshold >= data.length || threshold < 3) return data;
+  const xs = Float64Array.from(data, (p) => p.x);
+  const ys = Float64Array.from(data, (p) => p.y);
+  return lttbIndices(xs, ys, data.length, threshold).map((i) => data[i]);
+}
+
+/** LTTB over the first n entries of parallel arrays: the indices kept, in order. */
+function lttbIndices(xs: Float64Array, ys: Float64Array, n: number, threshold: number): number[] {
+  const out = [0];
   const every = (n - 2) / (threshold - 2);
   let a = 0;
   for (let i = 0; i < threshold - 2; i++) {
@@ -54,8 +60,8 @@ export function lttb(data: Pt[], threshold: number): Pt[] {
     let ax = 0;
     let ay = 0;
     for (let j = nextStart; j < nextEnd; j++) {
-      ax += data[j].x;
-      ay += data[j].y;
+      ax += xs[j];
+      ay += ys[j];
     }
     const len = nextEnd - nextStart || 1;
     ax /= len;
@@ -65,16 +71,16 @@ export function lttb(data: Pt[], threshold: number): Pt[] {
     let best = start;
     let area = -1;
     for (let j = start; j < end; j++) {
-      const s = Math.abs((data[a].x - ax) * (data[j].y - data[a].y) - (data[a].x - data[j].x) * (ay - data[a].y));
+      const s = Math.abs((xs[a] - ax) * (ys[j] - ys[a]) - (xs[a] - xs[j]) * (ay - ys[a]));
       if (s > area) {
         area = s;
         best = j;
       }
     }
-    out.push(data[best]);
+    out.push(best);
     a = best;
   }
-  out.push(data[n - 1]);
+  out.push(n - 1);
   return out;
 }
 
@@ -85,13 +91,28 @@ export type XAxis = 'step' | 'relative' | 'wall';
  * values <= 0 left out, then at most `maxPoints` (about two per pixel of the chart's width).
  */
 export function drawPoints(s: { step: number[]; time: number[]; value: (number | null)[] }, o: { x: XAxis; smoothing: number; log: boolean; maxPoints: number }): Pt[] {
-  const ys = ema(s.value, o.smoothing);
+  // one pass into typed arrays (smoothing as in ema()), then objects only for the points kept
+  const n0 = s.value.length;
+  const xs = new Float64Array(n0);
+  const ys = new Float64Array(n0);
   const t0 = s.time[0] ?? 0;
-  const pts: Pt[] = [];
-  for (let i = 0; i < ys.length; i++) {
-    const y = ys[i];
-    if (y === null || (o.log && y <= 0)) continue;
-    pts.push({ x: o.x === 'step' ? s.step[i] : o.x === 'relative' ? (s.time[i] - t0) / 1000 : s.time[i], y });
+  const w = Math.max(0, o.smoothing);
+  let last = 0;
+  let keep = 1;
+  let n = 0;
+  for (let i = 0; i < n0; i++) {
+    const v = s.value[i];
+    if (v === null || !Number.isFinite(v)) continue;
+    let y = v;
+    if (w > 0) {
+      last = last * w + (1 - w) * v;
+      keep *= w;
+      y = last / (1 - keep);
+    }
+    if (o.log && y <= 0) continue;
+    xs[n] = o.x === 'step' ? s.step[i] : o.x === 'relative' ? (s.time[i] - t0) / 1000 : s.time[i];
+    ys[n++] = y;
   }
-  return lttb(pts, o.maxPoints);
+  const idx = o.maxPoints >= 3 && n > o.maxPoints ? lttbIndices(xs, ys, n, o.maxPoints) : Array.from({ length: n }, (_, i) => i);
+  return idx.map((i) => ({ x: xs[i], y: ys[i] }));
 }
