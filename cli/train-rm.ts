@@ -69,6 +69,6 @@ export function trainRmCommand(): Command {
       const summary = { step: result.step, final: result.final, best: result.best, train: result.trainComparisons, val: result.valComparisons };
       sink.event(result.step, 'result', summary); // before finish: the store's sink closes with it
       sink.finish(result.final ? 'done' : 'stopped');
-      else process.stdout.write(`done at step ${result.step} (${result.trainComparisons} training, ${result.valComparisons} validation comparisons)${result.best ? `; best validation accuracy ${(result.best.accuracy * 100).toFixed(1)}% at step ${result.best.step}` : ''}; reward model in ${result.final}\n`);
+      if (!o.json) process.stdout.write(`done at step ${result.step} (${result.trainComparisons} training, ${result.valComparisons} validation comparisons)${result.best ? `; best validation accuracy ${(result.best.accuracy * 100).toFixed(1)}% at step ${result.best.step}` : ''}; reward model in ${result.final}\n`);
     });
 }
