@@ -8,6 +8,8 @@ import { BackendName, initBackend } from '../lm/backend.js';
 import { LoraTarget } from '../lm/lora.js';
 import { runPpo } from '../rl/ppo.js';
 import { FIELDS, PPO_DEFAULTS, resolvePpoConfig } from '../rl/ppo-config.js';
+import { ONLINE_DEFAULTS } from '../rl/online-config.js';
+import { OnlineFeedback } from './online-feedback.js';
 import { backendOption, collect, float, int } from './options.js';
 import { Progress } from './progress.js';
 
@@ -45,6 +47,18 @@ export function ppoCommand(): Command {
     .option('--lora-rank <r>', 'train LoRA adapters of this rank (the reference is the adapter switched off)', int(1))
     .option('--lora-alpha <a>', 'LoRA scale numerator (default 2 * rank)', float(0))
     .addOption(new Option('--lora-targets <list>', 'comma-separated: attn, mlp').default('attn,mlp'))
+    .option('--online-feedback', 'turn on the online loop: policy samples go to the labeling queue of --db (or --online-db) and reward-model refreshes replace the reward as labels arrive')
+    .option('--online-db <file>', 'label store of the online loop (default: --db)')
+    .option('--online-every-steps <n>', `send tasks every n iterations (default ${ONLINE_DEFAULTS.everySteps})`, int(1))
+    .option('--online-prompts <n>', `prompts per round (default ${ONLINE_DEFAULTS.prompts})`, int(1))
+    .option('--online-k <k>', `completions per task (default ${ONLINE_DEFAULTS.k})`, int(2))
+    .option('--online-max-new-tokens <n>', `tokens per task completion (default ${ONLINE_DEFAULTS.maxNewTokens})`, int(1))
+    .option('--online-temperature <t>', `task sampling temperature (default ${ONLINE_DEFAULTS.temperature})`, float(1e-6, 100))
+    .option('--online-refresh-every-labels <n>', `refresh the reward model after n new preference labels (default ${ONLINE_DEFAULTS.refreshEveryLabels})`, int(1))
+    .option('--online-rm-base <dir>', 'backbone of each refresh: "previous" (the reward model in use) or a folder (default previous)')
+    .option('--online-rm-epochs <n>', `epochs of each refresh (default ${ONLINE_DEFAULTS.rmEpochs})`, int(1))
+    .option('--online-rm-lr <lr>', `learning rate of each refresh (default ${ONLINE_DEFAULTS.rmLr})`, float(0, 10))
+    .option('--online-rm-val-fraction <f>', `prompts each refresh holds out (default ${ONLINE_DEFAULTS.rmValFraction})`, float(0, 0.9))
     .option('--resume', 'continue the run in --out from its latest checkpoint')
     .addOption(backendOption())
     .option('--json', 'print metrics, samples and events as JSON lines on stdout (data/metrics-sink.ts records)')
@@ -61,22 +75,32 @@ export function ppoCommand(): Command {
       }
       for (const key of Object.keys(FIELDS)) if (o[key] !== undefined) raw[key] = o[key] === NONE ? null : o[key];
       if (o.loraRank) raw.lora = { rank: o.loraRank, alpha: o.loraAlpha ?? 2 * o.loraRank, targets: String(o.loraTargets).split(',').map((t) => t.trim()) as LoraTarget[] };
+      const onlineFlags = Object.fromEntries(['db', 'everySteps', 'prompts', 'k', 'maxNewTokens', 'temperature', 'refreshEveryLabels', 'rmBase', 'rmEpochs', 'rmLr', 'rmValFraction']
+        .map((k) => [k, o['online' + k[0].toUpperCase() + k.slice(1)]]).filter(([, v]) => v !== undefined));
+      if (o.onlineFeedback || Object.keys(onlineFlags).length) {
+        raw.onlineFeedback = { ...(o.db ? { db: o.db } : {}), ...((raw.onlineFeedback as object | null) ?? {}), ...onlineFlags };
+      }
       const config = resolvePpoConfig(raw, o.config ?? 'flags');
       await initBackend(o.backend as BackendName);
       const runId = o.runId ?? config.out.split(/[\\/]/).filter(Boolean).at(-1) ?? 'ppo';
       const sink = openRunSink({ kind: 'ppo', runId, json: Boolean(o.json), db: o.db, config: config as unknown as Record<string, unknown>, dir: config.out, resume: Boolean(o.resume) });
       const bar = new Progress('ppo', config.steps, 'episodes');
       let firstEpisode = -1;
+      const online = config.onlineFeedback
+        ? new OnlineFeedback(config.onlineFeedback, { id: runId, out: config.out, model: config.model, reward: config.reward, prompts: config.prompts, seed: config.seed }, sink, Boolean(o.resume))
+        : null;
       const result = await runPpo(config, {
         resume: Boolean(o.resume), sink,
-        onStep: ({ step, metrics }) => {
+        onStep: async ({ step, metrics, models }) => {
           if (firstEpisode < 0) firstEpisode = metrics.episode - config.batchSize;
           bar.update(step, metrics.episode - firstEpisode, `score ${metrics['objective/scores'].toFixed(3)} kl ${metrics['objective/kl'].toFixed(2)}`);
+          await online?.onStep(step, models.policy, models.tokenizer);
         },
+        pollReward: online ? () => online.pollReward() : undefined,
       }).catch((e: Error) => {
         sink.finish('failed', e.message);
         throw e;
-      });
+      }).finally(() => online?.close());
       sink.finish(result.final ? 'done' : 'stopped');
       if (!o.json) {
         const h = result.history;

@@ -4,6 +4,7 @@
 // The resolved copy is written into the run folder as ppo-config.json.
 import { LoraConfig, validateLora } from '../lm/lora.js';
 import type { KlEstimator } from './kl.js';
+import { OnlineFeedbackConfig, resolveOnlineFeedback } from './online-config.js';
 
 export interface PpoConfig {
   /** Policy checkpoint folder (a Hugging Face GPT-2 folder with tokenizer.json); also the reference model. */
@@ -86,6 +87,8 @@ export interface PpoConfig {
   sampleRows: number;
   /** Seed of sampling, prompt order, minibatch order and LoRA init. */
   seed: number;
+  /** The online human-feedback loop (rl/online-config.ts); null turns it off. */
+  onlineFeedback: OnlineFeedbackConfig | null;
 }
 
 export type FieldKind = 'str' | 'int' | 'num' | 'bool' | 'list' | 'enum';
@@ -105,11 +108,11 @@ export const PPO_DEFAULTS: Omit<PpoConfig, 'model' | 'prompts' | 'reward' | 'out
   klEstimator: 'k1', klTarget: null, klHorizon: 10000, cliprange: 0.2, cliprangeValue: 0.2, vfCoef: 0.1, entCoef: 0,
   gamma: 1, lam: 0.95, whitenRewards: false, scoreClip: 0, missingEosPenalty: 0, targetKl: null, ratioThreshold: 10,
   valueModel: 'shared', lora: null, rewardBatchSize: 16, saveEvery: 50, keepCheckpoints: 2, sampleEvery: 10,
-  sampleRows: 4, seed: 0,
+  sampleRows: 4, seed: 0, onlineFeedback: null,
 };
 
 /** Every scalar field (lora is set through --lora-rank/--lora-alpha/--lora-targets). */
-export const FIELDS: Record<Exclude<keyof PpoConfig, 'lora'>, FieldSpec> = {
+export const FIELDS: Record<Exclude<keyof PpoConfig, 'lora' | 'onlineFeedback'>, FieldSpec> = {
   model: { kind: 'str', help: 'policy checkpoint folder' },
   prompts: { kind: 'str', help: 'prompts file (.txt, one per line, or .jsonl of {"prompt"})' },
   reward: { kind: 'str', help: 'sentiment | length | reward-model folder | module path' },
@@ -155,7 +158,7 @@ export class PpoConfigError extends Error {}
 
 /** Merge defaults, check every field, and return the resolved config. */
 export function resolvePpoConfig(raw: Record<string, unknown>, source = 'config'): PpoConfig {
-  for (const k of Object.keys(raw)) if (!(k in FIELDS) && k !== 'lora') throw new PpoConfigError(`${source}: unknown field '${k}'`);
+  for (const k of Object.keys(raw)) if (!(k in FIELDS) && k !== 'lora' && k !== 'onlineFeedback') throw new PpoConfigError(`${source}: unknown field '${k}'`);
   const c = { ...PPO_DEFAULTS, ...raw } as unknown as Record<string, unknown>;
   for (const [key, f] of Object.entries(FIELDS)) {
     const v = c[key];
@@ -176,6 +179,7 @@ export function resolvePpoConfig(raw: Record<string, unknown>, source = 'config'
   if (cfg.batchSize % cfg.miniBatchSize !== 0) {
     throw new PpoConfigError(`${source}: batchSize (${cfg.batchSize}) must be a multiple of miniBatchSize (${cfg.miniBatchSize})`);
   }
+  if (cfg.onlineFeedback) cfg.onlineFeedback = resolveOnlineFeedback(cfg.onlineFeedback, source, { rmBase: 'previous' });
   if (cfg.lora) {
     try {
       cfg.lora = validateLora(cfg.lora);

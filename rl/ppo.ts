@@ -32,6 +32,8 @@ export interface PpoStepReport {
   step: number;
   total: number;
   metrics: Record<string, number>;
+  /** The live models (the online loop samples tasks from the current policy). */
+  models: PpoModels;
 }
 
 export interface PpoOptions {
@@ -228,7 +230,7 @@ export async function runPpo(c: PpoConfig, o: PpoOptions = {}): Promise<PpoResul
         lastSaved = await savePpoCheckpoint(c.out, state, m, opt, c.keepCheckpoints, c.model);
         sink?.event(step, 'checkpoint', { path: lastSaved });
       }
-      await o.onStep?.({ step, total: c.steps, metrics });
+      await o.onStep?.({ step, total: c.steps, metrics, models: m });
       if (step === o.stopAfter) break;
     }
     let final: string | null = null;
