@@ -12,10 +12,11 @@ export function serveCommand(): Command {
     .option('--db <file>', 'SQLite file', 'rlhf.db')
     .option('--rate-limit <n>', 'requests per second per token', int(1), 500)
     .option('--reward-model <dir>', 'serve POST /api/score from this reward model (loaded in a worker thread)')
+    .option('--max-runs <n>', 'training runs at once; more wait queued (each is a process using a core)', int(1), 1)
     .option('--json', 'print {"url"} when listening')
     .action(async (o) => {
       const store = new Store(o.db);
-      const s = await startServer({ store, host: o.host, port: o.port, rateLimit: o.rateLimit, rewardModel: o.rewardModel });
+      const s = await startServer({ store, host: o.host, port: o.port, rateLimit: o.rateLimit, rewardModel: o.rewardModel, runs: { maxRunning: o.maxRuns } });
       const users = store.users().filter((u) => !u.disabled).length;
       if (o.json) process.stdout.write(JSON.stringify({ url: s.url, db: o.db }) + '\n');
       else {
