@@ -4,14 +4,14 @@
 // first; the screenshot for the README is taken here. Then 10k points per series, inert model text, the CSV
 // download, and the refusal of a labeler token.
 import { expect } from 'chai';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Browser, chromium, Page } from 'playwright-core';
 import { RunsStore } from '../../data/runs-store.js';
 import { Store } from '../../data/store.js';
 import { RunningServer, startServer } from '../../server/app.js';
 import { tempDir } from '../helpers.js';
-import { until } from '../server/run-helpers.js';
+import { fakeCommand, until } from '../server/run-helpers.js';
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -113,6 +113,27 @@ describe('client: run dashboard in chromium', function () {
     const height = await page.evaluate(() => document.querySelector('table.samples')!.getBoundingClientRect().bottom + window.scrollY + 16);
     await page.screenshot({ path: SCREENSHOT, fullPage: true, clip: { x: 0, y: 0, width: 1400, height: Math.min(height, 3000) } });
     expect(readFileSync(SCREENSHOT).subarray(1, 4).toString()).to.equal('PNG');
+    expect(errors).to.deep.equal([]);
+  });
+
+  it('stops and resumes a run from the page (a fake child that waits on a file)', async () => {
+    await srv.close();
+    srv = await startServer({ store, port: 0, runs: { command: fakeCommand } });
+    const rita = store.addUser('rita', 'researcher');
+    const go = join(dir, 'go');
+    await page.goto(`${srv.url}/dashboard#token=${rita}`);
+    await page.selectOption('#launch-kind', 'ppo');
+    await page.fill('#launch-config', JSON.stringify({ steps: 4, waitFile: go, waitAfter: 2 }));
+    await page.click('#launch');
+    await page.waitForFunction(() => document.querySelector('#run-state')?.textContent === 'running');
+    await until(async () => (await points('objective/kl')) === 2, 'two steps on the chart');
+    await page.click('#stop');
+    await page.waitForFunction(() => document.querySelector('#run-state')?.textContent === 'stopped');
+    writeFileSync(go, '');
+    await page.click('#resume');
+    await page.waitForFunction(() => document.querySelector('#run-state')?.textContent === 'done');
+    await until(async () => (await points('objective/kl')) === 4, 'all four steps on the chart');
+    expect(await page.textContent('#log')).to.include('resumed from step 2');
     expect(errors).to.deep.equal([]);
   });
 
