@@ -184,7 +184,9 @@ export class RunManager {
     const args = [...pre, '--config', this.configFile(id), '--json', '--db', resolve(this.store.db.name), '--run-id', id, ...(resume ? ['--resume'] : [])];
     const log = this.logFile(id);
     appendFileSync(log, `--- ${new Date().toISOString()} ${resume ? 'resume' : 'start'}: ${[cmd, ...args].join(' ')}\n`);
-    const child = spawn(cmd, args, { cwd: process.cwd(), env: { ...process.env, [MANAGED_ENV]: id }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // detached: its own process group, so a Ctrl-C meant for the server does not kill it behind the manager's
+    // back (the server's shutdown stops it, and it ends 'stopped'); if the server dies, it stops itself.
+    const child = spawn(cmd, args, { cwd: process.cwd(), env: { ...process.env, [MANAGED_ENV]: id }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     this.children.set(id, child);
     this.changed(this.runs.setState(id, 'running', { pid: child.pid ?? null }));
     const tail: string[] = []; // last stderr lines, for the error message
