@@ -24,7 +24,7 @@ const be = await initBackend(o.backend as 'auto');
 const dir = mkdtempSync(join(tmpdir(), 'rlhf-rm-curve-'));
 const db = join(dir, 'rlhf.db');
 const t0 = performance.now();
-const sim = await collectSimulatedLabels({ db, model: starter, prompts, tasksPerPrompt: 3, k: 2, maxNewTokens: 20, labelers: 4, rule: 'sentiment', noise: 0.1, seed: 1 });
+const sim = await collectSimulatedLabels({ db, model: starter, prompts, tasksPerPrompt: 3, k: 2, maxNewTokens: 16, temperature: 0.5, labelers: 4, rule: 'sentiment', noise: 0.1, seed: 1 });
 const labelSecs = (performance.now() - t0) / 1000;
 process.stderr.write(`${sim.labels} labels (${sim.labels - sim.ties} preferences) in ${labelSecs.toFixed(0)} s\n`);
 
@@ -54,7 +54,7 @@ const block = [
   '## Reward model: accuracy vs. number of labels',
   '',
   `Run ${new Date().toISOString().slice(0, 10)} on ${machine()}, backend ${be.name}, sharing the machine with other work. ` +
-    `${sim.tasks} tasks (two 20-token starter completions after each of 512 corpus openings, three times) labelled through a live server by 4 simulated labelers ` +
+    `${sim.tasks} tasks (two 16-token starter completions at temperature 0.5 after each of 512 corpus openings, three times) labelled through a live server by 4 simulated labelers ` +
     `(sentiment rule, 10% of choices flipped) in ${labelSecs.toFixed(0)} s: ${sim.labels - sim.ties} preferences, ${sim.ties} rule ties. ` +
     `Each row trains the starter backbone + head on the first N preference labels (3 epochs, lr 5e-4, 20% of prompts held out) and scores the ` +
     `same ${heldOut.length} held-out pairs against the noise-free rule.`,

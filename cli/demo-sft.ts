@@ -1,7 +1,6 @@
-// rlhf demo (npm start): the main job on the embedded defaults. Loads the shipped starter model, shows
+// rlhf demo-sft: supervised fine-tuning on the embedded defaults. Loads the shipped starter model, shows
 // what it writes, fine-tunes it on Moby-Dick through LoRA adapters, shows held-out perplexity and
 // samples before and after, and puts base-vs-tuned pairs into a local SQLite store for labelers.
-// (Reward modelling and PPO join this loop in later issues.)
 import { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,11 +18,11 @@ import { splitText } from '../lm/sft-data.js';
 import { backendOption, int } from './options.js';
 import { Progress } from './progress.js';
 
-export const STARTER = join(import.meta.dirname, '..', 'data', 'models', 'starter');
+import { STARTER } from './start.js';
 const PROMPTS = ['Call me', 'The whale', 'It was a dark night, and', 'The captain said', 'Our nation', 'At sea, the men', 'I have never', 'The ship'];
 
-export function demoCommand(): Command {
-  return new Command('demo')
+export function demoSftCommand(): Command {
+  return new Command('demo-sft')
     .description('fine-tune the shipped starter model on Moby-Dick with LoRA; perplexity and samples before and after')
     .option('--model <dir>', 'base checkpoint', STARTER)
     .option('--out <dir>', 'run folder (default .rlhf/demo/<time>)')

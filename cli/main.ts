@@ -2,6 +2,8 @@
 import { Command, CommanderError } from 'commander';
 import { convertCommand } from './convert.js';
 import { demoCommand } from './demo.js';
+import { demoSftCommand } from './demo-sft.js';
+import { startCommand } from './start.js';
 import { evalCommand } from './eval.js';
 import { generateCommand } from './generate.js';
 import { initCommand } from './init.js';
@@ -23,7 +25,7 @@ const program = new Command('rlhf')
   .version('0.1.0')
   .showHelpAfterError('(add --help for usage)')
   .exitOverride();
-for (const c of [convertCommand(), demoCommand(), evalCommand(), generateCommand(), initCommand(), mergeCommand(), sftCommand(), ppoCommand(), trainRmCommand(), scoreCommand(), evalRmCommand(), labelCommand(), tokenizerCommand(), serveCommand(), usersCommand(), tasksCommand(), exportCommand(), importCommand()]) {
+for (const c of [startCommand(), convertCommand(), demoCommand(), demoSftCommand(), evalCommand(), generateCommand(), initCommand(), mergeCommand(), sftCommand(), ppoCommand(), trainRmCommand(), scoreCommand(), evalRmCommand(), labelCommand(), tokenizerCommand(), serveCommand(), usersCommand(), tasksCommand(), exportCommand(), importCommand()]) {
   program.addCommand(c);
 }
 program.commands.forEach(function exit(c: Command) {

@@ -19,6 +19,8 @@ export interface SimulatedLabelsOptions {
   /** Completions per task. */
   k: number;
   maxNewTokens: number;
+  /** Sampling temperature of the completions. */
+  temperature: number;
   /** Simulated labelers working at once. */
   labelers: number;
   rule: string;
@@ -45,7 +47,7 @@ export async function collectSimulatedLabels(o: SimulatedLabelsOptions): Promise
     try {
       for (let rep = 0; rep < o.tasksPerPrompt; rep++) {
         await sampleTasks(model, tokenizer, o.prompts, {
-          k: o.k, maxNewTokens: o.maxNewTokens, temperature: 1, topP: 1, seed: o.seed + 1 + rep * 100_003, batch: 64,
+          k: o.k, maxNewTokens: o.maxNewTokens, temperature: o.temperature, topP: 1, seed: o.seed + 1 + rep * 100_003, batch: 64,
           onBatch: (ts) => {
             tasks += store.addTasks(ts.map((t) => ({ prompt: t.prompt, source: `sim:${o.model}`, completions: t.completions.map((c) => ({ ...c, model: o.model })) }))).length;
             o.onProgress?.('tasks', tasks, total);
@@ -60,7 +62,7 @@ export async function collectSimulatedLabels(o: SimulatedLabelsOptions): Promise
       const rule = await loadRule(o.rule);
       let labels = 0;
       const rs = await Promise.all(tokens.map((token, i) => simulateLabeler({
-        url: server.url, token, rule, noise: o.noise, count: Infinity, seed: o.seed * 1000 + i + 1, onLabel: () => o.onProgress?.('labels', ++labels, tasks),
+        url: server.url, token, rule, noise: o.noise, count: Infinity, seed: o.seed, // one seed: flips depend on the task, not the labeler onLabel: () => o.onProgress?.('labels', ++labels, tasks),
       })));
       return { tasks, labels: rs.reduce((a, r) => a + r.labels, 0), ties: rs.reduce((a, r) => a + r.ties, 0), flipped: rs.reduce((a, r) => a + r.flipped, 0) };
     } finally {

@@ -1,5 +1,5 @@
 // A reward model: a GPT-2 backbone plus a scalar head `score` [1, C] read at the last non-pad token of
-// prompt+completion, the layout of Hugging Face's GPT2ForSequenceClassification with num_labels = 1.
+// prompt+completion+EOS, the layout of Hugging Face's GPT2ForSequenceClassification with num_labels = 1.
 // It keeps its own tokenizer: callers pass text, never token ids, so the policy may tokenize differently.
 // Scores come out normalised, (raw − mean) / std, with mean and std measured on policy samples after
 // training and stored in config.json, so PPO sees rewards of a known scale.
@@ -40,11 +40,16 @@ export class RewardModel {
     return new Map([...this.backbone.params, ['score.weight', this.head]]);
   }
 
-  /** Token ids of prompt+completion; over-long texts keep their end (the completion), which the head reads. */
+  /**
+   * Token ids of prompt + completion + EOS. The head reads the EOS position: the same token in every
+   * sequence, so the attention that gathers evidence from the text is learned once for all inputs
+   * (reading at whatever word happens to come last invites memorising pairs instead). Over-long texts
+   * keep their end, which the head reads.
+   */
   encode(prompt: string, completion: string): number[] {
-    const ids = this.tokenizer.encode(prompt + completion);
+    const ids = [...this.tokenizer.encode(prompt + completion), this.backbone.config.eosTokenId];
     const n = this.backbone.config.nPositions;
-    return ids.length > n ? ids.slice(ids.length - n) : ids.length ? ids : [this.backbone.config.eosTokenId];
+    return ids.length > n ? ids.slice(ids.length - n) : ids;
   }
 
   /** Raw rewards [B] of right-padded ids [B, T] with mask [B, T]. Call inside tf.tidy. */
@@ -120,8 +125,10 @@ export class RewardModel {
     const cfg = {
       ...configToHF(c),
       architectures: ['GPT2ForSequenceClassification'],
-      num_labels: 1, id2label: { 0: 'LABEL_0' }, label2id: { LABEL_0: 0 }, pad_token_id: c.eosTokenId,
-      [RM_FIELD]: { readout: 'last non-pad token of prompt+completion', normalization: this.norm },
+      num_labels: 1, id2label: { 0: 'LABEL_0' }, label2id: { LABEL_0: 0 },
+      // No pad id: HF then reads each row's last position, which is our EOS for an unpadded sequence.
+      pad_token_id: null,
+      [RM_FIELD]: { input: 'prompt + completion + eos', readout: 'last token (the eos)', normalization: this.norm },
     };
     writeFileAtomic(join(dir, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');
   }

@@ -1,9 +1,11 @@
 // Simulated labelers: they fetch tasks and submit labels through the real HTTP API, exactly as the
 // labeling page does (submit-and-next), so the whole loop can run without people. A rule scores each
 // completion; the labeler ranks by score, marks a tie when all scores are equal, and with probability
-// `noise` flips its choice (a pair is swapped; a longer ranking is shuffled).
+// `noise` flips its choice (a pair is swapped; a longer ranking is shuffled). Whether a task's choice is
+// flipped depends only on (seed, task id), so a run's labels do not depend on which labeler got which task.
 import type { LabelAck, LabelRequest, TaskView } from '../client/protocol.js';
 import { Rng } from '../lm/rng.js';
+import { mix } from '../lm/sft-data.js';
 import { Rule } from './rules.js';
 
 export interface SimulateOptions {
@@ -41,8 +43,19 @@ export async function ruleLabel(rule: Rule, task: TaskView): Promise<{ kind: 'ra
   return { kind: 'ranking', ranking: [...scored].sort((a, b) => b.score - a.score).map((s) => s.position) };
 }
 
+/** One API call. Network failures (a reset keep-alive socket, a server restart) are retried a few times,
+ * as the labeling page does; resubmitting a label is safe because its clientId makes it idempotent. */
 async function call<T>(url: string, token: string, init: RequestInit = {}): Promise<{ status: number; body: T | null }> {
-  const res = await fetch(url, { ...init, headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', ...init.headers } });
+  let res: Response;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      res = await fetch(url, { ...init, headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', ...init.headers } });
+      break;
+    } catch (e) {
+      if (attempt >= 5) throw new Error(`${init.method ?? 'GET'} ${url}: ${(e as Error).message} (${attempt} attempts)`);
+      await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+    }
+  }
   const text = await res.text();
   if (res.status >= 400) {
     let msg = text;
@@ -57,8 +70,8 @@ async function call<T>(url: string, token: string, init: RequestInit = {}): Prom
 export async function simulateLabeler(o: SimulateOptions): Promise<SimulateResult> {
   if (!(o.noise >= 0 && o.noise <= 1)) throw new Error(`noise must be in [0, 1], got ${o.noise}`);
   const base = o.url.replace(/\/+$/, '');
-  const rng = new Rng(o.seed);
   const r: SimulateResult = { labels: 0, ties: 0, flipped: 0 };
+  const who = Math.random().toString(36).slice(2, 10); // keeps clientIds of labelers sharing a seed apart
   const next = async (): Promise<TaskView | null> => {
     for (;;) {
       const t = (await call<TaskView>(`${base}/api/tasks/next`, o.token)).body;
@@ -71,13 +84,14 @@ export async function simulateLabeler(o: SimulateOptions): Promise<SimulateResul
   while (task && r.labels < o.count && !o.signal?.aborted) {
     const label = await ruleLabel(o.rule, task);
     if (label.kind === 'tie') r.ties++;
-    else if (rng.next() < o.noise) {
+    else if (mix(o.seed, task.id) / 2 ** 32 < o.noise) {
+      const rng = new Rng(mix(o.seed, task.id, 1));
       const k = label.ranking!;
       if (k.length === 2) k.reverse();
       else for (let i = k.length - 1; i > 0; i--) { const j = Math.floor(rng.next() * (i + 1)); [k[i], k[j]] = [k[j], k[i]]; }
       r.flipped++;
     }
-    const body: LabelRequest = { taskId: task.id, clientId: `sim-${o.seed}-${task.id}`, kind: label.kind, ranking: label.ranking, ms: 0 };
+    const body: LabelRequest = { taskId: task.id, clientId: `sim-${who}-${task.id}`, kind: label.kind, ranking: label.ranking, ms: 0 };
     const more = r.labels + 1 < o.count;
     const ack = (await call<LabelAck>(`${base}/api/labels${more ? '?next=true' : ''}`, o.token, { method: 'POST', body: JSON.stringify(body) })).body!;
     r.labels++;

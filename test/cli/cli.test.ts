@@ -15,7 +15,7 @@ describe('cli', () => {
   it('has --help on every subcommand', () => {
     const top = rlhf('--help');
     expect(top.code).to.equal(0);
-    for (const cmd of [['demo'], ['generate'], ['init'], ['tokenizer'], ['tokenizer', 'train'], ['sft'], ['eval'], ['merge'], ['convert'], ['serve'], ['users'], ['users', 'add'], ['tasks'], ['tasks', 'add'], ['tasks', 'gold'], ['export'], ['import']]) {
+    for (const cmd of [['demo'], ['demo-sft'], ['start'], ['train-rm'], ['score'], ['eval-rm'], ['label', 'simulate'], ['generate'], ['init'], ['tokenizer'], ['tokenizer', 'train'], ['sft'], ['eval'], ['merge'], ['convert'], ['serve'], ['users'], ['users', 'add'], ['tasks'], ['tasks', 'add'], ['tasks', 'gold'], ['export'], ['import']]) {
       const r = rlhf(...cmd, '--help');
       expect(r.code, cmd.join(' ')).to.equal(0);
       expect(r.out).to.match(new RegExp(`Usage: rlhf ${cmd.join(' ')}`));
@@ -106,14 +106,14 @@ describe('cli: sft, eval, merge, convert', () => {
   });
 });
 
-describe('cli: demo', () => {
+describe('cli: demo-sft', () => {
   it('fine-tunes a model with LoRA and enqueues base-vs-tuned comparison tasks in a local store', async () => {
     const { tinyCheckpoint } = await import('../lm/fixtures.js');
     const { Store } = await import('../../data/store.js');
     const model = await tinyCheckpoint(8);
     const dir = tempDir();
     const db = join(dir, 'rlhf.db');
-    const r = rlhf('demo', '--model', model, '--steps', '3', '--out', join(dir, 'run'), '--db', db, '--json');
+    const r = rlhf('demo-sft', '--model', model, '--steps', '3', '--out', join(dir, 'run'), '--db', db, '--json');
     expect(r.code, r.err).to.equal(0);
     const s = JSON.parse(r.out);
     expect(s.tasks).to.equal(8);
