@@ -7,8 +7,12 @@ export interface Pt {
   y: number;
 }
 
-/** TRL's groups first, in its order; then any other prefix alphabetically; names without a prefix last. */
-const TRL_GROUPS = ['objective', 'policy', 'loss', 'val'];
+/**
+ * TRL's groups first, in its order; then any other prefix alphabetically; names without a prefix last.
+ * 'online' (the online-feedback loop: label counts, reward-model version and accuracy) sits right after
+ * objective, because a reward curve only makes sense next to the reward model that produced it.
+ */
+const TRL_GROUPS = ['objective', 'online', 'policy', 'loss', 'val'];
 
 export function groupMetrics(names: string[]): { group: string; names: string[] }[] {
   const by = new Map<string, string[]>();
@@ -115,4 +119,81 @@ export function drawPoints(s: { step: number[]; time: number[]; value: (number |
   }
   const idx = o.maxPoints >= 3 && n > o.maxPoints ? lttbIndices(xs, ys, n, o.maxPoints) : Array.from({ length: n }, (_, i) => i);
   return idx.map((i) => ({ x: xs[i], y: ys[i] }));
+}
+
+/** A run event as the API (with its time) or the WebSocket (without) delivers it. */
+export interface RunEventLike {
+  step: number;
+  kind: string;
+  data: Record<string, unknown>;
+  /** Unix milliseconds; absent on events pushed over the WebSocket. */
+  time?: number;
+}
+
+/** A reward-model switch, to be drawn as a vertical line on every chart of its run. */
+export interface SwitchMarker {
+  step: number;
+  time: number | null;
+  version: number;
+  label: string;
+}
+
+/**
+ * The reward-model version each 'reward-switch' event switched to (null for other events), aligned with
+ * `events`. The event carries only the reward's name (`reward-model:<dir>`, the refresh's folder
+ * `.../reward-models/vN/final`), so the version comes from that folder; failing that, from the
+ * 'reward-model-ready' event with the same path, or the latest one before it; failing all, from the
+ * switch's ordinal.
+ */
+export function switchVersions(events: RunEventLike[]): (number | null)[] {
+  let lastReady: number | null = null;
+  let switches = 0;
+  const readyByPath = new Map<string, number>();
+  return events.map((e) => {
+    if (e.kind === 'reward-model-ready' && typeof e.data.version === 'number') {
+      lastReady = e.data.version;
+      if (typeof e.data.path === 'string') readyByPath.set(e.data.path, e.data.version);
+    }
+    if (e.kind !== 'reward-switch') return null;
+    switches++;
+    const dir = (typeof e.data.name === 'string' ? e.data.name : '').replace(/^reward-model:/, '');
+    const m = /(?:^|[\\/])v(\d+)(?:[\\/]|$)/.exec(dir);
+    return m ? Number(m[1]) : readyByPath.get(dir) ?? lastReady ?? switches;
+  });
+}
+
+/**
+ * A run's reward-model switches as markers, in event order. A resumed run repeats its steps, and with
+ * them a switch at the same step to the same version: that one is shown once.
+ */
+export function switchMarkers(events: RunEventLike[]): SwitchMarker[] {
+  const versions = switchVersions(events);
+  const out: SwitchMarker[] = [];
+  const seen = new Set<string>();
+  events.forEach((e, i) => {
+    const version = versions[i];
+    if (version === null || seen.has(`${e.step}|${version}`)) return;
+    seen.add(`${e.step}|${version}`);
+    out.push({ step: e.step, time: e.time ?? null, version, label: `reward model v${version}` });
+  });
+  return out;
+}
+
+/**
+ * Where a marker goes on a chart's x-axis, matching drawPoints: its step, or on a time axis its own time
+ * (or, for a live event without one, the time of the series' last point at or before its step; the
+ * switch happens at that step boundary), relative to the series' first point for 'relative'.
+ * Null when a time axis has no point to place it by.
+ */
+export function markerX(m: SwitchMarker, s: { step: number[]; time: number[] }, x: XAxis): number | null {
+  if (x === 'step') return m.step;
+  let t = m.time;
+  if (t === null) {
+    let i = s.step.length - 1;
+    while (i >= 0 && s.step[i] > m.step) i--;
+    if (i < 0) return null;
+    t = s.time[i];
+  }
+  if (x === 'wall') return t;
+  return s.time.length ? (t - s.time[0]) / 1000 : null;
 }

@@ -2,8 +2,10 @@
 // overlaying the selected runs. Each redraw recomputes the drawn points from the page's full copy of the
 // series (smoothing, x-axis, log scale, then LTTB down to one point per pixel), so a chart with 10k points
 // per series draws a few hundred; the server and the page keep every point. Off-screen charts wait.
+// A run's reward-model switches are drawn on each of its charts (dashboard-markers.ts).
 import { Chart, Legend, LinearScale, LineController, LineElement, LogarithmicScale, PointElement, Tooltip } from 'chart.js';
-import { drawPoints, groupMetrics, Pt, XAxis } from './chart-data.js';
+import { drawPoints, groupMetrics, markerX, Pt, SwitchMarker, XAxis } from './chart-data.js';
+import { DrawnMarker, setMarkers, switchMarkerPlugin } from './dashboard-markers.js';
 import { h } from './dom.js';
 import type { MetricSeries } from './protocol.js';
 
@@ -13,6 +15,8 @@ export interface ChartRun {
   id: string;
   color: string;
   series: Record<string, MetricSeries>;
+  /** The run's reward-model switches (online feedback), marked on every chart it has a series in. */
+  markers?: SwitchMarker[];
 }
 
 export interface ChartOptions {
@@ -100,6 +104,17 @@ export class ChartGrid {
     }
     c.fig.dataset.drawn = String(drawn);
     c.chart.data.datasets = datasets;
+    const marks: DrawnMarker[] = [];
+    for (const r of runs) {
+      const s = r.series[name];
+      if (!s) continue;
+      for (const m of r.markers ?? []) {
+        const x = markerX(m, s, o.x);
+        if (x !== null) marks.push({ x, color: r.color, label: m.label, version: m.version, run: r.id, step: m.step });
+      }
+    }
+    setMarkers(c.chart, marks);
+    c.fig.dataset.markers = String(marks.length);
     const scales = c.chart.options.scales!;
     scales.x = { type: 'linear', title: { display: true, text: o.x === 'step' ? 'step' : o.x === 'relative' ? 'time since start' : 'wall time' }, ticks: { maxTicksLimit: 6, callback: (v) => (o.x === 'wall' ? clock(Number(v)) : o.x === 'relative' ? elapsed(Number(v)) : String(v)) } };
     scales.y = { type: o.log ? 'logarithmic' : 'linear', ticks: { maxTicksLimit: 6, callback: (v) => tick(Number(v)) } };
@@ -135,6 +150,7 @@ export class ChartGrid {
           const chart = new Chart<'line', { x: number; y: number }[]>(canvas, {
             type: 'line',
             data: { datasets: [] },
+            plugins: [switchMarkerPlugin],
             options: {
               animation: false, parsing: false, normalized: true, responsive: true, maintainAspectRatio: false, spanGaps: true,
               interaction: { mode: 'nearest', intersect: false },

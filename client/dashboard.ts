@@ -1,9 +1,11 @@
 // The run dashboard (researchers and admins): launch a run with a config, watch every metric live
 // (WebSocket events appended to the page's copy), overlay runs, smooth, switch the x-axis and log scale,
-// download a run's metrics as CSV, read its samples, config and log, stop and resume it.
+// download a run's metrics as CSV, read its samples, config and log, stop and resume it. A run with online
+// feedback has its reward-model switches marked on its charts, and its online/* metrics grouped as "online".
 // Model text (samples, logs, configs) only ever enters the page through textContent (dom.ts h()).
 import { ChartGrid, runColor } from './dashboard-charts.js';
-import type { XAxis } from './chart-data.js';
+import type { RunEventLike, XAxis } from './chart-data.js';
+import { eventRows, ShownRunEvents } from './dashboard-events.js';
 import { api, askToken, h, mount, token } from './dom.js';
 import { MetricSeries, RunServerEvent, RunView, SampleView, ServerEvent, WS_TOKEN_PREFIX } from './protocol.js';
 
@@ -36,12 +38,20 @@ const el = {
   status: h('span', { class: 'status', id: 'live' }, 'connecting…'),
 };
 const grid = new ChartGrid(el.charts);
+/** Each shown run's events, for its switch markers; a CLI run's are refetched as its metrics arrive. */
+const shownEvents = new ShownRunEvents((id) => {
+  scheduleDraw();
+  if (id === focus) {
+    events = shownEvents.list(id).slice();
+    renderEvents();
+  }
+});
 
 let drawTimer: ReturnType<typeof setTimeout> | null = null;
 function scheduleDraw(): void {
   drawTimer ??= setTimeout(() => {
     drawTimer = null;
-    grid.draw(shown.filter((id) => series.has(id)).map((id, i) => ({ id, color: runColor(i), series: series.get(id)! })), view);
+    grid.draw(shown.filter((id) => series.has(id)).map((id, i) => ({ id, color: runColor(i), series: series.get(id)!, markers: shownEvents.markers(id) })), view);
   }, 150);
 }
 
@@ -63,7 +73,7 @@ async function show(id: string): Promise<void> {
   if (shown.includes(id)) return;
   shown.push(id);
   pending.set(id, []);
-  const r = await api<{ series: Record<string, MetricSeries> }>('GET', `/api/runs/${encodeURIComponent(id)}/metrics`);
+  const [r] = await Promise.all([api<{ series: Record<string, MetricSeries> }>('GET', `/api/runs/${encodeURIComponent(id)}/metrics`), shownEvents.load(id)]);
   series.set(id, r.data.series);
   for (const e of pending.get(id) ?? []) append(id, e.step, e.time, e.metrics);
   pending.delete(id);
@@ -74,6 +84,7 @@ async function show(id: string): Promise<void> {
 function hide(id: string): void {
   shown.splice(shown.indexOf(id), 1);
   series.delete(id);
+  shownEvents.forget(id);
   renderRuns();
   scheduleDraw();
 }
@@ -90,6 +101,8 @@ function onEvent(e: ServerEvent): void {
       scheduleDraw();
     }
     const r = runs.get(e.run_id);
+    // the server pushes a hand-started run's metrics but not its events: look for new switches
+    if (r?.origin === 'cli' && 'online/rm_version' in e.metrics) shownEvents.poke(e.run_id);
     if (r && (r.last_step ?? -1) < e.step) {
       r.last_step = e.step;
       const cell = document.querySelector(`tr[data-run="${CSS.escape(e.run_id)}"] .step`);
@@ -98,9 +111,12 @@ function onEvent(e: ServerEvent): void {
   } else if (e.type === 'samples' && e.run_id === focus) {
     samples = [...e.rows, ...samples].slice(0, MAX_SAMPLE_ROWS);
     renderSamples();
-  } else if (e.type === 'run-event' && e.run_id === focus && e.kind !== 'config') {
-    events.push(e);
-    renderEvents();
+  } else if (e.type === 'run-event') {
+    if (shownEvents.add(e.run_id, e)) scheduleDraw();
+    if (e.run_id === focus && e.kind !== 'config') {
+      events.push(e);
+      renderEvents();
+    }
   }
 }
 
@@ -146,11 +162,10 @@ async function setFocus(id: string): Promise<void> {
 }
 
 /** Checkpoints, reward-model switches, early stops: what a run reports besides numbers (not its config). */
-type RunEvent = { step: number; kind: string; data: Record<string, unknown> };
-let events: RunEvent[] = [];
+let events: RunEventLike[] = [];
 const eventsBody = h('tbody');
 function renderEvents(): void {
-  eventsBody.replaceChildren(...events.slice(-50).reverse().map((e) => h('tr', {}, h('td', {}, String(e.step)), h('td', {}, e.kind), h('td', { class: 'text' }, JSON.stringify(e.data)))));
+  eventsBody.replaceChildren(...eventRows(events));
 }
 
 const samplesBody = h('tbody');
@@ -170,7 +185,7 @@ async function renderDetails(): Promise<void> {
   if (!focus) return;
   const id = focus;
   const r = runs.get(id)!;
-  const info = await api<{ events: RunEvent[] }>('GET', `/api/runs/${encodeURIComponent(id)}`);
+  const info = await api<{ events: RunEventLike[] }>('GET', `/api/runs/${encodeURIComponent(id)}`);
   events = info.data.events.filter((e) => e.kind !== 'config');
   renderEvents();
   const log = await fetch(`/api/runs/${encodeURIComponent(id)}/log`, { headers: { Authorization: `Bearer ${token()}` } }).then((x) => x.text());

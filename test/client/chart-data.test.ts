@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { drawPoints, ema, groupMetrics, lttb, Pt } from '../../client/chart-data.js';
+import { drawPoints, ema, groupMetrics, lttb, markerX, Pt, RunEventLike, switchMarkers, switchVersions } from '../../client/chart-data.js';
 
 describe('client: chart data', () => {
   it("groups metrics as TRL does: objective, policy, loss, val, then other prefixes, then names without one", () => {
@@ -45,5 +45,59 @@ describe('client: chart data', () => {
     const big = { step: Array.from({ length: 10_000 }, (_, i) => i), time: Array.from({ length: 10_000 }, (_, i) => i), value: Array.from({ length: 10_000 }, (_, i) => i % 7) };
     expect(drawPoints(big, { x: 'step', smoothing: 0.9, log: false, maxPoints: 600 })).to.have.length(600);
     expect(big.value).to.have.length(10_000); // the page's copy is untouched
+  });
+
+  it("puts the online-feedback metrics in their own group, right after objective", () => {
+    const g = groupMetrics(['loss/value_avg', 'online/rm_accuracy', 'objective/kl', 'online/labels', 'policy/clipfrac_avg', 'online/tasks_sent', 'online/rm_version']);
+    expect(g.map((x) => x.group)).to.deep.equal(['objective', 'online', 'policy', 'loss']);
+    expect(g[1].names).to.deep.equal(['online/labels', 'online/rm_accuracy', 'online/rm_version', 'online/tasks_sent']);
+  });
+
+  // A run's events as the online-feedback loop writes them (cli/online-feedback.ts, rl/ppo.ts).
+  const dir = '/runs/r1/reward-models';
+  const onlineEvents: RunEventLike[] = [
+    { step: 0, kind: 'checkpoint', data: {}, time: 1000 },
+    { step: 2, kind: 'feedback-tasks', data: { added: 4, total: 4 }, time: 3000 },
+    { step: 3, kind: 'reward-model-refresh', data: { version: 1, labels: 12, base: 'm' }, time: 4000 },
+    { step: 3, kind: 'reward-model-ready', data: { version: 1, labels: 12, accuracy: 0.7, path: `${dir}/v1/final` }, time: 9000 },
+    { step: 5, kind: 'reward-switch', data: { name: `reward-model:${dir}/v1/final` }, time: 9500 },
+    { step: 6, kind: 'reward-model-refresh', data: { version: 2, labels: 24, base: 'm' }, time: 10000 },
+    { step: 6, kind: 'reward-model-failed', data: { version: 2, error: 'error: boom' }, time: 11000 },
+    { step: 8, kind: 'reward-model-ready', data: { version: 3, labels: 36, accuracy: 0.8, path: `${dir}/v3/final` }, time: 14000 },
+    { step: 9, kind: 'reward-switch', data: { name: `reward-model:${dir}/v3/final` }, time: 15000 },
+    // a resume from the step-8 checkpoint switches back to v3 at step 9 again: one marker, not two
+    { step: 9, kind: 'reward-switch', data: { name: `reward-model:${dir}/v3/final` }, time: 20000 },
+  ];
+
+  it("turns 'reward-switch' events into markers at their step, versioned by the refresh's folder", () => {
+    expect(switchVersions(onlineEvents)).to.deep.equal([null, null, null, null, 1, null, null, null, 3, 3]);
+    expect(switchMarkers(onlineEvents)).to.deep.equal([
+      { step: 5, time: 9500, version: 1, label: 'reward model v1' },
+      { step: 9, time: 15000, version: 3, label: 'reward model v3' },
+    ]);
+    expect(switchMarkers(onlineEvents.filter((e) => e.kind !== 'reward-switch'))).to.deep.equal([]);
+  });
+
+  it('versions a switch whose name has no vN folder by its ready event, else the latest ready, else its ordinal', () => {
+    const ready = (version: number, path: string): RunEventLike => ({ step: 1, kind: 'reward-model-ready', data: { version, path } });
+    const sw = (step: number, name: string): RunEventLike => ({ step, kind: 'reward-switch', data: { name } });
+    expect(switchVersions([ready(4, '/x/rm-a'), ready(5, '/x/rm-b'), sw(2, 'reward-model:/x/rm-a')])).to.deep.equal([null, null, 4]);
+    expect(switchVersions([ready(5, '/x/rm-b'), sw(2, 'reward-model:/elsewhere')])).to.deep.equal([null, 5]);
+    expect(switchVersions([sw(2, 'constant 2'), sw(4, 'constant 3')])).to.deep.equal([1, 2]);
+    expect(switchVersions([sw(2, 'reward-model:C:\\runs\\v7\\final')])).to.deep.equal([7]); // a Windows path
+    expect(switchVersions([sw(2, 'reward-model:/data/dev12/final')])).to.deep.equal([1]); // "dev12" is no version folder
+  });
+
+  it('places a marker on the x-axis as drawPoints places points: by step, wall time, or seconds since the first point', () => {
+    const s = { step: [1, 2, 3, 4], time: [10_000, 12_000, 15_000, 19_000] };
+    const [m] = switchMarkers(onlineEvents);
+    expect(markerX(m, s, 'step')).to.equal(5);
+    expect(markerX(m, s, 'wall')).to.equal(9500);
+    expect(markerX({ ...m, time: 16_000 }, s, 'relative')).to.equal(6);
+    // a live event (no time) sits at the time of its step boundary: the series' last point at or before it
+    expect(markerX({ ...m, step: 3, time: null }, s, 'wall')).to.equal(15_000);
+    expect(markerX({ ...m, step: 3, time: null }, s, 'relative')).to.equal(5);
+    expect(markerX({ ...m, step: 0, time: null }, s, 'wall')).to.equal(null);
+    expect(markerX({ ...m, step: 0, time: null }, s, 'step')).to.equal(0);
   });
 });
