@@ -115,8 +115,11 @@ export class ChartGrid {
     }
     setMarkers(c.chart, marks);
     c.fig.dataset.markers = String(marks.length);
+    c.fig.dataset.markerX = marks.map((m) => m.x).join(','); // where they go on this axis, for a look from outside
     const scales = c.chart.options.scales!;
-    scales.x = { type: 'linear', title: { display: true, text: o.x === 'step' ? 'step' : o.x === 'relative' ? 'time since start' : 'wall time' }, ticks: { maxTicksLimit: 6, callback: (v) => (o.x === 'wall' ? clock(Number(v)) : o.x === 'relative' ? elapsed(Number(v)) : String(v)) } };
+    // the x range stretches to take in every switch, so a series that starts after one still shows it
+    const xs = marks.map((m) => m.x);
+    scales.x = { type: 'linear', suggestedMin: xs.length ? Math.min(...xs) : undefined, suggestedMax: xs.length ? Math.max(...xs) : undefined, title: { display: true, text: o.x === 'step' ? 'step' : o.x === 'relative' ? 'time since start' : 'wall time' }, ticks: { maxTicksLimit: 6, callback: (v) => (o.x === 'wall' ? clock(Number(v)) : o.x === 'relative' ? elapsed(Number(v)) : String(v)) } };
     scales.y = { type: o.log ? 'logarithmic' : 'linear', ticks: { maxTicksLimit: 6, callback: (v) => tick(Number(v)) } };
     c.chart.update('none');
   }

@@ -2,7 +2,8 @@
 // real PPO run (`rlhf ppo`, the starter model against the sentiment rule, length as the gold reward) from
 // the page and watches its charts gain points and its samples table fill live; a second run overlays the
 // first; the screenshot for the README is taken here. Then 10k points per series, inert model text, the CSV
-// download, and the refusal of a labeler token.
+// download, and the refusal of a labeler token. A run with online feedback (a fake child, and rows in the
+// store) shows its reward-model switches as markers on its charts and in its events table.
 import { expect } from 'chai';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,6 +17,7 @@ import { fakeCommand, until } from '../server/run-helpers.js';
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const ROOT = join(import.meta.dirname, '..', '..');
 const SCREENSHOT = join(ROOT, 'docs', 'dashboard.png');
+const ONLINE_RUN = join(import.meta.dirname, 'fixtures', 'online-run.ts');
 
 /** A quick PPO run: batches of 8 completions of 12 tokens, one epoch, a samples table every step. */
 const quickPpo = (out: string, steps: number, lr: number) => ({
@@ -167,6 +169,78 @@ describe('client: run dashboard in chromium', function () {
     expect(lines[0]).to.equal('step,time,loss/value_avg,objective/kl');
     expect(lines).to.have.length(10_001);
     expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).to.equal(undefined);
+    expect(errors).to.deep.equal([]);
+  });
+
+  /** What the switch-marker plugin drew on a chart's canvas, and the labels it was given. */
+  const markers = (metric: string) => page.evaluate((m) => {
+    const c = document.querySelector(`figure[data-metric="${m}"] canvas`) as HTMLCanvasElement | null;
+    return { drawn: Number(c?.dataset.markers ?? -1), labels: c?.dataset.markerLabels ?? '' };
+  }, metric);
+  const switchRows = () => page.evaluate(() => [...document.querySelectorAll('table.events tr.reward-switch')].map((tr) => [...tr.children].map((td) => td.textContent)));
+
+  it("marks a live run's reward-model switch on each of its charts and in its events table (fake child over the socket)", async () => {
+    await srv.close();
+    srv = await startServer({ store, port: 0, runs: { command: () => [process.execPath, '--import', 'tsx', ONLINE_RUN] } });
+    const rita = store.addUser('rita', 'researcher');
+    const go = join(dir, 'go');
+    await page.goto(`${srv.url}/dashboard#token=${rita}`);
+    await page.selectOption('#launch-kind', 'ppo');
+    await page.fill('#launch-config', JSON.stringify({ steps: 8, switchAt: 3, waitFile: go, waitAfter: 5 }));
+    await page.click('#launch');
+    await until(async () => (await points('objective/scores')) === 5, 'five steps on the chart');
+    // the switch came at step 3, before the run paused after step 5: it is on every chart while the run is still running
+    expect(await page.textContent('#run-state')).to.equal('running');
+    await until(async () => (await markers('objective/scores')).drawn === 1, 'the switch marker on objective/scores');
+    for (const m of ['objective/kl', 'online/labels', 'online/rm_version']) expect(await markers(m), m).to.deep.equal({ drawn: 1, labels: 'reward model v1' });
+    expect(await page.evaluate(() => [...document.querySelectorAll('.chart-group summary')].map((e) => e.textContent))).to.deep.equal(['objective', 'online', 'loss']);
+    await until(async () => (await switchRows()).length === 1, 'the switch in the events table');
+    expect((await switchRows())[0].slice(0, 2)).to.deep.equal(['3', 'reward-switch: reward model v1']);
+    writeFileSync(go, '');
+    await page.waitForFunction(() => document.querySelector('#run-state')?.textContent === 'done');
+    await until(async () => (await points('objective/scores')) === 8, 'all eight steps');
+    expect(await markers('objective/scores')).to.deep.equal({ drawn: 1, labels: 'reward model v1' });
+    expect(errors).to.deep.equal([]);
+  });
+
+  it("marks a stored run's switches on every chart, on a step or wall-time axis, and lists them all in the events table", async () => {
+    const rita = store.addUser('rita', 'researcher');
+    const runs = new RunsStore(store.db);
+    runs.create({ id: 'online', kind: 'ppo', config: { online_feedback: { everySteps: 1 } }, origin: 'cli', state: 'done' });
+    const t0 = Date.now() - 100_000;
+    const at = (step: number) => t0 + step * 1000;
+    const rm = (v: number) => `/runs/online/reward-models/v${v}/final`;
+    runs.record('online', Array.from({ length: 12 }, (_, i) => {
+      const step = i + 1;
+      const version = step > 9 ? 2 : step > 5 ? 1 : 0;
+      return { type: 'metrics' as const, step, time: at(step), metrics: {
+        'objective/scores': Math.sin(step), 'loss/value_avg': 1 / step, 'online/labels': 10 * step, 'online/tasks_sent': 4 * step, 'online/rm_version': version,
+        ...(version ? { 'online/rm_accuracy': 0.6 + version / 10 } : {}),
+      } };
+    }));
+    runs.record('online', [
+      ...Array.from({ length: 60 }, (_, i) => ({ type: 'event' as const, step: 1 + (i % 12), time: at(1 + (i % 12)), kind: 'feedback-tasks', data: { added: 4, total: 4 * (i + 1) } })),
+      { type: 'event', step: 4, time: at(4) + 500, kind: 'reward-model-ready', data: { version: 1, labels: 40, accuracy: 0.7, path: rm(1) } },
+      { type: 'event', step: 5, time: at(5) + 500, kind: 'reward-switch', data: { name: `reward-model:${rm(1)}` } },
+      { type: 'event', step: 8, time: at(8) + 500, kind: 'reward-model-ready', data: { version: 2, labels: 80, accuracy: 0.8, path: rm(2) } },
+      { type: 'event', step: 9, time: at(9) + 500, kind: 'reward-switch', data: { name: `reward-model:${rm(2)}` } },
+    ]);
+    await page.goto(`${srv.url}/dashboard#token=${rita}`);
+    await until(async () => (await points('objective/scores')) === 12, 'the run loaded');
+    await until(async () => (await markers('objective/scores')).drawn === 2, 'two switch markers');
+    const both = { drawn: 2, labels: 'reward model v1|reward model v2' };
+    for (const m of ['loss/value_avg', 'online/labels', 'online/rm_accuracy']) expect(await markers(m), m).to.deep.equal(both);
+    expect(await page.evaluate(() => [...document.querySelectorAll('.chart-group summary')].map((e) => e.textContent))).to.deep.equal(['objective', 'online', 'loss']);
+    expect(await page.evaluate(() => [...document.querySelectorAll('.chart-group[data-group="online"] figure')].map((f) => f.getAttribute('data-metric'))))
+      .to.deep.equal(['online/labels', 'online/rm_accuracy', 'online/rm_version', 'online/tasks_sent']);
+    // 60 feedback-task events would push the switches out of a 50-row table: they stay, newest first
+    expect((await switchRows()).map((r) => r.slice(0, 2))).to.deep.equal([['9', 'reward-switch: reward model v2'], ['5', 'reward-switch: reward model v1']]);
+    expect(await page.locator('table.events tbody tr').count()).to.equal(52);
+    const markerX = (m: string) => page.evaluate((n) => document.querySelector(`figure[data-metric="${n}"]`)?.getAttribute('data-marker-x'), m);
+    expect(await markerX('online/rm_accuracy')).to.equal('5,9');
+    await page.selectOption('#x-axis', 'wall');
+    await until(async () => (await markerX('objective/scores')) === `${at(5) + 500},${at(9) + 500}`, 'the markers at their times on a wall-time axis');
+    expect(await markers('objective/scores')).to.deep.equal(both);
     expect(errors).to.deep.equal([]);
   });
 });
