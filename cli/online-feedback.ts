@@ -38,6 +38,7 @@ export class OnlineFeedback {
   private state: OnlineState = { version: 0, labelsAtRefresh: 0, current: null, accuracy: null, tasksSent: 0 };
   private child: ChildProcess | null = null;
   private pending: string | null = null;
+  private closed = false;
   private readonly prompts: string[];
 
   constructor(
@@ -118,6 +119,7 @@ export class OnlineFeedback {
     child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-2000)));
     child.on('exit', (code) => {
       this.child = null;
+      if (this.closed) return; // the run ended first: its sink and store are gone, and the refresh was cut short
       if (code === 0 && result?.final) {
         this.state = { ...this.state, version, current: result.final, accuracy: result.best?.accuracy ?? null };
         this.pending = result.final;
@@ -141,6 +143,7 @@ export class OnlineFeedback {
   }
 
   close(): void {
+    this.closed = true;
     this.child?.kill('SIGTERM');
     this.store.close();
   }
