@@ -55,6 +55,7 @@ export const switchMarkerPlugin: Plugin<'line'> = {
     }
     ctx.restore();
     chart.canvas.dataset.markers = String(drawn.length);
+    chart.canvas.dataset.markerPx = drawn.map(({ px }) => px.toFixed(1)).join(',');
   },
   afterEvent(chart, args) {
     const e = args.event;

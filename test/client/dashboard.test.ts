@@ -236,6 +236,15 @@ describe('client: run dashboard in chromium', function () {
     // 60 feedback-task events would push the switches out of a 50-row table: they stay, newest first
     expect((await switchRows()).map((r) => r.slice(0, 2))).to.deep.equal([['9', 'reward-switch: reward model v2'], ['5', 'reward-switch: reward model v1']]);
     expect(await page.locator('table.events tbody tr').count()).to.equal(52);
+    // hovering on a marker names it in the canvas's tooltip
+    const canvas = page.locator('figure[data-metric="objective/scores"] canvas');
+    const px = (await canvas.getAttribute('data-marker-px'))!.split(',').map(Number);
+    expect(px).to.have.length(2);
+    const box = (await canvas.boundingBox())!;
+    await page.mouse.move(box.x + px[1], box.y + box.height / 2);
+    await until(async () => (await canvas.getAttribute('title')) === 'reward model v2 (run online, from step 9)', 'the marker tooltip');
+    await page.mouse.move(box.x + (px[0] + px[1]) / 2, box.y + box.height / 2);
+    await until(async () => (await canvas.getAttribute('title')) === '', 'no marker tooltip between markers');
     const markerX = (m: string) => page.evaluate((n) => document.querySelector(`figure[data-metric="${n}"]`)?.getAttribute('data-marker-x'), m);
     expect(await markerX('online/rm_accuracy')).to.equal('5,9');
     await page.selectOption('#x-axis', 'wall');
