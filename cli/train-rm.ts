@@ -21,6 +21,7 @@ export function trainRmCommand(): Command {
     .option('--epochs <n>', `passes over the data (default ${d.epochs})`, int(1))
     .option('--batch-size <n>', `comparisons per step (default ${d.batchSize})`, int(1))
     .option('--lr <lr>', `peak learning rate (default ${d.lr})`, float(0, 10))
+    .option('--head-lr-scale <x>', `the head learns at lr times this (default ${d.headLrScale})`, float(0, 1000))
     .option('--warmup-steps <n>', `linear warm-up steps (default ${d.warmupSteps})`, int(0))
     .option('--min-lr-ratio <r>', `final lr as a fraction of lr (default ${d.minLrRatio})`, float(0, 1))
     .option('--weight-decay <w>', `AdamW weight decay (default ${d.weightDecay})`, float(0))
@@ -43,7 +44,7 @@ export function trainRmCommand(): Command {
     .action(async (o) => {
       const raw: Record<string, unknown> = o.config ? JSON.parse(readFileSync(o.config, 'utf8')) : {};
       const set = (k: string, v: unknown) => v !== undefined && (raw[k] = v);
-      for (const k of ['model', 'db', 'data', 'out', 'epochs', 'batchSize', 'lr', 'warmupSteps', 'minLrRatio', 'weightDecay', 'maxGradNorm', 'ties', 'margin', 'valFraction', 'evalEvery', 'patience', 'saveEvery', 'seed', 'reference']) set(k, o[k]);
+      for (const k of ['model', 'db', 'data', 'out', 'epochs', 'batchSize', 'lr', 'headLrScale', 'warmupSteps', 'minLrRatio', 'weightDecay', 'maxGradNorm', 'ties', 'margin', 'valFraction', 'evalEvery', 'patience', 'saveEvery', 'seed', 'reference']) set(k, o[k]);
       if (o.loraRank) raw.lora = { rank: o.loraRank, alpha: o.loraAlpha ?? 2 * o.loraRank, targets: String(o.loraTargets).split(',').map((t) => t.trim()) as LoraTarget[] };
       const config = resolveRmConfig(raw, o.config ?? 'flags');
       await initBackend(o.backend as BackendName);

@@ -18,6 +18,8 @@ export interface AdamWOptions {
   decay?: (name: string, shape: number[]) => boolean;
   /** Clip the global gradient norm to this; 0 disables. */
   maxGradNorm?: number;
+  /** Per-parameter learning-rate multiplier (a fresh head can learn faster than a pretrained body). */
+  lrScale?: (name: string) => number;
 }
 
 export class NonFiniteError extends Error {}
@@ -37,7 +39,7 @@ export class AdamW {
   constructor(private readonly params: Map<string, tf.Variable>, opts: AdamWOptions) {
     this.opts = {
       beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, maxGradNorm: 0,
-      decay: (_n, shape) => shape.length >= 2,
+      decay: (_n, shape) => shape.length >= 2, lrScale: () => 1,
       ...opts,
     };
     for (const [name, p] of params) {
@@ -64,7 +66,7 @@ export class AdamW {
     }
     const gradNorm = Math.sqrt(sq);
     if (!Number.isFinite(gradNorm)) throw new NonFiniteError(`gradient norm is ${gradNorm}; update skipped`);
-    const { lr, beta1: b1, beta2: b2, eps, weightDecay: wd, maxGradNorm } = this.opts;
+    const { beta1: b1, beta2: b2, eps, weightDecay: wd, maxGradNorm } = this.opts;
     const clip = maxGradNorm > 0 && gradNorm > maxGradNorm ? maxGradNorm / (gradNorm + 1e-6) : 1;
     this.t += 1;
     const bc1 = 1 - b1 ** this.t;
@@ -73,6 +75,7 @@ export class AdamW {
     // backends without views, where readView already returned copies.
     for (const [name, d] of g) {
       const p = this.params.get(name)!;
+      const lr = this.opts.lr * this.opts.lrScale(name);
       const view = writableView(p);
       const w = view.data;
       const m = this.m.get(name)!;

@@ -18,6 +18,8 @@ export interface RmConfig {
   batchSize: number;
   /** Peak learning rate. */
   lr: number;
+  /** The fresh scalar head learns at lr × this (the pretrained body at lr). */
+  headLrScale: number;
   /** Steps of linear warm-up from 0 to lr; then linear decay to lr * minLrRatio at the last step. */
   warmupSteps: number;
   minLrRatio: number;
@@ -48,7 +50,7 @@ export interface RmConfig {
 }
 
 export const RM_DEFAULTS: Omit<RmConfig, 'model' | 'out'> = {
-  db: null, data: [], epochs: 2, batchSize: 16, lr: 5e-5, warmupSteps: 10, minLrRatio: 0.1, weightDecay: 0, maxGradNorm: 1,
+  db: null, data: [], epochs: 2, batchSize: 16, lr: 5e-5, headLrScale: 1, warmupSteps: 10, minLrRatio: 0.1, weightDecay: 0, maxGradNorm: 1,
   ties: 'drop', margin: 0, valFraction: 0.1, evalEvery: 50, patience: 0, saveEvery: 100, seed: 0, reference: null,
   scoreBatchSize: 64, lora: null,
 };
@@ -81,6 +83,7 @@ export function resolveRmConfig(raw: Record<string, unknown>, source = 'config')
   for (const f of ['epochs', 'batchSize', 'evalEvery', 'saveEvery', 'scoreBatchSize'] as const) int(f, 1);
   for (const f of ['warmupSteps', 'patience', 'seed'] as const) int(f, 0);
   num('lr', 0, 10);
+  num('headLrScale', 0, 1000);
   num('minLrRatio', 0, 1);
   num('weightDecay', 0, 10);
   num('maxGradNorm', 0, Infinity);

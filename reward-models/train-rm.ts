@@ -102,7 +102,10 @@ export async function trainRewardModel(c: RmConfig, resume: boolean, hooks: RmHo
   }
 
   // Data: every usable comparison, split by prompt.
-  const all = (await loadComparisons(c)).filter((x) => usable(x, c.ties));
+  // Ordered by content, not by arrival: the same labels train the same model whichever labeler sent them first.
+  const key = (x: Comparison) => JSON.stringify([x.prompt, x.completions, x.ranking]);
+  const all = (await loadComparisons(c)).filter((x) => usable(x, c.ties)).map((x) => [key(x), x] as const)
+    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([, x]) => x);
   const { train, val } = splitByPrompt(all, c.valFraction, c.seed);
   if (!train.length) throw new Error(`no training comparisons (${all.length} usable in total, ${val.length} went to validation)`);
   writeFileAtomic(cfgFile, JSON.stringify(c, null, 2) + '\n');
@@ -112,7 +115,7 @@ export async function trainRewardModel(c: RmConfig, resume: boolean, hooks: RmHo
   const lora = c.lora ? (resume && last ? Lora.load(last, rm.backbone) : Lora.attach(rm.backbone, c.lora, c.seed)) : null;
   if (lora) rm.backbone.setFrozen(true);
   const trainable = lora ? new Map([...lora.params, ['score.weight', rm.head]]) : rm.params();
-  const opt = new AdamW(trainable, { lr: c.lr, weightDecay: c.weightDecay, maxGradNorm: c.maxGradNorm, decay: (n, s) => n !== 'score.weight' && s.length >= 2 });
+  const opt = new AdamW(trainable, { lr: c.lr, weightDecay: c.weightDecay, maxGradNorm: c.maxGradNorm, decay: (n, s) => n !== 'score.weight' && s.length >= 2, lrScale: (n) => (n === 'score.weight' ? c.headLrScale : 1) });
   let step = 0;
   let st: RmState = { bestAccuracy: -1, bestStep: 0, badEvals: 0 };
   if (resume && last) {
