@@ -1,7 +1,7 @@
 // The reward model's learning curve: starter-model completions labelled by simulated labelers (sentiment
 // rule, 10% noise) through a live server, then one reward model per label budget (the first N labels),
 // each scored on the same held-out prompts against the noise-free rule.
-//   node --import tsx bench/rm-curve.ts [--budgets 100,250,500,1000] [--record]
+//   node --import tsx bench/rm-curve.ts [--budgets 100,250,500,1000,1400] [--record]   (npm run bench -- --parts rm)
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +16,7 @@ import { sentimentScore } from '../reward-models/rules.js';
 import { trainRewardModel } from '../reward-models/train-rm.js';
 import { machine, recordBlock } from './record.js';
 
-const { values: o } = parseArgs({ options: { budgets: { type: 'string', default: '100,250,500,1000' }, record: { type: 'boolean', default: false }, backend: { type: 'string', default: 'auto' } } });
+const { values: o } = parseArgs({ options: { budgets: { type: 'string', default: '100,250,500,1000,1400' }, record: { type: 'boolean', default: false }, backend: { type: 'string', default: 'auto' } } });
 const root = join(import.meta.dirname, '..');
 const starter = join(root, 'data', 'models', 'starter');
 const prompts = readFileSync(join(root, 'data', 'prompts', 'openings.txt'), 'utf8').split('\n').filter(Boolean);
@@ -24,7 +24,7 @@ const be = await initBackend(o.backend as 'auto');
 const dir = mkdtempSync(join(tmpdir(), 'rlhf-rm-curve-'));
 const db = join(dir, 'rlhf.db');
 const t0 = performance.now();
-const sim = await collectSimulatedLabels({ db, model: starter, prompts, tasksPerPrompt: 3, k: 2, maxNewTokens: 16, temperature: 0.5, labelers: 4, rule: 'sentiment', noise: 0.1, seed: 1 });
+const sim = await collectSimulatedLabels({ db, model: starter, prompts, tasksPerPrompt: 4, k: 2, maxNewTokens: 16, temperature: 0.5, labelers: 4, rule: 'sentiment', noise: 0.1, seed: 1 });
 const labelSecs = (performance.now() - t0) / 1000;
 process.stderr.write(`${sim.labels} labels (${sim.labels - sim.ties} preferences) in ${labelSecs.toFixed(0)} s\n`);
 
@@ -38,7 +38,7 @@ for (const n of o.budgets!.split(',').map(Number)) {
   const data = join(dir, `prefs-${n}.jsonl`);
   writeFileSync(data, all.slice(0, n).map((c) => JSON.stringify({ prompt: c.prompt, chosen: c.completions[c.ranking![0]], rejected: c.completions[c.ranking![1]] })).join('\n') + '\n');
   const t = performance.now();
-  const r = await trainRewardModel(resolveRmConfig({ model: starter, data: [data], out: join(dir, `rm-${n}`), epochs: 3, batchSize: 16, lr: 5e-4, evalEvery: 40, valFraction: 0.2 }), false);
+  const r = await trainRewardModel(resolveRmConfig({ model: starter, data: [data], out: join(dir, `rm-${n}`), epochs: 4, batchSize: 16, lr: 1e-4, evalEvery: 40, valFraction: 0.2 }), false);
   const secs = (performance.now() - t) / 1000;
   const rm = RewardModel.load(r.final!);
   const flat = heldOut.flatMap((c) => c.completions.map((x) => [c.prompt, x] as const));
@@ -54,9 +54,9 @@ const block = [
   '## Reward model: accuracy vs. number of labels',
   '',
   `Run ${new Date().toISOString().slice(0, 10)} on ${machine()}, backend ${be.name}, sharing the machine with other work. ` +
-    `${sim.tasks} tasks (two 16-token starter completions at temperature 0.5 after each of 512 corpus openings, three times) labelled through a live server by 4 simulated labelers ` +
+    `${sim.tasks} tasks (two 16-token starter completions at temperature 0.5 after each of 512 corpus openings, four times) labelled through a live server by 4 simulated labelers ` +
     `(sentiment rule, 10% of choices flipped) in ${labelSecs.toFixed(0)} s: ${sim.labels - sim.ties} preferences, ${sim.ties} rule ties. ` +
-    `Each row trains the starter backbone + head on the first N preference labels (3 epochs, lr 5e-4, 20% of prompts held out) and scores the ` +
+    `Each row trains the starter backbone + head on the first N preference labels (4 epochs, lr 1e-4, 20% of prompts held out) and scores the ` +
     `same ${heldOut.length} held-out pairs against the noise-free rule.`,
   '',
   '| labels | training comparisons | held-out accuracy vs. clean rule | validation accuracy vs. noisy labels (best) | training s |',

@@ -129,3 +129,9 @@ if (parts.includes('ppo')) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', ...args], { stdio: 'inherit' });
   if (r.status !== 0) throw new Error(`ppo bench failed (exit ${r.status})`);
 }
+
+if (parts.includes('rm')) {
+  // The reward model's learning curve (several minutes); bench/rm-curve.ts renders and records its own block.
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'rm-curve.ts'), '--backend', o.backend!, ...(o['no-record'] ? [] : ['--record'])], { stdio: 'inherit' });
+  if (r.status !== 0) throw new Error(`rm bench failed (exit ${r.status})`);
+}
