@@ -20,7 +20,7 @@ const { values: o } = parseArgs({
   },
 });
 if (o.help) {
-  process.stdout.write('usage: npm run bench -- [--parts lm,server,ppo,runs] [--shapes S,M,G] [--backend auto|wasm|cpu|tensorflow] [--steps N] [--stock-baseline] [--clients 1,16,64] [--ppo-steps 200] [--no-record]\n(--parts ppo runs PPO on the starter model: about 15-30 s per step here)\n');
+  process.stdout.write('usage: npm run bench -- [--parts lm,server,ppo,runs,rm] [--shapes S,M,G] [--backend auto|wasm|cpu|tensorflow] [--steps N] [--stock-baseline] [--clients 1,16,64] [--ppo-steps 200] [--no-record]\n(--parts ppo runs PPO on the starter model: about 15-30 s per step here)\n');
   process.exit(0);
 }
 
