@@ -30,7 +30,7 @@ const BIN = join(import.meta.dirname, '..', 'bin', 'rlhf.js');
 
 /** Sizes of the two demo profiles. */
 const PROFILES = {
-  full: { prompts: 512, tasksPerPrompt: 3, rmEpochs: 4, ppoSteps: 60, batchSize: 32, miniBatchSize: 16, everySteps: 10, onlinePrompts: 32, refreshEveryLabels: 100, evalPrompts: 128 },
+  full: { prompts: 512, tasksPerPrompt: 3, rmEpochs: 4, ppoSteps: 60, batchSize: 32, miniBatchSize: 16, everySteps: 5, onlinePrompts: 32, refreshEveryLabels: 40, evalPrompts: 128 },
   quick: { prompts: 160, tasksPerPrompt: 2, rmEpochs: 3, ppoSteps: 16, batchSize: 16, miniBatchSize: 8, everySteps: 4, onlinePrompts: 16, refreshEveryLabels: 24, evalPrompts: 64 },
 };
 
