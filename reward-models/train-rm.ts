@@ -67,6 +67,13 @@ export async function loadComparisons(c: Pick<RmConfig, 'db' | 'data'>): Promise
   return out;
 }
 
+/** The same comparison with its completions in text order (the ranking follows them). */
+export function canonical(c: Comparison): Comparison {
+  const order = c.completions.map((_, i) => i).sort((a, b) => (c.completions[a] < c.completions[b] ? -1 : c.completions[a] > c.completions[b] ? 1 : a - b));
+  const at = new Map(order.map((old, i) => [old, i]));
+  return { ...c, completions: order.map((i) => c.completions[i]), ranking: c.ranking ? c.ranking.map((p) => at.get(p)!) : null };
+}
+
 /** Seeded permutation of 0..n-1 for an epoch. */
 function epochOrder(n: number, seed: number, epoch: number): number[] {
   const keys = Array.from({ length: n }, (_, i) => mix(seed, epoch, i));
@@ -102,9 +109,10 @@ export async function trainRewardModel(c: RmConfig, resume: boolean, hooks: RmHo
   }
 
   // Data: every usable comparison, split by prompt.
-  // Ordered by content, not by arrival: the same labels train the same model whichever labeler sent them first.
+  // Ordered by content, not by arrival or display order: the same labels train the same model whichever
+  // labeler sent them first and however the page shuffled the completions.
   const key = (x: Comparison) => JSON.stringify([x.prompt, x.completions, x.ranking]);
-  const all = (await loadComparisons(c)).filter((x) => usable(x, c.ties)).map((x) => [key(x), x] as const)
+  const all = (await loadComparisons(c)).filter((x) => usable(x, c.ties)).map(canonical).map((x) => [key(x), x] as const)
     .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([, x]) => x);
   const { train, val } = splitByPrompt(all, c.valFraction, c.seed);
   if (!train.length) throw new Error(`no training comparisons (${all.length} usable in total, ${val.length} went to validation)`);

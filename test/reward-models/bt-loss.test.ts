@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 import { btLoss, buildPairBatch, pairStats } from '../../reward-models/bt-loss.js';
 import { Comparison, comparisonPairs, parseComparison, splitByPrompt } from '../../reward-models/comparisons.js';
+import { canonical } from '../../reward-models/train-rm.js';
 import { useBackend } from '../helpers.js';
 
 describe('reward-models/bt-loss', () => {
@@ -76,6 +77,13 @@ describe('reward-models/bt-loss', () => {
     expect(() => parseComparison('{"prompt":"p","completions":["a","b"],"kind":"ranking","ranking":[0,0]}', 'f:5')).to.throw(/f:5: ranking \[0,0\]/);
     expect(() => parseComparison('{"prompt":1}', 'f:6')).to.throw(/f:6: "prompt" must be a string/);
     expect(() => parseComparison('nope', 'f:7')).to.throw(/f:7: bad JSON/);
+  });
+
+  it('puts a comparison in text order with its ranking following the completions', () => {
+    const c = canonical({ prompt: 'p', completions: ['c', 'a', 'b'], ranking: [0, 2, 1] }); // c > b > a
+    expect(c.completions).to.deep.equal(['a', 'b', 'c']);
+    expect(c.ranking!.map((i) => c.completions[i])).to.deep.equal(['c', 'b', 'a']);
+    expect(canonical({ prompt: 'p', completions: ['y', 'x'], ranking: null })).to.deep.include({ completions: ['x', 'y'], ranking: null });
   });
 
   it('splits by prompt so that no prompt is on both sides', () => {
