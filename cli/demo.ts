@@ -30,8 +30,8 @@ const BIN = join(import.meta.dirname, '..', 'bin', 'rlhf.js');
 
 /** Sizes of the two demo profiles. */
 const PROFILES = {
-  full: { prompts: 512, tasksPerPrompt: 3, rmEpochs: 4, ppoSteps: 60, batchSize: 32, miniBatchSize: 16, everySteps: 5, onlinePrompts: 32, refreshEveryLabels: 40, evalPrompts: 128 },
-  quick: { prompts: 160, tasksPerPrompt: 2, rmEpochs: 3, ppoSteps: 16, batchSize: 16, miniBatchSize: 8, everySteps: 4, onlinePrompts: 16, refreshEveryLabels: 24, evalPrompts: 64 },
+  full: { prompts: 512, tasksPerPrompt: 3, rmEpochs: 4, ppoSteps: 60, batchSize: 32, miniBatchSize: 16, everySteps: 5, onlinePrompts: 32, refreshEveryLabels: 40, refreshEpochs: 1, evalPrompts: 128 },
+  quick: { prompts: 160, tasksPerPrompt: 2, rmEpochs: 3, ppoSteps: 16, batchSize: 16, miniBatchSize: 8, everySteps: 4, onlinePrompts: 16, refreshEveryLabels: 24, refreshEpochs: 2, evalPrompts: 64 },
 };
 
 interface Summary {
@@ -115,7 +115,7 @@ export function demoCommand(): Command {
           '--steps', String(p.ppoSteps), '--batch-size', String(p.batchSize), '--mini-batch-size', String(p.miniBatchSize), '--max-new-tokens', '16', '--temperature', '0.7',
           '--lr', '3e-4', '--kl-coef', '0.1', '--lora-rank', '8', '--sample-every', '4', '--save-every', String(p.ppoSteps), '--seed', String(o.seed),
           '--online-feedback', '--online-every-steps', String(p.everySteps), '--online-prompts', String(p.onlinePrompts), '--online-temperature', '0.5',
-          '--online-refresh-every-labels', String(p.refreshEveryLabels), '--online-rm-epochs', '2', '--json', '--backend', be.name];
+          '--online-refresh-every-labels', String(p.refreshEveryLabels), '--online-rm-epochs', String(p.refreshEpochs), '--json', '--backend', be.name];
         const ppo = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
         const orphan = () => ppo.kill('SIGTERM'); // the demo's PPO never outlives the demo
         process.once('exit', orphan);
