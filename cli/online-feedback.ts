@@ -3,7 +3,7 @@
 // model refresh trains on all labels so far in a child process (`rlhf train-rm`, so PPO keeps stepping),
 // and PPO switches to the refreshed model at its next step boundary. Its state survives a resume.
 import { ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { MetricsSink } from '../data/metrics-sink.js';
@@ -49,6 +49,7 @@ export class OnlineFeedback {
   ) {
     this.store = new Store(cfg.db);
     this.prompts = loadPrompts(run.prompts);
+    mkdirSync(run.out, { recursive: true });
     this.stateFile = join(run.out, 'online-state.json');
     if (resume && existsSync(this.stateFile)) {
       this.state = JSON.parse(readFileSync(this.stateFile, 'utf8')) as OnlineState;
@@ -70,8 +71,10 @@ export class OnlineFeedback {
       const start = ((step / this.cfg.everySteps) * n) % this.prompts.length;
       const chosen = Array.from({ length: n }, (_, i) => this.prompts[(start + i) % this.prompts.length]);
       const tasks = await sampleTasks(policy, tok, chosen, { k: this.cfg.k, maxNewTokens: this.cfg.maxNewTokens, temperature: this.cfg.temperature, topP: 1, seed: subSeed(this.run.seed, step, 7), batch: 32 });
+      // Completions name their run when it is recorded in this store (the column references runs).
+      const known = this.store.db.prepare('SELECT 1 FROM runs WHERE id = ?').get(this.run.id) !== undefined;
       const ids = this.store.addTasks(tasks.map((t) => ({
-        prompt: t.prompt, source: `run:${this.run.id}`, completions: t.completions.map((c) => ({ ...c, model: this.run.model, run_id: this.run.id, step })),
+        prompt: t.prompt, source: `run:${this.run.id}`, completions: t.completions.map((c) => ({ ...c, model: this.run.model, step, ...(known ? { runId: this.run.id } : {}) })),
       })));
       this.state.tasksSent += ids.length;
       this.sink?.event(step, 'feedback-tasks', { added: ids.length, total: this.state.tasksSent });
