@@ -120,6 +120,9 @@ export async function runPpo(c: PpoConfig, o: PpoOptions = {}): Promise<PpoResul
 
     while (state.step < c.steps) {
       const step = state.step + 1;
+      // Let I/O callbacks run (signals, child processes, sockets): on wasm, `await data()` resolves as a
+      // microtask, so without this a whole run is one microtask chain that never reaches the event loop.
+      await new Promise((resolve) => setImmediate(resolve));
       const t0 = performance.now();
       const swapped = await o.pollReward?.();
       if (swapped) {
