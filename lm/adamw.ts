@@ -4,6 +4,7 @@
 // weights updated in place where the backend allows (tensor-views.ts).
 //   p ← p − lr·wd·p;  m ← β1 m + (1−β1) g;  v ← β2 v + (1−β2) g²;  p ← p − lr · m̂ / (√v̂ + ε)
 import * as tf from '@tensorflow/tfjs';
+import { nativeAddon } from './native-backend.js';
 import { readView, writableView } from './tensor-views.js';
 
 export interface AdamWOptions {
@@ -57,11 +58,13 @@ export class AdamW {
     const g = new Map<string, Float32Array>();
     const lookup = grads instanceof Map ? grads : new Map(Object.entries(grads));
     let sq = 0;
+    const native = nativeAddon(); // the same update in C++, on all cores
     for (const [name, p] of this.params) {
       const t = lookup.get(name) ?? lookup.get(p.name);
       if (!t) continue; // unused parameter: no gradient, no update (torch skips p.grad is None)
       const d = readView(t);
-      for (let i = 0; i < d.length; i++) sq += d[i] * d[i];
+      if (native) sq += native.sumSquares(d);
+      else for (let i = 0; i < d.length; i++) sq += d[i] * d[i];
       g.set(name, d);
     }
     const gradNorm = Math.sqrt(sq);
@@ -81,6 +84,11 @@ export class AdamW {
       const m = this.m.get(name)!;
       const v = this.v.get(name)!;
       const decay = wd > 0 && this.opts.decay(name, p.shape) ? 1 - lr * wd : 1;
+      if (native) {
+        native.adamw(w, d, m, v, lr, b1, b2, eps, decay, bc1, bc2, clip);
+        view.commit();
+        continue;
+      }
       for (let i = 0; i < w.length; i++) {
         const gi = d[i] * clip;
         m[i] = b1 * m[i] + (1 - b1) * gi;

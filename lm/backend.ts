@@ -1,15 +1,17 @@
-// Chooses the tfjs backend at run time: the native TensorFlow binding (GPU, then CPU), then wasm, then
-// the pure-JS cpu backend. The native packages download libtensorflow at install time, which fails on
-// machines without internet; they are optionalDependencies, so we probe for them here instead.
+// Chooses the tfjs backend at run time: the TensorFlow binding (GPU, then CPU), then our own native CPU
+// backend (lm/native-backend.ts, built at install from native/src), then wasm, then the pure-JS cpu
+// backend. The TensorFlow packages download libtensorflow at install time, which fails on machines
+// without internet; they are optionalDependencies, so we probe for them here instead.
 import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
+import { NATIVE, registerNativeBackend } from './native-backend.js';
 import { registerFastBatchMatMul } from './wasm-matmul.js';
 
-export type BackendName = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
-export const BACKEND_NAMES: readonly BackendName[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
+export type BackendName = 'auto' | 'tensorflow' | 'native' | 'wasm' | 'cpu';
+export const BACKEND_NAMES: readonly BackendName[] = ['auto', 'tensorflow', 'native', 'wasm', 'cpu'];
 
 export interface BackendInfo {
-  /** tfjs backend name in use: 'tensorflow', 'wasm' or 'cpu'. */
+  /** tfjs backend name in use: 'tensorflow', 'native', 'wasm' or 'cpu'. */
   name: string;
   /** One human line: what runs and why. */
   detail: string;
@@ -33,6 +35,14 @@ function tryTensorflow(): { ok: true; detail: string } | { ok: false; why: strin
     }
   }
   return { ok: false, why: reasons.join('; ') };
+}
+
+async function tryNative(): Promise<{ ok: true; detail: string } | { ok: false; why: string }> {
+  const r = registerNativeBackend();
+  if (!r.ok) return { ok: false, why: `native: ${r.why}` };
+  if (!(await tf.setBackend(NATIVE))) return { ok: false, why: 'native backend failed to initialise' };
+  const i = r.addon.info();
+  return { ok: true, detail: `native (${i.isa}, ${i.threads} threads, GEMM: ${i.blas ?? 'own kernel'})` };
 }
 
 async function tryWasm(): Promise<{ ok: true; detail: string } | { ok: false; why: string }> {
@@ -72,6 +82,7 @@ function registerZeroCopyIdentity(): void {
 const HOW_TO_GET: Record<string, string> = {
   tensorflow:
     'install @tensorflow/tfjs-node (or -gpu) where its libtensorflow download can reach storage.googleapis.com, or use --backend wasm',
+  native: 'build it with `npm run build:native` (needs g++, make and python3; see build/native-build.log)',
   wasm: 'run `npm install @tensorflow/tfjs-backend-wasm`',
 };
 
@@ -93,6 +104,12 @@ export async function initBackend(name: BackendName = 'auto', opts: { quiet?: bo
     } else if (name === 'tensorflow') {
       throw new BackendError(`backend 'tensorflow' is not available (${r.why}): ${HOW_TO_GET.tensorflow}`);
     } else skipped.push(r.why);
+  }
+  if (!info && (name === 'native' || name === 'auto')) {
+    const r = await tryNative();
+    if (r.ok) info = { name: NATIVE, detail: r.detail };
+    else if (name === 'native') throw new BackendError(`backend 'native' is not available (${r.why}): ${HOW_TO_GET.native}`);
+    else skipped.push(r.why);
   }
   if (!info && (name === 'wasm' || name === 'auto')) {
     const r = await tryWasm();

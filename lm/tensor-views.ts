@@ -1,7 +1,7 @@
 // Direct access to a tensor's float32 storage, so that the optimizer reads gradients and updates
 // weights in place instead of copying 0.5 GB per step in and out of the wasm heap for GPT-2 small
 // (and allocating a fresh buffer per weight, which grows a heap that never shrinks).
-// Falls back to copies on backends whose storage we do not know (the native TensorFlow binding).
+// Falls back to copies on backends whose storage we do not know (the TensorFlow binding).
 import * as tf from '@tensorflow/tfjs';
 
 interface WasmBackend {
@@ -22,7 +22,7 @@ export function readView(t: tf.Tensor): Float32Array {
       const be = tf.backend() as unknown as WasmBackend;
       const info = be.dataIdMap.get(t.dataId);
       if (info) return new Float32Array(be.wasm.HEAPU8.buffer, info.memoryOffset, t.size);
-    } else if (name === 'cpu') {
+    } else if (name === 'cpu' || name === 'native') {
       const values = (tf.backend() as unknown as CpuBackend).data.get(t.dataId)?.values;
       if (values instanceof Float32Array) return values;
     }
@@ -53,7 +53,7 @@ export function writableView(v: tf.Variable): WritableView {
         },
       };
     }
-  } else if (v.dtype === 'float32' && name === 'cpu') {
+  } else if (v.dtype === 'float32' && (name === 'cpu' || name === 'native')) {
     const be = tf.backend() as unknown as CpuBackend;
     const values = be.data.get(v.dataId)?.values;
     if (values instanceof Float32Array && be.refCount(v.dataId) === 1) return { data: values, commit: () => {} };

@@ -1,0 +1,56 @@
+// Loads the native CPU backend's addon (built from native/src by scripts/build-native.mjs at install).
+// When it is missing, the reason recorded by the build is returned so `--backend auto` can say it.
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+
+/** The addon's functions; every array argument is used in place (see native/src/addon.cc). */
+export interface NativeAddon {
+  matmul(a: Float32Array, b: Float32Array, out: Float32Array, batch: number, M: number, N: number, K: number,
+    transA: boolean, transB: boolean, aOffsets: number[], bOffsets: number[]): void;
+  biasActivation(y: Float32Array, bias: Float32Array | null, rows: number, cols: number, act: number): void;
+  binary(op: number, a: Float32Array, aStrides: number[], b: Float32Array, bStrides: number[], out: Float32Array, outShape: number[]): void;
+  unary(op: number, x: Float32Array, out: Float32Array, alpha?: number): void;
+  reduce(op: number, x: Float32Array, out: Float32Array, outer: number, inner: number): void;
+  softmax(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
+  copy(x: Float32Array, out: Float32Array, outShape: number[], inStrides: number[], offset: number): void;
+  gather(x: Float32Array, ids: Int32Array, out: Float32Array, outer: number, axisDim: number, inner: number): void;
+  segmentSum(updates: Float32Array, ids: Int32Array, out: Float32Array, rows: number, inner: number): void;
+  adamw(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, lr: number, beta1: number, beta2: number,
+    eps: number, decayFactor: number, bc1: number, bc2: number, clip: number): void;
+  sumSquares(x: Float32Array): number;
+  info(): { isa: string; isas: string; blas: string | null; threads: number };
+  setThreads(n: number): void;
+  setIsa(name: string): boolean;
+  setUseBlas(on: boolean): boolean;
+}
+
+export const BINARY = { Add: 0, Sub: 1, Mul: 2, RealDiv: 3, Maximum: 4, Minimum: 5, SquaredDifference: 6, Pow: 7 } as const;
+export const UNARY = {
+  Exp: 0, Log: 1, Neg: 2, Sigmoid: 3, Tanh: 4, Sqrt: 5, Rsqrt: 6, Square: 7, Relu: 8, Abs: 9, Reciprocal: 10,
+  GeluTanh: 11, Log1p: 12, Elu: 13, Softplus: 14, Scale: 15,
+} as const;
+export const REDUCE = { Sum: 0, Mean: 1, Max: 2, Min: 3 } as const;
+
+const root = join(import.meta.dirname, '..');
+let cached: { ok: true; addon: NativeAddon } | { ok: false; why: string } | null = null;
+
+export function loadNativeAddon(): { ok: true; addon: NativeAddon } | { ok: false; why: string } {
+  if (cached) return cached;
+  const file = join(root, 'build', 'Release', 'rlhf_native.node');
+  if (!existsSync(file)) {
+    let why = 'addon not built';
+    try {
+      why = `addon not built: ${JSON.parse(readFileSync(join(root, 'build', 'native-status.json'), 'utf8')).why}`;
+    } catch {
+      why = 'addon not built (run `npm run build:native`)';
+    }
+    return (cached = { ok: false, why });
+  }
+  try {
+    const addon = createRequire(import.meta.url)(file) as NativeAddon;
+    return (cached = { ok: true, addon });
+  } catch (e) {
+    return (cached = { ok: false, why: `addon failed to load: ${(e as Error).message.split('\n')[0]}` });
+  }
+}

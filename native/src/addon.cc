@@ -1,0 +1,341 @@
+// Node-API entry points of the native backend. Every function works in place on Float32Array /
+// Int32Array buffers owned by JS (tfjs-backend-cpu's storage), so no tensor data is copied here.
+// Argument checks are cheap and complete: a wrong call throws a JS error, it never reads out of bounds.
+#include <node_api.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "gemm.h"
+#include "isa.h"
+#include "ops.h"
+#include "threadpool.h"
+
+namespace {
+using rlhf::kMaxRank;
+
+struct Args {
+  napi_env env;
+  size_t argc = 16;
+  napi_value argv[16];
+  bool failed = false;
+
+  Args(napi_env e, napi_callback_info info) : env(e) { napi_get_cb_info(e, info, &argc, argv, nullptr, nullptr); }
+
+  napi_value fail(const std::string& msg) {
+    if (!failed) napi_throw_error(env, "ERR_RLHF_NATIVE", msg.c_str());
+    failed = true;
+    return nullptr;
+  }
+
+  template <typename T>
+  T* array(size_t i, napi_typedarray_type want, int64_t minLength, const char* what) {
+    if (failed) return nullptr;
+    napi_typedarray_type type;
+    size_t length;
+    void* data;
+    bool is = false;
+    if (i >= argc || napi_is_typedarray(env, argv[i], &is) != napi_ok || !is ||
+        napi_get_typedarray_info(env, argv[i], &type, &length, &data, nullptr, nullptr) != napi_ok || type != want) {
+      fail(std::string(what) + ": expected a " + (want == napi_float32_array ? "Float32Array" : "Int32Array"));
+      return nullptr;
+    }
+    if (static_cast<int64_t>(length) < minLength) {
+      fail(std::string(what) + ": has " + std::to_string(length) + " elements, needs " + std::to_string(minLength));
+      return nullptr;
+    }
+    return static_cast<T*>(data);
+  }
+  float* f32(size_t i, int64_t n, const char* what) { return array<float>(i, napi_float32_array, n, what); }
+  int32_t* i32(size_t i, int64_t n, const char* what) { return array<int32_t>(i, napi_int32_array, n, what); }
+
+  double num(size_t i, const char* what) {
+    double v = 0;
+    if (!failed && (i >= argc || napi_get_value_double(env, argv[i], &v) != napi_ok)) fail(std::string(what) + ": expected a number");
+    return v;
+  }
+  int64_t count(size_t i, const char* what) {
+    double v = num(i, what);
+    if (!failed && (v < 0 || v != static_cast<double>(static_cast<int64_t>(v)))) fail(std::string(what) + ": expected a count");
+    return static_cast<int64_t>(v);
+  }
+  bool flag(size_t i) {
+    bool b = false;
+    if (i < argc) napi_get_value_bool(env, argv[i], &b);
+    return b;
+  }
+  /** A JS array of counts (a shape, strides or offsets). */
+  std::vector<int64_t> counts(size_t i, const char* what) {
+    std::vector<int64_t> out;
+    uint32_t n = 0;
+    bool is = false;
+    if (failed || i >= argc || napi_is_array(env, argv[i], &is) != napi_ok || !is) {
+      fail(std::string(what) + ": expected an array");
+      return out;
+    }
+    napi_get_array_length(env, argv[i], &n);
+    for (uint32_t j = 0; j < n; j++) {
+      napi_value e;
+      double v = -1;
+      napi_get_element(env, argv[i], j, &e);
+      if (napi_get_value_double(env, e, &v) != napi_ok || v < 0) {
+        fail(std::string(what) + ": expected non-negative numbers");
+        return out;
+      }
+      out.push_back(static_cast<int64_t>(v));
+    }
+    return out;
+  }
+};
+
+napi_value undefinedValue(napi_env env) {
+  napi_value u;
+  napi_get_undefined(env, &u);
+  return u;
+}
+
+int64_t product(const std::vector<int64_t>& s) {
+  int64_t n = 1;
+  for (int64_t d : s) n *= d;
+  return n;
+}
+
+// matmul(a, b, out, batch, M, N, K, transA, transB, aOffsets[], bOffsets[])
+napi_value MatMul(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  int64_t batch = a.count(3, "batch"), M = a.count(4, "M"), N = a.count(5, "N"), K = a.count(6, "K");
+  bool tA = a.flag(7), tB = a.flag(8);
+  std::vector<int64_t> ao = a.counts(9, "aOffsets"), bo = a.counts(10, "bOffsets");
+  if (!a.failed && (static_cast<int64_t>(ao.size()) != batch || static_cast<int64_t>(bo.size()) != batch)) return a.fail("matmul: offsets must have one entry per batch");
+  int64_t aMax = 0, bMax = 0;
+  for (int64_t o : ao) aMax = std::max(aMax, o + M * K);
+  for (int64_t o : bo) bMax = std::max(bMax, o + K * N);
+  const float* A = a.f32(0, aMax, "matmul a");
+  const float* B = a.f32(1, bMax, "matmul b");
+  float* C = a.f32(2, batch * M * N, "matmul out");
+  if (a.failed) return nullptr;
+  rlhf::sgemmBatched(batch, ao.data(), bo.data(), tA, tB, M, N, K, A, B, C);
+  return undefinedValue(env);
+}
+
+// biasActivation(y, bias|null, rows, cols, act)
+napi_value BiasActivation(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  int64_t rows = a.count(2, "rows"), cols = a.count(3, "cols"), act = a.count(4, "activation");
+  float* y = a.f32(0, rows * cols, "y");
+  napi_valuetype t = napi_undefined;
+  if (a.argc > 1) napi_typeof(env, a.argv[1], &t);
+  const float* bias = t == napi_null || t == napi_undefined ? nullptr : a.f32(1, cols, "bias");
+  if (!a.failed && act > 4) return a.fail("activation: unknown");
+  if (a.failed) return nullptr;
+  rlhf::biasActivation(y, bias, rows, cols, static_cast<int>(act));
+  return undefinedValue(env);
+}
+
+// binary(op, a, aStrides[], b, bStrides[], out, outShape[])
+napi_value Binary(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  int64_t op = a.count(0, "op");
+  std::vector<int64_t> as = a.counts(2, "aStrides"), bs = a.counts(4, "bStrides"), shape = a.counts(6, "outShape");
+  int rank = static_cast<int>(shape.size());
+  if (!a.failed && (rank > kMaxRank || as.size() != shape.size() || bs.size() != shape.size())) return a.fail("binary: rank mismatch");
+  int64_t aSpan = 1, bSpan = 1;  // highest index read + 1
+  for (int d = 0; d < rank; d++) {
+    if (shape[d] == 0) aSpan = bSpan = 0;
+    aSpan += shape[d] ? (shape[d] - 1) * as[d] : 0;
+    bSpan += shape[d] ? (shape[d] - 1) * bs[d] : 0;
+  }
+  const float* x = a.f32(1, aSpan, "binary a");
+  const float* y = a.f32(3, bSpan, "binary b");
+  float* out = a.f32(5, product(shape), "binary out");
+  if (!a.failed && op > rlhf::kPow) return a.fail("binary: unknown op");
+  if (a.failed) return nullptr;
+  if (product(shape) > 0) rlhf::binaryBroadcast(static_cast<int>(op), x, as.data(), y, bs.data(), out, shape.data(), rank);
+  return undefinedValue(env);
+}
+
+// unary(op, x, out, alpha)
+napi_value Unary(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  int64_t op = a.count(0, "op");
+  float* x = a.f32(1, 0, "unary x");
+  size_t n = 0;
+  if (!a.failed) napi_get_typedarray_info(env, a.argv[1], nullptr, &n, nullptr, nullptr, nullptr);
+  float* out = a.f32(2, static_cast<int64_t>(n), "unary out");
+  double alpha = a.argc > 3 ? a.num(3, "alpha") : 0;
+  if (!a.failed && op > rlhf::kScale) return a.fail("unary: unknown op");
+  if (a.failed) return nullptr;
+  rlhf::unaryAll(static_cast<int>(op), x, out, static_cast<int64_t>(n), static_cast<float>(alpha));
+  return undefinedValue(env);
+}
+
+// reduce(op, x, out, outer, inner)
+napi_value Reduce(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  int64_t op = a.count(0, "op"), outer = a.count(3, "outer"), inner = a.count(4, "inner");
+  const float* x = a.f32(1, outer * inner, "reduce x");
+  float* out = a.f32(2, outer, "reduce out");
+  if (!a.failed && op > 3) return a.fail("reduce: unknown op");
+  if (a.failed) return nullptr;
+  rlhf::reduceRows(static_cast<int>(op), x, out, outer, inner);
+  return undefinedValue(env);
+}
+
+// softmax(x, out, rows, cols)
+napi_value Softmax(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  int64_t rows = a.count(2, "rows"), cols = a.count(3, "cols");
+  const float* x = a.f32(0, rows * cols, "softmax x");
+  float* out = a.f32(1, rows * cols, "softmax out");
+  if (a.failed) return nullptr;
+  rlhf::softmaxRows(x, out, rows, cols);
+  return undefinedValue(env);
+}
+
+// copy(x, out, outShape[], inStrides[], offset): strided copy (transpose, slice, tile)
+napi_value Copy(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  std::vector<int64_t> shape = a.counts(2, "outShape"), strides = a.counts(3, "inStrides");
+  int64_t offset = a.count(4, "offset");
+  int rank = static_cast<int>(shape.size());
+  if (!a.failed && (rank > kMaxRank || strides.size() != shape.size())) return a.fail("copy: bad rank");
+  int64_t span = offset + 1;
+  for (int d = 0; d < rank; d++) {
+    if (shape[d] == 0) span = 0;
+    if (span) span += (shape[d] - 1) * strides[d];
+  }
+  const float* x = a.f32(0, span, "copy x");
+  float* out = a.f32(1, product(shape), "copy out");
+  if (a.failed) return nullptr;
+  rlhf::stridedCopy(x, out, shape.data(), strides.data(), offset, rank);
+  return undefinedValue(env);
+}
+
+// gather(x, ids, out, outer, axisDim, inner)
+napi_value Gather(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  int64_t outer = a.count(3, "outer"), axisDim = a.count(4, "axisDim"), inner = a.count(5, "inner");
+  const int32_t* ids = a.i32(1, 0, "gather ids");
+  size_t n = 0;
+  if (!a.failed) napi_get_typedarray_info(env, a.argv[1], nullptr, &n, nullptr, nullptr, nullptr);
+  const float* x = a.f32(0, outer * axisDim * inner, "gather x");
+  float* out = a.f32(2, outer * static_cast<int64_t>(n) * inner, "gather out");
+  if (a.failed) return nullptr;
+  std::string err = rlhf::gather(x, ids, out, outer, axisDim, inner, static_cast<int64_t>(n));
+  if (!err.empty()) return a.fail(err);
+  return undefinedValue(env);
+}
+
+// segmentSum(updates, ids, out, rows, inner): out must be zeros
+napi_value SegmentSum(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  int64_t rows = a.count(3, "rows"), inner = a.count(4, "inner");
+  const int32_t* ids = a.i32(1, 0, "scatter ids");
+  size_t n = 0;
+  if (!a.failed) napi_get_typedarray_info(env, a.argv[1], nullptr, &n, nullptr, nullptr, nullptr);
+  const float* upd = a.f32(0, static_cast<int64_t>(n) * inner, "scatter updates");
+  float* out = a.f32(2, rows * inner, "scatter out");
+  if (a.failed) return nullptr;
+  std::string err = rlhf::segmentSum(upd, ids, out, static_cast<int64_t>(n), rows, inner);
+  if (!err.empty()) return a.fail(err);
+  return undefinedValue(env);
+}
+
+// adamw(w, g, m, v, lr, beta1, beta2, eps, decayFactor, bc1, bc2, clip)
+napi_value AdamW(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  float* w = a.f32(0, 0, "adamw weights");
+  size_t n = 0;
+  if (!a.failed) napi_get_typedarray_info(env, a.argv[0], nullptr, &n, nullptr, nullptr, nullptr);
+  const int64_t len = static_cast<int64_t>(n);
+  const float* g = a.f32(1, len, "adamw grads");
+  float* m = a.f32(2, len, "adamw m");
+  float* v = a.f32(3, len, "adamw v");
+  rlhf::AdamParams p;
+  p.lr = static_cast<float>(a.num(4, "lr"));
+  p.beta1 = static_cast<float>(a.num(5, "beta1"));
+  p.beta2 = static_cast<float>(a.num(6, "beta2"));
+  p.eps = static_cast<float>(a.num(7, "eps"));
+  p.decay = static_cast<float>(a.num(8, "decay"));
+  p.bc1 = static_cast<float>(a.num(9, "bc1"));
+  p.bc2 = static_cast<float>(a.num(10, "bc2"));
+  p.clip = static_cast<float>(a.num(11, "clip"));
+  if (a.failed) return nullptr;
+  rlhf::adamwAll(w, g, m, v, len, p);
+  return undefinedValue(env);
+}
+
+napi_value SumSquares(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  float* x = a.f32(0, 0, "sumSquares x");
+  size_t n = 0;
+  if (a.failed) return nullptr;
+  napi_get_typedarray_info(env, a.argv[0], nullptr, &n, nullptr, nullptr, nullptr);
+  napi_value r;
+  napi_create_double(env, rlhf::sumSquaresAll(x, static_cast<int64_t>(n)), &r);
+  return r;
+}
+
+napi_value str(napi_env env, const char* s) {
+  napi_value v;
+  if (s) napi_create_string_utf8(env, s, NAPI_AUTO_LENGTH, &v);
+  else napi_get_null(env, &v);
+  return v;
+}
+
+napi_value Info(napi_env env, napi_callback_info) {
+  napi_value o, threads;
+  napi_create_object(env, &o);
+  napi_set_named_property(env, o, "isa", str(env, rlhf::isaName()));
+  napi_set_named_property(env, o, "isas", str(env, rlhf::availableIsas()));
+  napi_set_named_property(env, o, "blas", str(env, rlhf::blasName()));
+  napi_create_int32(env, rlhf::numThreads(), &threads);
+  napi_set_named_property(env, o, "threads", threads);
+  return o;
+}
+
+napi_value SetThreads(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  int64_t n = a.count(0, "threads");
+  if (a.failed) return nullptr;
+  rlhf::setNumThreads(static_cast<int>(n));
+  return undefinedValue(env);
+}
+
+napi_value SetIsa(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  char name[32] = {0};
+  size_t len;
+  if (a.argc < 1 || napi_get_value_string_utf8(env, a.argv[0], name, sizeof name, &len) != napi_ok) return a.fail("setIsa: expected a name");
+  napi_value r;
+  napi_get_boolean(env, rlhf::setIsa(name), &r);
+  return r;
+}
+
+napi_value SetUseBlas(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  napi_value r;
+  napi_get_boolean(env, rlhf::setUseBlas(a.flag(0)), &r);
+  return r;
+}
+
+napi_value Init(napi_env env, napi_value exports) {
+  const struct { const char* name; napi_callback fn; } fns[] = {
+      {"matmul", MatMul}, {"biasActivation", BiasActivation}, {"binary", Binary}, {"unary", Unary},
+      {"reduce", Reduce}, {"softmax", Softmax}, {"copy", Copy}, {"gather", Gather},
+      {"segmentSum", SegmentSum}, {"adamw", AdamW}, {"sumSquares", SumSquares}, {"info", Info},
+      {"setThreads", SetThreads}, {"setIsa", SetIsa}, {"setUseBlas", SetUseBlas},
+  };
+  for (const auto& f : fns) {
+    napi_value v;
+    napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.fn, nullptr, &v);
+    napi_set_named_property(env, exports, f.name, v);
+  }
+  return exports;
+}
+
+}  // namespace
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

@@ -1,0 +1,52 @@
+// Instruction-set dispatch. The inner loops (vec-kernels.inc, gemm-kernels.inc) are compiled once per
+// instruction set in isa/*.cc, each with its own -m flags, into a table of function pointers; isa.cc
+// picks the best table the CPU supports at run time. RLHF_NATIVE_ISA=scalar|avx2|avx512 forces a lower
+// one (the tests use it to check every path this machine can run).
+#pragma once
+#include <cstdint>
+
+namespace rlhf {
+
+enum BinaryOp { kAdd = 0, kSub, kMul, kDiv, kMax, kMin, kSquaredDiff, kPow };
+enum UnaryOp { kExp = 0, kLog, kNeg, kSigmoid, kTanh, kSqrt, kRsqrt, kSquare, kRelu, kAbs, kReciprocal, kGeluTanh, kLog1p, kElu, kSoftplus, kScale };
+
+struct AdamParams {
+  float lr, beta1, beta2, eps, decay, bc1, bc2, clip;
+};
+
+/** One GEMM block: C[M, N] (+)= A[M, K] @ B[K, N] on packed panels; defined by gemm-kernels.inc. */
+struct GemmMicro;
+
+struct Kernels {
+  const char* name;
+  /** o[i] = a[i*sa] op b[i*sb] for i < n; sa, sb are 0 (broadcast a scalar) or 1. */
+  void (*binary)(int op, const float* a, int64_t sa, const float* b, int64_t sb, float* o, int64_t n);
+  /** o[i] = f(x[i]); alpha is the op's parameter where it has one (kScale: o = alpha * x). */
+  void (*unary)(int op, const float* x, float* o, int64_t n, float alpha);
+  float (*sum)(const float* x, int64_t n);
+  float (*max)(const float* x, int64_t n);
+  float (*min)(const float* x, int64_t n);
+  /** Adds x into acc: acc[i] += x[i]. */
+  void (*accumulate)(float* acc, const float* x, int64_t n);
+  /** Numerically stable softmax of one row. */
+  void (*softmaxRow)(const float* x, float* o, int64_t n);
+  /** AdamW (torch semantics) on n parameters in place; returns nothing. */
+  void (*adamw)(float* w, const float* g, float* m, float* v, int64_t n, const AdamParams& p);
+  double (*sumSquares)(const float* x, int64_t n);
+  /** The GEMM inner kernel set for this instruction set. */
+  const GemmMicro* gemm;
+};
+
+/** The table in use. */
+const Kernels& K();
+
+/** Name of the instruction set in use: avx512, avx2, neon or scalar. */
+const char* isaName();
+
+/** Instruction sets this CPU can run, best first (for tests). */
+const char* availableIsas();
+
+/** Switch to a named instruction set; false if unknown or unsupported. */
+bool setIsa(const char* name);
+
+}  // namespace rlhf

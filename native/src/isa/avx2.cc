@@ -1,0 +1,16 @@
+// The inner loops compiled for one instruction set (flags in binding.gyp).
+#define RLHF_ISA avx2
+#include "../vec-kernels.inc"
+#include "../gemm-kernels.inc"
+
+namespace rlhf {
+namespace avx2 {
+const Kernels* kernels() {
+  static const Kernels k = {
+      "avx2",
+      binary, unary, sum, max, min, accumulate, softmaxRow, adamw, sumSquares, gemmMicro(),
+  };
+  return &k;
+}
+}  // namespace avx2
+}  // namespace rlhf

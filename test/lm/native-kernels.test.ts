@@ -1,0 +1,205 @@
+// Every kernel the native backend overrides, against tfjs-backend-cpu on random shapes: odd sizes,
+// transposes, broadcasting, every instruction set this CPU runs, and GEMM with and without OpenBLAS.
+import * as tf from '@tensorflow/tfjs';
+import { expect } from 'chai';
+import { initBackend } from '../../lm/backend.js';
+import { loadNativeAddon, NativeAddon } from '../../lm/native-addon.js';
+import { Rng } from '../../lm/rng.js';
+import { useBackend } from '../helpers.js';
+
+const rng = new Rng(7);
+const rand = (shape: number[], scale = 1) => tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (rng.next() * 2 - 1) * scale), shape);
+
+/** Largest |a - b| / (tol_abs + tol_rel |b|); <= 1 passes. */
+function closeness(a: ArrayLike<number>, b: ArrayLike<number>, abs: number, rel: number): number {
+  expect(a.length).to.equal(b.length);
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) {
+    if (Number.isNaN(b[i])) {
+      expect(Number.isNaN(a[i]), `NaN expected at ${i}`).to.equal(true);
+      continue;
+    }
+    if (a[i] === b[i]) continue;
+    worst = Math.max(worst, Math.abs(a[i] - b[i]) / (abs + rel * Math.abs(b[i])));
+  }
+  return worst;
+}
+
+/** Runs op on inputs under cpu and native and compares values and shapes. */
+async function same(name: string, inputs: () => tf.Tensor[], op: (...xs: tf.Tensor[]) => tf.Tensor, abs = 1e-5, rel = 1e-5): Promise<void> {
+  await tf.setBackend('cpu');
+  const xs = inputs();
+  const vals = xs.map((x) => ({ v: x.dataSync().slice(), s: x.shape, d: x.dtype }));
+  const want = op(...xs);
+  const wantV = want.dataSync().slice();
+  const wantS = want.shape;
+  tf.dispose([...xs, want]);
+  await tf.setBackend('native');
+  const ys = vals.map((x) => tf.tensor(x.v, x.s, x.d));
+  const got = op(...ys);
+  try {
+    expect(got.shape, `${name}: shape`).to.deep.equal(wantS);
+    const c = closeness(got.dataSync(), wantV, abs, rel);
+    expect(c, `${name}: error ${c.toFixed(2)}× tolerance`).to.be.at.most(1);
+  } finally {
+    tf.dispose([...ys, got]);
+  }
+}
+
+describe('lm/native-kernels (native backend vs tfjs-backend-cpu)', function () {
+  this.timeout(300_000);
+  let addon: NativeAddon;
+  const isas: string[] = [];
+  before(async function () {
+    const r = loadNativeAddon();
+    if (!r.ok) throw new Error(`the native addon is not available (${r.why}); it is built by \`npm ci\` (scripts/build-native.mjs)`);
+    addon = r.addon;
+    await initBackend('native', { quiet: true });
+    isas.push(...addon.info().isas.split(','));
+  });
+  after(async () => {
+    addon?.setIsa(isas[0]);
+    addon?.setUseBlas(true);
+    await useBackend();
+  });
+
+  const matmulCases: [number[], number[], boolean, boolean][] = [
+    [[1, 1], [1, 1], false, false],
+    [[7, 1], [1, 5], false, false], // K = 1
+    [[1, 300], [300, 77], false, false], // M = 1 (decoding)
+    [[130, 257], [257, 77], false, false],
+    [[257, 130], [257, 77], true, false],
+    [[130, 257], [77, 257], false, true],
+    [[257, 130], [77, 257], true, true],
+    [[300, 200], [200, 1000], false, false],
+    [[8, 33, 17], [8, 17, 29], false, false],
+    [[2, 3, 40, 16], [2, 3, 40, 16], false, true], // q·kᵀ
+    [[2, 3, 40, 40], [2, 3, 40, 16], true, false], // pᵀ·dy
+    [[5, 31, 37], [1, 37, 41], false, false], // b broadcast over the batch
+    [[4, 37, 64], [37, 70], true, false], // rank-2 b
+    [[3, 0, 5], [3, 5, 4], false, false], // empty
+  ];
+
+  it('MatMul / BatchMatMul: every transpose mode, batch broadcasting and odd sizes, on every ISA, with and without BLAS', async () => {
+    for (const isa of isas) {
+      expect(addon.setIsa(isa)).to.equal(true);
+      for (const blas of [true, false]) {
+        addon.setUseBlas(blas);
+        for (const [as, bs, tA, tB] of matmulCases) {
+          await same(`${isa} blas=${blas} [${as}]${tA ? 'ᵀ' : ''}·[${bs}]${tB ? 'ᵀ' : ''}`, () => [rand(as), rand(bs)], (a, b) => tf.matMul(a, b, tA, tB), 1e-5, 1e-4);
+        }
+      }
+    }
+  });
+
+  it('BatchMatMul broadcasting both batches equals the product of tiled inputs (the cpu kernel gets this case wrong)', async () => {
+    await same('both broadcast', () => [rand([2, 1, 31, 37]), rand([1, 4, 37, 41])], (a, b) =>
+      tf.getBackend() === 'native' ? tf.matMul(a, b) : tf.matMul(tf.tile(a, [1, 4, 1, 1]), tf.tile(b, [2, 1, 1, 1])), 1e-5, 1e-4);
+  });
+
+  it('_FusedMatMul with a bias and each fused activation', async () => {
+    for (const activation of ['linear', 'relu', 'sigmoid', 'elu'] as const) {
+      await same(`fused ${activation}`, () => [rand([37, 64]), rand([64, 50]), rand([50])], (a, b, bias) =>
+        tf.fused.matMul({ a: a as tf.Tensor2D, b: b as tf.Tensor2D, bias, activation }), 1e-5, 1e-4);
+    }
+    await same('fused, transposed, batched', () => [rand([3, 64, 37]), rand([3, 50, 64]), rand([1, 50])], (a, b, bias) =>
+      tf.fused.matMul({ a: a as tf.Tensor3D, b: b as tf.Tensor3D, bias, transposeA: true, transposeB: true, activation: 'relu' }), 1e-5, 1e-4);
+  });
+
+  it('binary ops with broadcasting (and the threaded path on large inputs)', async () => {
+    const shapes: [number[], number[]][] = [
+      [[3, 4, 5], [5]], [[3, 1, 5], [1, 4, 1]], [[37, 1], [37, 130]], [[], [6, 7]], [[6, 7], []],
+      [[300, 517], [300, 517]], [[2, 1, 3, 1, 5], [4, 1, 6, 1]], [[600, 384], [384]], [[600, 384], [600, 1]],
+    ];
+    const ops: [string, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor][] = [
+      ['add', tf.add], ['sub', tf.sub], ['mul', tf.mul], ['div', tf.div], ['maximum', tf.maximum],
+      ['minimum', tf.minimum], ['squaredDifference', tf.squaredDifference],
+    ];
+    for (const isa of isas) {
+      addon.setIsa(isa);
+      for (const [name, op] of ops) for (const [sa, sb] of shapes) await same(`${isa} ${name} [${sa}] [${sb}]`, () => [rand(sa), rand(sb, 2)], op);
+      await same(`${isa} pow`, () => [tf.abs(rand([50, 9])), rand([9])], tf.pow, 1e-5, 1e-5);
+    }
+  });
+
+  it('unary ops across their range, NaN and ±Inf included', async () => {
+    const special = [0, -0, 1e-8, -1e-8, 1e-3, 20, -20, 88, -88, 100, -100, Infinity, -Infinity, NaN];
+    const input = () => [tf.concat([tf.tensor(special), rand([70000], 30)])];
+    const ops: [string, (x: tf.Tensor) => tf.Tensor, number, number][] = [
+      ['exp', tf.exp, 1e-30, 2e-6], ['sigmoid', tf.sigmoid, 1e-7, 2e-6], ['tanh', tf.tanh, 1e-7, 2e-6],
+      ['neg', tf.neg, 0, 0], ['square', tf.square, 0, 1e-7], ['relu', tf.relu, 0, 0], ['abs', tf.abs, 0, 0],
+      ['elu', tf.elu, 1e-7, 2e-6], ['softplus', tf.softplus, 1e-7, 2e-6],
+    ];
+    const positive = () => [tf.abs(input()[0])];
+    const posOps: [string, (x: tf.Tensor) => tf.Tensor, number, number][] = [
+      ['log', tf.log, 1e-7, 1e-6], ['sqrt', tf.sqrt, 0, 1e-7], ['rsqrt', tf.rsqrt, 0, 1e-6], ['reciprocal', tf.reciprocal, 0, 1e-7], ['log1p', tf.log1p, 1e-7, 1e-6],
+    ];
+    for (const isa of isas) {
+      addon.setIsa(isa);
+      for (const [n, op, abs, rel] of ops) await same(`${isa} ${n}`, input, op, abs, rel);
+      for (const [n, op, abs, rel] of posOps) await same(`${isa} ${n}`, positive, op, abs, rel);
+    }
+  });
+
+  it('sum, mean, max, min over any axes, keepDims, NaN', async () => {
+    const axesCases: (number | number[] | null)[] = [null, -1, 0, 1, [0, 2], [1, 2]];
+    for (const isa of isas) {
+      addon.setIsa(isa);
+      for (const axis of axesCases) {
+        for (const keepDims of [false, true]) {
+          const ax = axis ?? undefined;
+          await same(`${isa} sum ${axis} ${keepDims}`, () => [rand([13, 17, 300])], (x) => tf.sum(x, ax, keepDims), 3e-4, 1e-4); // float32 sums of up to 3,900 terms (cpu sums in float64)
+          await same(`${isa} mean ${axis}`, () => [rand([13, 17, 300])], (x) => tf.mean(x, ax, keepDims), 1e-6, 1e-4);
+          await same(`${isa} max ${axis}`, () => [rand([13, 17, 300])], (x) => tf.max(x, ax, keepDims), 0, 0);
+          await same(`${isa} min ${axis}`, () => [rand([13, 17, 300])], (x) => tf.min(x, ax, keepDims), 0, 0);
+        }
+      }
+      await same(`${isa} max with NaN`, () => [tf.tensor([[1, NaN, 3], [4, 5, 6]])], (x) => tf.max(x, -1), 0, 0);
+      await same(`${isa} logSumExp`, () => [rand([40, 1000], 20)], (x) => tf.logSumExp(x, -1), 1e-6, 1e-6);
+    }
+  });
+
+  it('softmax, with masked (-1e9) entries and odd row lengths', async () => {
+    for (const isa of isas) {
+      addon.setIsa(isa);
+      for (const shape of [[5, 7, 300], [3, 1], [2, 3, 17, 17], [64, 8192]]) {
+        await same(`${isa} softmax [${shape}]`, () => [tf.add(rand(shape, 10), tf.mul(tf.cast(tf.greater(rand(shape), 0.5), 'float32'), -1e9))], (x) => tf.softmax(x), 1e-8, 2e-6);
+      }
+    }
+  });
+
+  it('transpose, slice and split of any rank', async () => {
+    await same('transpose 2-D', () => [rand([517, 301])], (x) => tf.transpose(x));
+    await same('transpose [0,2,1,3]', () => [rand([3, 37, 5, 16])], (x) => tf.transpose(x, [0, 2, 1, 3]));
+    await same('transpose [3,1,0,2]', () => [rand([3, 7, 5, 11])], (x) => tf.transpose(x, [3, 1, 0, 2]));
+    await same('transpose 5-D', () => [rand([2, 3, 4, 5, 6])], (x) => tf.transpose(x, [4, 0, 3, 1, 2]));
+    await same('slice inner', () => [rand([7, 9, 11])], (x) => tf.slice(x, [1, 2, 3], [5, -1, 4]));
+    await same('slice row', () => [rand([7, 9])], (x) => tf.slice(x, [3, 0], [1, 9]));
+    await same('split', () => [rand([4, 10, 96])], (x) => tf.concat(tf.split(x, 3, 2), 0));
+  });
+
+  it('gather (embeddings) and scatter/segment sums (their gradients), duplicate indices included', async () => {
+    const ids = () => tf.tensor1d([0, 5, 5, 99, 3, 0, 42], 'int32');
+    await same('gather axis 0', () => [rand([100, 33]), ids()], (x, i) => tf.gather(x, i));
+    await same('gather axis 1', () => [rand([4, 100, 3]), ids()], (x, i) => tf.gather(x, i, 1));
+    await same('gather 2-D ids', () => [rand([100, 8]), tf.tensor2d([[1, 2], [3, 99]], undefined, 'int32')], (x, i) => tf.gather(x, i));
+    await same('scatterND rows', () => [tf.reshape(ids(), [-1, 1]), rand([7, 33])], (i, u) => tf.scatterND(i, u, [100, 33]));
+    await same('unsortedSegmentSum', () => [rand([7, 33]), ids()], (x, i) => tf.unsortedSegmentSum(x, i as tf.Tensor1D, 100));
+    await same('gather gradient', () => [rand([100, 33]), ids()], (x, i) => tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, i), tf.range(0, 33))))(x));
+    await tf.setBackend('native');
+    const x = tf.ones([10, 4]);
+    const bad = tf.tensor1d([1, 10], 'int32');
+    expect(() => tf.gather(x, bad)).to.throw(/index 10 at position 1 is outside \[0, 10\)/);
+    tf.dispose([x, bad]);
+  });
+
+  it('rejects malformed calls with an error instead of touching memory', () => {
+    const a = new Float32Array(4);
+    expect(() => addon.matmul(a, a, a, 1, 3, 3, 3, false, false, [0], [0])).to.throw(/matmul a: has 4 elements, needs 9/);
+    expect(() => addon.softmax(a, new Float32Array(2), 2, 2)).to.throw(/softmax out/);
+    expect(() => addon.copy(a, a, [2, 2], [2, 1], 1)).to.throw(/copy x/);
+    expect(() => addon.binary(0, a, [1], a as never, [1], a, [5])).to.throw(/binary a/);
+    expect(() => addon.gather(a, new Int32Array([0]), a, 1, 4, 1)).not.to.throw();
+    expect(() => (addon.unary as (...x: unknown[]) => void)(0, [1, 2], a)).to.throw(/Float32Array/);
+  });
+});
