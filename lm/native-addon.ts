@@ -25,7 +25,7 @@ export interface NativeAddon {
   setUseBlas(on: boolean): boolean;
 }
 
-export const BINARY = { Add: 0, Sub: 1, Mul: 2, RealDiv: 3, Maximum: 4, Minimum: 5, SquaredDifference: 6, Pow: 7 } as const;
+export const BINARY = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3, Maximum: 4, Minimum: 5, SquaredDifference: 6, Pow: 7 } as const;
 export const UNARY = {
   Exp: 0, Log: 1, Neg: 2, Sigmoid: 3, Tanh: 4, Sqrt: 5, Rsqrt: 6, Square: 7, Relu: 8, Abs: 9, Reciprocal: 10,
   GeluTanh: 11, Log1p: 12, Elu: 13, Softplus: 14, Scale: 15,

@@ -21,10 +21,14 @@ export function registerNativeBackend(): { ok: true; addon: NativeAddon } | { ok
   if (!loaded.ok) return loaded;
   if (addonInUse) return loaded;
   const addon = loaded.addon;
-  const cpu = tf.findBackend('cpu') ?? tf.engine().registryFactory.cpu?.();
+  const cpu = tf.findBackend('cpu');
   if (!cpu) return { ok: false, why: 'tfjs-backend-cpu is not registered' };
   const CpuClass = Object.getPrototypeOf(cpu).constructor as new () => tf.KernelBackend;
-  tf.registerBackend(NATIVE, () => new CpuClass(), 0);
+  tf.registerBackend(NATIVE, () => {
+    const b = new CpuClass();
+    (b as unknown as { firstUse: boolean }).firstUse = false; // its "install tfjs-node" banner is not for us
+    return b;
+  }, 0);
   const cpuKernels = new Map(tf.getKernelsForBackend('cpu').map((k) => [k.kernelName, k]));
   for (const k of cpuKernels.values()) {
     if (nativeNames.has(k.kernelName)) continue;
@@ -33,10 +37,10 @@ export function registerNativeBackend(): { ok: true; addon: NativeAddon } | { ok
     tf.registerKernel({
       ...k,
       backendName: NATIVE,
-      kernelFunc: (args) => {
+      kernelFunc: timed(name, (args) => {
         jsKernelsUsed.add(name);
         return f(args);
-      },
+      }),
     });
   }
   for (const nk of NATIVE_KERNELS) {
@@ -46,17 +50,33 @@ export function registerNativeBackend(): { ok: true; addon: NativeAddon } | { ok
       backendName: NATIVE,
       setupFunc: fallback?.setupFunc,
       disposeFunc: fallback?.disposeFunc,
-      kernelFunc: (args) => {
+      kernelFunc: timed(nk.kernelName, (args) => {
         const out = nk.kernelFunc(args as never, addon, args.backend as never);
         if (out) return out;
         if (!fallback) throw new Error(`kernel '${nk.kernelName}' has no cpu fallback for these inputs`);
         jsKernelsUsed.add(`${nk.kernelName} (fallback)`);
         return fallback.kernelFunc(args);
-      },
+      }),
     });
   }
   addonInUse = addon;
   return loaded;
+}
+
+/** Per-kernel wall time, kept only when RLHF_NATIVE_PROFILE is set (bench/kernels.ts and profiling). */
+export const kernelTimes = new Map<string, { calls: number; ms: number }>();
+const profiling = Boolean(process.env.RLHF_NATIVE_PROFILE);
+function timed(name: string, f: tf.KernelFunc): tf.KernelFunc {
+  if (!profiling) return f;
+  return (args) => {
+    const t0 = performance.now();
+    const out = f(args);
+    const e = kernelTimes.get(name) ?? { calls: 0, ms: 0 };
+    e.calls++;
+    e.ms += performance.now() - t0;
+    kernelTimes.set(name, e);
+    return out;
+  };
 }
 
 /** The addon when the native backend is the active one (the optimizer uses it directly), else null. */

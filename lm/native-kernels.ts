@@ -55,7 +55,7 @@ function mergeAxes(shape: number[], strides: number[][]): { shape: number[]; str
 export interface NativeKernel {
   kernelName: string;
   /** Returns null to hand the call to the cpu backend's kernel. */
-  kernelFunc: (args: Args, addon: NativeAddon, be: CpuBackend) => Info | null;
+  kernelFunc: (args: Args, addon: NativeAddon, be: CpuBackend) => Info | Info[] | null;
 }
 
 function matMul(args: Args, addon: NativeAddon, be: CpuBackend, epilogue?: { bias: Info | null; act: number }): Info | null {
@@ -195,6 +195,25 @@ function slice(args: Args, addon: NativeAddon, be: CpuBackend): Info | null {
   return be.makeTensorInfo(sz, 'float32', out);
 }
 
+/** tf.split: the cpu kernel slices element by element; here each part is one strided copy. */
+function splitV(args: Args, addon: NativeAddon, be: CpuBackend): Info[] | null {
+  const x = args.inputs.x as Info;
+  if (x.dtype !== 'float32') return null;
+  const axis = tf.util.parseAxisParam(args.attrs!.axis as number, x.shape)[0];
+  const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, args.attrs!.numOrSizeSplits as number[], axis);
+  const s = stridesOf(x.shape);
+  const vals = f32(be, x);
+  let begin = 0;
+  return sizes.map((n) => {
+    const shape = x.shape.slice();
+    shape[axis] = n;
+    const out = new Float32Array(size(shape));
+    addon.copy(vals, out, shape, s, begin * s[axis]);
+    begin += n;
+    return be.makeTensorInfo(shape, 'float32', out);
+  });
+}
+
 function gather(args: Args, addon: NativeAddon, be: CpuBackend): Info | null {
   const x = args.inputs.x as Info;
   const idx = args.inputs.indices as Info;
@@ -243,6 +262,7 @@ export const NATIVE_KERNELS: NativeKernel[] = [
   { kernelName: 'Softmax', kernelFunc: softmax },
   { kernelName: 'Transpose', kernelFunc: transpose },
   { kernelName: 'Slice', kernelFunc: slice },
+  { kernelName: 'SplitV', kernelFunc: splitV },
   { kernelName: 'GatherV2', kernelFunc: gather },
   { kernelName: 'ScatterNd', kernelFunc: scatterNd },
   { kernelName: 'UnsortedSegmentSum', kernelFunc: unsortedSegmentSum },
