@@ -1,0 +1,109 @@
+// The whole GPT training step on the native backend equals the wasm backend's within float32 noise:
+// loss, logits, every gradient and one AdamW update. Also: backend choice and flat tensor counts.
+import * as tf from '@tensorflow/tfjs';
+import { expect } from 'chai';
+import { AdamW } from '../../lm/adamw.js';
+import { currentBackend, initBackend } from '../../lm/backend.js';
+import { GPT } from '../../lm/model.js';
+import { loadNativeAddon } from '../../lm/native-addon.js';
+import { nativeFallbackKernels } from '../../lm/native-backend.js';
+import { Rng } from '../../lm/rng.js';
+import { trainStep } from '../../lm/train-step.js';
+import { tinyConfig, useBackend } from '../helpers.js';
+
+interface StepRecord {
+  loss: number;
+  logits: Float32Array;
+  grads: Map<string, Float32Array>;
+  after: Map<string, Float32Array>;
+}
+
+const config = tinyConfig({ vocabSize: 301, nPositions: 40, nEmbd: 64, nLayer: 2, nHead: 4 });
+const rng = new Rng(3);
+const ids = Array.from({ length: 4 }, () => Array.from({ length: 33 }, () => Math.floor(rng.next() * config.vocabSize)));
+
+async function step(backend: 'wasm' | 'native', init: Map<string, Float32Array>): Promise<StepRecord> {
+  await initBackend(backend, { quiet: true });
+  const model = new GPT(config, new Map([...init].map(([k, v]) => [k, tf.tensor(v, model0Shapes.get(k)!)])));
+  const logits = tf.tidy(() => model.forward(tf.tensor2d(ids, undefined, 'int32')).logits!.dataSync().slice());
+  const { value, grads } = tf.variableGrads(() => model.loss(tf.tensor2d(ids, undefined, 'int32')));
+  const loss = value.dataSync()[0];
+  const g = new Map([...model.params].map(([name, p]) => [name, grads[p.name].dataSync().slice() as Float32Array]));
+  const opt = new AdamW(model.params, { lr: 1e-3, weightDecay: 0.1, maxGradNorm: 1 });
+  opt.applyGradients(grads);
+  tf.dispose([value, ...Object.values(grads)]);
+  const after = new Map([...model.params].map(([name, p]) => [name, p.dataSync().slice() as Float32Array]));
+  model.dispose();
+  return { loss, logits: logits as Float32Array, grads: g, after };
+}
+
+let model0Shapes: Map<string, number[]>;
+
+describe('lm/native-backend', function () {
+  this.timeout(300_000);
+  before(function () {
+    const r = loadNativeAddon();
+    if (!r.ok) throw new Error(`the native addon is not available (${r.why}); it is built by \`npm ci\` (scripts/build-native.mjs)`);
+  });
+  after(useBackend);
+
+  it('--backend native says what runs: instruction set, threads, GEMM', async () => {
+    const info = await initBackend('native', { quiet: true });
+    expect(info.name).to.equal('native');
+    expect(info.detail).to.match(/^native \((avx512|avx2|neon|scalar), \d+ threads, GEMM: .+\)$/);
+    expect(currentBackend()?.name).to.equal('native');
+  });
+
+  it('a GPT training step (loss, logits, every gradient, one AdamW update) equals the wasm backend within float32 noise', async () => {
+    await initBackend('wasm', { quiet: true });
+    const m0 = GPT.init(config, 5);
+    model0Shapes = new Map([...m0.params].map(([k, v]) => [k, v.shape]));
+    const init = new Map([...m0.params].map(([k, v]) => [k, v.dataSync().slice() as Float32Array]));
+    m0.dispose();
+    const w = await step('wasm', init);
+    const n = await step('native', init);
+    expect(Math.abs(n.loss - w.loss) / w.loss, 'loss').to.be.below(1e-5);
+    let worstLogit = 0;
+    for (let i = 0; i < w.logits.length; i++) worstLogit = Math.max(worstLogit, Math.abs(n.logits[i] - w.logits[i]));
+    expect(worstLogit, 'logits').to.be.below(1e-4);
+    for (const [name, gw] of w.grads) {
+      const gn = n.grads.get(name)!;
+      let scale = 1e-12;
+      let diff = 0;
+      for (let i = 0; i < gw.length; i++) {
+        scale = Math.max(scale, Math.abs(gw[i]));
+        diff = Math.max(diff, Math.abs(gn[i] - gw[i]));
+      }
+      expect(diff / scale, `gradient of ${name}`).to.be.below(2e-4);
+    }
+    // One AdamW step moves each weight by about lr·sign(g); where |g| is well above float32 noise the two
+    // backends' updates must agree closely.
+    for (const [name, pw] of w.after) {
+      const pn = n.after.get(name)!;
+      const g = w.grads.get(name)!;
+      const p0 = init.get(name)!;
+      let worst = 0;
+      for (let i = 0; i < pw.length; i++) {
+        if (Math.abs(g[i]) < 1e-5) continue;
+        worst = Math.max(worst, Math.abs((pn[i] - p0[i]) - (pw[i] - p0[i])));
+      }
+      expect(worst, `AdamW update of ${name}`).to.be.below(2e-5); // lr is 1e-3
+    }
+  });
+
+  it('training on native keeps the tensor count flat and reports which kernels ran in JavaScript', async () => {
+    await initBackend('native', { quiet: true });
+    const model = GPT.init(config, 1);
+    const opt = new AdamW(model.params, { lr: 1e-3 });
+    trainStep(model, opt, ids);
+    const before = tf.memory().numTensors;
+    const losses: number[] = [];
+    for (let i = 0; i < 5; i++) losses.push(trainStep(model, opt, ids).loss);
+    expect(tf.memory().numTensors).to.equal(before);
+    expect(losses.at(-1)!).to.be.below(losses[0]);
+    model.dispose();
+    const js = nativeFallbackKernels();
+    expect(js).to.not.include('BatchMatMul');
+    expect(js).to.not.include('Softmax');
+  });
+});
