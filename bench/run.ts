@@ -1,10 +1,14 @@
-// npm run bench [-- --shapes S,M,G --backend wasm --steps 2 --no-record --stock-baseline]
+// npm run bench [-- --shapes S,M,G --backend wasm --steps 2 --no-record --stock-baseline --vs-torch]
 // Runs each LM shape in its own process, prints a table, and records it in BENCHMARKS.md.
+// --vs-torch runs the same shapes in PyTorch (bench/torch-gpt.py, Debian's /usr/bin/python3) beside ours.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
+import { recordBlock } from './record.js';
+import { SHAPES } from './shapes.js';
 
 const { values: o } = parseArgs({
   options: {
@@ -16,11 +20,19 @@ const { values: o } = parseArgs({
     parts: { type: 'string', default: 'lm,server' },
     clients: { type: 'string', default: '1,16,64' },
     'ppo-steps': { type: 'string', default: '200' },
+    'vs-torch': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
 if (o.help) {
-  process.stdout.write('usage: npm run bench -- [--parts lm,server,ppo,runs,rm] [--shapes S,M,G] [--backend auto|wasm|cpu|tensorflow] [--steps N] [--stock-baseline] [--clients 1,16,64] [--ppo-steps 200] [--no-record]\n(--parts ppo runs PPO on the starter model: about 15-30 s per step here)\n');
+  process.stdout.write([
+    'usage: npm run bench -- [--parts lm,server,ppo,runs,rm,kernels] [--shapes S,M,G] [--backend auto|wasm|cpu|native|tensorflow] [--steps N] [--vs-torch] [--stock-baseline] [--clients 1,16,64] [--ppo-steps 200] [--no-record]',
+    '(--parts ppo runs PPO on the starter model: about 15-30 s per step here)',
+    '--vs-torch: also run each LM shape in PyTorch on the CPU (same shapes, same training step, same generation), print tfjs/PyTorch',
+    '  ratios with the machine\'s sgemm peak and memcpy bandwidth, and record them (tag vs-torch). Needs Debian\'s PyTorch:',
+    '  apt-get install -y python3-torch libopenblas0-openmp. Without --parts it runs only lm.',
+    '--parts kernels: per-kernel roofline at the M training shape on the chosen backend (GFLOP/s vs sgemm peak, GB/s vs memcpy).',
+  ].join('\n') + '\n');
   process.exit(0);
 }
 
@@ -40,10 +52,68 @@ function runShape(shape: string, stock: boolean): Row {
   return { ...JSON.parse(r.stdout.trim().split('\n').at(-1)!), variant: stock ? 'stock tfjs BatchMatMul' : 'rlhf-trainer' };
 }
 
-const parts = o.parts!.split(',');
+// With --vs-torch and no --parts, only the LM shapes run.
+const partsGiven = process.argv.some((a) => a === '--parts' || a.startsWith('--parts='));
+const parts = o['vs-torch'] && !partsGiven ? ['lm'] : o.parts!.split(',');
+
+// ---- the PyTorch side (bench/torch-gpt.py)
+// Debian's python, where python3-torch lives (a pyenv python3 on PATH has no torch); RLHF_TORCH_PYTHON overrides it.
+const PYTHON = process.env.RLHF_TORCH_PYTHON ?? '/usr/bin/python3';
+const OPENBLAS_OMP = '/usr/lib/x86_64-linux-gnu/openblas-openmp';
+const INSTALL_TORCH = 'apt-get install -y python3-torch libopenblas0-openmp';
+/**
+ * How the torch child runs, and why, for the record:
+ * - the OpenMP build of OpenBLAS when installed (torch itself threads with OpenMP; the pthread build, which
+ *   Debian's alternatives may prefer, runs a second pool beside it and is slower on 2 cores);
+ * - OPENBLAS_CORETYPE removed, so that OpenBLAS picks its kernels by CPU detection as a default install
+ *   does (this environment sets it to Haswell, AVX2 only, which halves OpenBLAS's sgemm on an AVX-512 CPU).
+ */
+function torchEnv(): { env: NodeJS.ProcessEnv; notes: string[] } {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  const notes: string[] = [];
+  if (existsSync(join(OPENBLAS_OMP, 'libblas.so.3'))) {
+    env.LD_LIBRARY_PATH = [OPENBLAS_OMP, env.LD_LIBRARY_PATH].filter(Boolean).join(':');
+    notes.push(`LD_LIBRARY_PATH=${OPENBLAS_OMP} (the OpenMP build of OpenBLAS)`);
+  }
+  if (env.OPENBLAS_CORETYPE) {
+    notes.push(`OPENBLAS_CORETYPE=${env.OPENBLAS_CORETYPE} removed from the environment (OpenBLAS detects the CPU)`);
+    delete env.OPENBLAS_CORETYPE;
+  }
+  return { env, notes };
+}
+interface TorchOut {
+  torch: string; threads: number; blas: string; shape?: string; trainTokS?: number; trainStepS?: number; genCacheTokS?: number;
+  sgemmGflops?: number; sgemmGflops1?: number; memcpyGBs?: number; memcpyGBs1?: number;
+}
+let torchMissing: string | null = null;
+/** Run bench/torch-gpt.py; null (and one line on stderr, once) when torch is not available. */
+function runTorch(args: string[]): TorchOut | null {
+  if (torchMissing !== null) return null;
+  if (!existsSync(PYTHON)) torchMissing = `${PYTHON} not found`;
+  else {
+    const r = spawnSync(PYTHON, [join(import.meta.dirname, 'torch-gpt.py'), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: torchEnv().env });
+    if (r.status === 0) {
+      process.stderr.write(r.stderr);
+      return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as TorchOut;
+    }
+    if (r.status !== 3) throw new Error(`torch bench failed (exit ${r.status}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+    torchMissing = r.stderr.trim().split('\n').at(-1) ?? 'torch not importable';
+  }
+  process.stderr.write(`skipping the PyTorch side: ${torchMissing}${torchMissing.includes(INSTALL_TORCH) ? '' : `; to compare with PyTorch, install it: ${INSTALL_TORCH}`}\n`);
+  return null;
+}
+const torchRows = new Map<string, TorchOut>();
+let torchPeak: TorchOut | null | undefined;
+/** sgemm and memcpy through PyTorch, measured once per run. */
+const getTorchPeak = () => (torchPeak === undefined ? (torchPeak = runTorch(['--peak'])) : torchPeak);
 const rows: Row[] = [];
 for (const s of parts.includes('lm') ? o.shapes!.split(',') : []) {
   rows.push(runShape(s, false));
+  if (o['vs-torch']) {
+    // The shape is defined once, in bench/shapes.ts, and handed over as JSON; the same number of timed steps.
+    const t = runTorch(['--shape', JSON.stringify(SHAPES[s]), '--steps', o.steps!]);
+    if (t) torchRows.set(s, t);
+  }
   // The stock kernel's cost is in attention, a small share of G's work, and G takes minutes per pass.
   if (o['stock-baseline'] && s !== 'G') rows.push(runShape(s, true));
 }
@@ -82,6 +152,53 @@ if (rows.length) {
     '',
     table,
   ].join('\n'));
+}
+
+if (o['vs-torch'] && rows.length && torchRows.size) {
+  const peak = getTorchPeak()!;
+  const ours = rows.filter((r) => r.variant === 'rlhf-trainer');
+  const aim = (ratio: number, min: number) => `${ratio >= min ? 'met' : 'not met'} (≥ ${min}×)`;
+  const vlines = [
+    '| shape | tfjs backend | train tokens/s, tfjs | train tokens/s, PyTorch | ratio | training aim | generate tokens/s (KV cache), tfjs | generate, PyTorch | ratio | generation aim |',
+    '|' + '---|'.repeat(10),
+  ];
+  for (const r of ours) {
+    const t = torchRows.get(r.shape);
+    if (!t) continue;
+    const tr = r.trainTokS / t.trainTokS!;
+    const gr = r.genCacheTokS / t.genCacheTokS!;
+    vlines.push(`| ${r.shape} | ${r.backend} | ${f(r.trainTokS, 0)} | ${f(t.trainTokS!, 0)} | ${tr.toFixed(3)} | ${r.shape === 'S' ? '— (aim is for M and G)' : aim(tr, 0.5)} | ${f(r.genCacheTokS, 0)} | ${f(t.genCacheTokS!, 0)} | ${gr.toFixed(2)} | ${aim(gr, 0.7)} |`);
+  }
+  const vtable = vlines.join('\n');
+  const t0 = [...torchRows.values()][0];
+  const peaks = `Machine peaks (PyTorch ${t0.torch}, ${t0.blas}): sgemm (torch.mm 2048³ float32, median of 5) ${f(peak.sgemmGflops!, 0)} GFLOP/s with ${peak.threads} threads, ${f(peak.sgemmGflops1!, 0)} with 1; memcpy (dst.copy_(src) of 256 MB float32, median of 5, bytes read + written) ${f(peak.memcpyGBs!, 1)} GB/s with ${peak.threads} threads, ${f(peak.memcpyGBs1!, 1)} with 1. Our plain tf.matMul 1024³: ${ours.map((r) => `${r.shape} run ${f(r.matmulGflops, 1)}`).join(', ')} GFLOP/s.`;
+  process.stdout.write(`\n${vtable}\n${peaks}\n`);
+  const load = loadavg()[0];
+  if (!o['no-record']) {
+    recordBlock('vs-torch', [
+      '## tfjs against PyTorch on the same machine',
+      '',
+      `Run ${new Date().toISOString().slice(0, 10)} on ${machine}. tfjs backend: ${ours[0].backend}. PyTorch ${t0.torch} on the CPU with torch.set_num_threads(${t0.threads}), float32, BLAS: ${t0.blas}. Torch child environment: ${torchEnv().notes.join('; ') || 'unchanged'}. 1-minute load average at the end: ${load.toFixed(1)}${load > 1.5 ? ' (other work shared the 2 cores, so both sides ran slower than on a quiet machine)' : ''}.`,
+      '',
+      'Both sides run the same model (bench/torch-gpt.py mirrors lm/model.ts: learned positions, pre-LayerNorm, tanh GELU, tied head, no dropout, Conv1D layout) at the shapes of bench/shapes.ts, passed to the Python script as JSON.',
+      `- Training: forward + cross-entropy + backward + global-norm clipping to 1.0 + AdamW (lr 1e-4, weight decay 0.1 on matrices and embeddings, as lm/adamw.ts) on random tokens of full context (S, M: batch 8; G: batch 4); one warm-up step, then the median of ${o.steps} steps. PyTorch: torch.optim.AdamW and clip_grad_norm_.`,
+      '- Generation: batch 16, a 16-token random prompt, 64 new tokens sampled at temperature 1 (no top-k/top-p, no EOS), with a KV cache (PyTorch: a hand-written past-keys/values cache extended by torch.cat, as ours by tf.concat); after a short warm-up. tokens/s counts new tokens over the whole call, prompt included. Ours also builds and applies the padding mask of lm/generate.ts (all ones here); the PyTorch loop has none.',
+      '- Aims from issue 8: training ≥ 0.5× PyTorch on M and G; generation ≥ 0.7× on every shape.',
+      '',
+      vtable,
+      '',
+      peaks,
+    ].join('\n'));
+    process.stdout.write('recorded in BENCHMARKS.md (vs-torch)\n');
+  }
+}
+
+if (parts.includes('kernels')) {
+  // Per-kernel roofline; bench/kernels.ts renders and records its own block. The OpenBLAS figures come from PyTorch when it is installed.
+  const peak = getTorchPeak();
+  const args = [join(import.meta.dirname, 'kernels.ts'), '--backend', o.backend!, ...(peak ? ['--torch', JSON.stringify(peak)] : []), ...(o['no-record'] ? [] : ['--record'])];
+  const r = spawnSync(process.execPath, ['--import', 'tsx', ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
+  if (r.status !== 0) throw new Error(`kernels bench failed (exit ${r.status})`);
 }
 
 if (parts.includes('server')) {
