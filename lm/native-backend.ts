@@ -4,6 +4,7 @@
 // not cover keep running in JavaScript; `nativeFallbackKernels()` lists which were used.
 import * as tf from '@tensorflow/tfjs';
 import { loadNativeAddon, NativeAddon } from './native-addon.js';
+import { pooledBackendClass } from './native-memory.js';
 import { NATIVE_KERNELS } from './native-kernels.js';
 
 export const NATIVE = 'native';
@@ -23,9 +24,9 @@ export function registerNativeBackend(): { ok: true; addon: NativeAddon } | { ok
   const addon = loaded.addon;
   const cpu = tf.findBackend('cpu');
   if (!cpu) return { ok: false, why: 'tfjs-backend-cpu is not registered' };
-  const CpuClass = Object.getPrototypeOf(cpu).constructor as new () => tf.KernelBackend;
+  const NativeBackend = pooledBackendClass(Object.getPrototypeOf(cpu).constructor as new () => tf.KernelBackend);
   tf.registerBackend(NATIVE, () => {
-    const b = new CpuClass();
+    const b = new NativeBackend();
     (b as unknown as { firstUse: boolean }).firstUse = false; // its "install tfjs-node" banner is not for us
     return b;
   }, 0);

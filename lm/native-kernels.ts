@@ -10,6 +10,8 @@ type Args = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedA
 interface CpuBackend {
   data: { get(d: object): { values: unknown } };
   makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array | Int32Array): Info;
+  /** An output buffer from the backend's pool (lm/native-memory.ts); its old contents must be overwritten. */
+  alloc(n: number): Float32Array;
 }
 
 const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
@@ -92,7 +94,7 @@ function matMul(args: Args, addon: NativeAddon, be: CpuBackend, epilogue?: { bia
     aOff[i] = ao * M * K;
     bOff[i] = bo * K * N;
   }
-  const out = new Float32Array(batch * M * N);
+  const out = be.alloc(batch * M * N);
   addon.matmul(f32(be, a), f32(be, b), out, batch, M, N, K, tA, tB, aOff, bOff);
   if (epilogue) addon.biasActivation(out, epilogue.bias ? f32(be, epilogue.bias) : null, batch * M, N, epilogue.act);
   return be.makeTensorInfo([...outBatch, M, N], 'float32', out);
@@ -117,7 +119,7 @@ function binary(op: number) {
     const b = args.inputs.b as Info;
     if (a.dtype !== 'float32' || b.dtype !== 'float32') return null;
     const outShape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
-    const out = new Float32Array(size(outShape));
+    const out = be.alloc(size(outShape));
     const m = mergeAxes(outShape, [broadcastStrides(a.shape, outShape), broadcastStrides(b.shape, outShape)]);
     addon.binary(op, f32(be, a), m.strides[0], f32(be, b), m.strides[1], out, m.shape);
     return be.makeTensorInfo(outShape, 'float32', out);
@@ -128,16 +130,16 @@ function unary(op: number, alphaAttr?: string) {
   return (args: Args, addon: NativeAddon, be: CpuBackend): Info | null => {
     const x = args.inputs.x as Info;
     if (x.dtype !== 'float32') return null;
-    const out = new Float32Array(size(x.shape));
+    const out = be.alloc(size(x.shape));
     addon.unary(op, f32(be, x), out, alphaAttr ? Number(args.attrs?.[alphaAttr]) : 0);
     return be.makeTensorInfo(x.shape, 'float32', out);
   };
 }
 
 /** x permuted by perm into a fresh Float32Array. */
-function permuted(addon: NativeAddon, vals: Float32Array, shape: number[], perm: number[]): Float32Array {
+function permuted(addon: NativeAddon, be: CpuBackend, vals: Float32Array, shape: number[], perm: number[]): Float32Array {
   const s = stridesOf(shape);
-  const out = new Float32Array(vals.length);
+  const out = be.alloc(vals.length);
   addon.copy(vals, out, perm.map((p) => shape[p]), perm.map((p) => s[p]), 0);
   return out;
 }
@@ -152,14 +154,14 @@ function reduce(op: number, axisAttr: string) {
     let shape = x.shape;
     const perm = tf.backend_util.getAxesPermutation(axes, rank);
     if (perm) {
-      vals = permuted(addon, vals, shape, perm);
+      vals = permuted(addon, be, vals, shape, perm);
       shape = perm.map((p) => x.shape[p]);
       axes = tf.backend_util.getInnerMostAxes(axes.length, rank);
     }
     const [outShape, reduceShape] = tf.backend_util.computeOutAndReduceShapes(shape, axes);
     const inner = size(reduceShape);
     const outer = size(outShape);
-    const out = new Float32Array(outer);
+    const out = be.alloc(outer);
     if (inner === 0 && op === REDUCE.Sum) out.fill(0);
     else addon.reduce(op, vals, out, outer, inner);
     const shapeOut = args.attrs?.keepDims ? tf.backend_util.expandShapeToKeepDim(outShape, tf.util.parseAxisParam(args.attrs?.[axisAttr] as number | number[], x.shape)) : outShape;
@@ -172,7 +174,7 @@ function softmax(args: Args, addon: NativeAddon, be: CpuBackend): Info | null {
   const dim = Number(args.attrs?.dim ?? -1);
   if (x.dtype !== 'float32' || (dim !== -1 && dim !== x.shape.length - 1)) return null;
   const cols = x.shape[x.shape.length - 1];
-  const out = new Float32Array(size(x.shape));
+  const out = be.alloc(size(x.shape));
   addon.softmax(f32(be, x), out, size(x.shape) / cols, cols);
   return be.makeTensorInfo(x.shape, 'float32', out);
 }
@@ -181,7 +183,7 @@ function transpose(args: Args, addon: NativeAddon, be: CpuBackend): Info | null 
   const x = args.inputs.x as Info;
   if (x.dtype !== 'float32') return null;
   const perm = args.attrs!.perm as number[];
-  return be.makeTensorInfo(perm.map((p) => x.shape[p]), 'float32', permuted(addon, f32(be, x), x.shape, perm));
+  return be.makeTensorInfo(perm.map((p) => x.shape[p]), 'float32', permuted(addon, be, f32(be, x), x.shape, perm));
 }
 
 function slice(args: Args, addon: NativeAddon, be: CpuBackend): Info | null {
@@ -190,7 +192,7 @@ function slice(args: Args, addon: NativeAddon, be: CpuBackend): Info | null {
   const [begin, sz] = tf.slice_util.parseSliceParams(x as tf.Tensor, args.attrs!.begin as number[], args.attrs!.size as number[]);
   tf.slice_util.assertParamsValid(x as tf.Tensor, begin, sz);
   const s = stridesOf(x.shape);
-  const out = new Float32Array(size(sz));
+  const out = be.alloc(size(sz));
   addon.copy(f32(be, x), out, sz, s, begin.reduce((acc, b, d) => acc + b * s[d], 0));
   return be.makeTensorInfo(sz, 'float32', out);
 }
@@ -207,7 +209,7 @@ function splitV(args: Args, addon: NativeAddon, be: CpuBackend): Info[] | null {
   return sizes.map((n) => {
     const shape = x.shape.slice();
     shape[axis] = n;
-    const out = new Float32Array(size(shape));
+    const out = be.alloc(size(shape));
     addon.copy(vals, out, shape, s, begin * s[axis]);
     begin += n;
     return be.makeTensorInfo(shape, 'float32', out);
@@ -222,7 +224,7 @@ function gather(args: Args, addon: NativeAddon, be: CpuBackend): Info | null {
   const axis = tf.util.parseAxisParam(args.attrs?.axis as number, x.shape)[0];
   const outer = size(x.shape.slice(0, axis));
   const inner = size(x.shape.slice(axis + 1));
-  const out = new Float32Array(outer * ids.length * inner);
+  const out = be.alloc(outer * ids.length * inner);
   addon.gather(f32(be, x), ids, out, outer, x.shape[axis], inner);
   return be.makeTensorInfo([...x.shape.slice(0, axis), ...idx.shape, ...x.shape.slice(axis + 1)], 'float32', out);
 }
@@ -231,7 +233,7 @@ function segmentSum(upd: Info, ids: unknown, outShape: number[], addon: NativeAd
   if (upd.dtype !== 'float32' || !(ids instanceof Int32Array)) return null;
   const inner = size(outShape.slice(1));
   if (size(upd.shape) !== ids.length * inner) return null;
-  const out = new Float32Array(size(outShape));
+  const out = be.alloc(size(outShape)).fill(0);
   addon.segmentSum(f32(be, upd), ids, out, outShape[0], inner);
   return be.makeTensorInfo(outShape, 'float32', out);
 }

@@ -91,6 +91,33 @@ describe('lm/native-backend', function () {
     }
   });
 
+  it('recycled output buffers never change an array the caller holds, a user array, or a view', async () => {
+    await initBackend('native', { quiet: true });
+    const n = 4096;
+    const base = tf.range(0, n);
+    const churn = () => { for (let i = 0; i < 4; i++) tf.tidy(() => tf.mul(tf.add(base, 7), 3)); };
+    // 1. dataSync() of a pooled buffer is the caller's own copy.
+    const a = tf.add(base, 1);
+    const held = a.dataSync() as Float32Array;
+    a.dispose();
+    churn();
+    expect(held[5]).to.equal(6);
+    // 2. an array handed to tf.tensor stays the user's.
+    const user = new Float32Array(n).fill(3);
+    const t = tf.tensor(user);
+    tf.tidy(() => tf.add(t, 0)).dispose();
+    t.dispose();
+    churn();
+    expect(user.every((v) => v === 3)).to.equal(true);
+    // 3. a cpu kernel's view (unstack slices contiguous rows by subarray) outlives its parent.
+    const parent = tf.tidy(() => tf.reshape(tf.add(base, 1), [2, n / 2]));
+    const rows = tf.unstack(parent);
+    parent.dispose();
+    churn();
+    expect(rows[1].dataSync()[0]).to.equal(n / 2 + 1);
+    tf.dispose([base, ...rows]);
+  });
+
   it('training on native keeps the tensor count flat and reports which kernels ran in JavaScript', async () => {
     await initBackend('native', { quiet: true });
     const model = GPT.init(config, 1);
