@@ -28,7 +28,10 @@ function finish(ok, why, log = '') {
 if (process.env.RLHF_SKIP_NATIVE_BUILD) finish(false, 'RLHF_SKIP_NATIVE_BUILD is set');
 const gyp = nodeGyp();
 if (!gyp) finish(false, 'node-gyp not found (it ships with npm)');
-const r = spawnSync(process.execPath, [gyp, 'rebuild', '--jobs', 'max'], { cwd: root, encoding: 'utf8', env: process.env });
+// Build against the headers that ship with this Node (<prefix>/include/node), never a download.
+const prefix = process.env.npm_config_nodedir || join(dirname(process.execPath), '..');
+if (!existsSync(join(prefix, 'include', 'node', 'node_api.h'))) finish(false, `Node's headers not found under ${prefix}/include/node`);
+const r = spawnSync(process.execPath, [gyp, 'rebuild', '--jobs', 'max', `--nodedir=${prefix}`], { cwd: root, encoding: 'utf8', env: process.env });
 const log = `${r.stdout ?? ''}${r.stderr ?? ''}`;
 if (r.status !== 0) {
   const firstError = log.split('\n').find((l) => /error/i.test(l))?.trim().slice(0, 200) ?? `exit ${r.status}`;
