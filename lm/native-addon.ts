@@ -37,7 +37,8 @@ let cached: { ok: true; addon: NativeAddon } | { ok: false; why: string } | null
 
 export function loadNativeAddon(): { ok: true; addon: NativeAddon } | { ok: false; why: string } {
   if (cached) return cached;
-  const file = join(root, 'build', 'Release', 'rlhf_native.node');
+  // RLHF_NATIVE_ADDON points at another build (or at nothing, to see the fallback).
+  const file = process.env.RLHF_NATIVE_ADDON ?? join(root, 'build', 'Release', 'rlhf_native.node');
   if (!existsSync(file)) {
     let why = 'addon not built';
     try {
