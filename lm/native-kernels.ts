@@ -251,6 +251,47 @@ function unsortedSegmentSum(args: Args, addon: NativeAddon, be: CpuBackend): Inf
   return segmentSum(x, be.data.get(ids.dataId).values, [Number(args.attrs!.numSegments), ...x.shape.slice(1)], addon, be);
 }
 
+/** Concatenation along an axis: rows of each input copied into place (the cpu kernel allocates fresh memory). */
+function concat(args: Args, _addon: NativeAddon, be: CpuBackend): Info | null {
+  const xs = Object.values(args.inputs) as Info[];
+  if (!xs.length || xs.some((x) => x.dtype !== 'float32')) return null;
+  const axis = tf.util.parseAxisParam(args.attrs!.axis as number, xs[0].shape)[0];
+  const outShape = tf.backend_util.computeOutShape(xs.map((x) => x.shape), axis);
+  const outer = size(outShape.slice(0, axis));
+  const total = size(outShape.slice(axis));
+  const out = be.alloc(size(outShape));
+  let offset = 0;
+  for (const x of xs) {
+    const vals = f32(be, x);
+    const inner = size(x.shape.slice(axis));
+    for (let r = 0; r < outer; r++) out.set(vals.subarray(r * inner, (r + 1) * inner), r * total + offset);
+    offset += inner;
+  }
+  return be.makeTensorInfo(outShape, 'float32', out);
+}
+
+/** One-hot rows into a pooled buffer; float32 output only (int32 keeps the cpu kernel). */
+function oneHot(args: Args, _addon: NativeAddon, be: CpuBackend): Info | null {
+  const idx = args.inputs.indices as Info;
+  const { depth, onValue, offValue, dtype } = args.attrs as { depth: number; onValue: number; offValue: number; dtype: string };
+  const ids = be.data.get(idx.dataId).values as ArrayLike<number>;
+  if (dtype !== 'float32' && dtype !== 'int32') return null;
+  const out = be.alloc(ids.length * depth).fill(offValue);
+  for (let i = 0; i < ids.length; i++) if (ids[i] >= 0 && ids[i] < depth) out[i * depth + ids[i]] = onValue;
+  if (dtype === 'int32') return be.makeTensorInfo([...idx.shape, depth], 'int32', Int32Array.from(out));
+  return be.makeTensorInfo([...idx.shape, depth], 'float32', out);
+}
+
+/** int32/bool to float32 into a pooled buffer (TypedArray.set converts natively). */
+function cast(args: Args, _addon: NativeAddon, be: CpuBackend): Info | null {
+  const x = args.inputs.x as Info;
+  if (args.attrs?.dtype !== 'float32' || (x.dtype !== 'int32' && x.dtype !== 'bool')) return null;
+  const vals = be.data.get(x.dataId).values as Int32Array | Uint8Array;
+  const out = be.alloc(vals.length);
+  out.set(vals);
+  return be.makeTensorInfo(x.shape, 'float32', out);
+}
+
 export const NATIVE_KERNELS: NativeKernel[] = [
   { kernelName: 'BatchMatMul', kernelFunc: (a, n, b) => matMul(a, n, b) },
   { kernelName: '_FusedMatMul', kernelFunc: fusedMatMul },
@@ -265,6 +306,9 @@ export const NATIVE_KERNELS: NativeKernel[] = [
   { kernelName: 'Transpose', kernelFunc: transpose },
   { kernelName: 'Slice', kernelFunc: slice },
   { kernelName: 'SplitV', kernelFunc: splitV },
+  { kernelName: 'Concat', kernelFunc: concat },
+  { kernelName: 'OneHot', kernelFunc: oneHot },
+  { kernelName: 'Cast', kernelFunc: cast },
   { kernelName: 'GatherV2', kernelFunc: gather },
   { kernelName: 'ScatterNd', kernelFunc: scatterNd },
   { kernelName: 'UnsortedSegmentSum', kernelFunc: unsortedSegmentSum },

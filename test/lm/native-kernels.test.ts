@@ -176,6 +176,16 @@ describe('lm/native-kernels (native backend vs tfjs-backend-cpu)', function () {
     await same('slice inner', () => [rand([7, 9, 11])], (x) => tf.slice(x, [1, 2, 3], [5, -1, 4]));
     await same('slice row', () => [rand([7, 9])], (x) => tf.slice(x, [3, 0], [1, 9]));
     await same('split', () => [rand([4, 10, 96])], (x) => tf.concat(tf.split(x, 3, 2), 0));
+    await same('concat inner axis', () => [rand([4, 10, 5]), rand([4, 10, 7])], (a, b) => tf.concat([a, b], 2));
+    await same('concat middle axis', () => [rand([4, 3, 5]), rand([4, 1, 5]), rand([4, 2, 5])], (a, b, c) => tf.concat([a, b, c], 1));
+  });
+
+  it('oneHot and casts to float32', async () => {
+    const ids = () => [tf.tensor1d([0, 3, 9, 3, -1, 12], 'int32')];
+    await same('oneHot int32', ids, (i) => tf.oneHot(i, 10));
+    await same('oneHot float32', ids, (i) => tf.oneHot(i, 10, 2, -1, 'float32'));
+    await same('cast int32', ids, (i) => tf.cast(i, 'float32'));
+    await same('cast bool', () => [tf.tensor1d([true, false, true], 'bool')], (b) => tf.cast(b, 'float32'));
   });
 
   it('gather (embeddings) and scatter/segment sums (their gradients), duplicate indices included', async () => {
