@@ -6,7 +6,7 @@
 //   node --import tsx bench/kernels.ts [--backend auto] [--reps 5] [--torch JSON] [--record]
 import * as tf from '@tensorflow/tfjs';
 import { parseArgs } from 'node:util';
-import { loadavg } from 'node:os';
+import { cpus } from 'node:os';
 import { AdamW } from '../lm/adamw.js';
 import { BackendName, initBackend } from '../lm/backend.js';
 import { tiedHead } from '../lm/ops.js';
@@ -25,7 +25,14 @@ const backend = await initBackend(o.backend as BackendName, { quiet: true });
 const maxReps = Number(o.reps);
 const torch = o.torch ? (JSON.parse(o.torch) as { sgemmGflops: number; sgemmGflops1: number; memcpyGBs: number; memcpyGBs1: number; blas: string; threads: number; torch: string }) : null;
 const log = (s: string) => process.stderr.write(`[kernels] ${s}\n`);
-const load0 = loadavg()[0];
+/** Share of the machine's CPU used by other processes over one second while this one sleeps. */
+function othersBusy(ms = 1000): number {
+  const busy = () => cpus().reduce((a, c) => a + c.times.user + c.times.nice + c.times.sys + c.times.irq, 0);
+  const b0 = busy();
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+  return (busy() - b0) / (ms * cpus().length);
+}
+const others0 = othersBusy();
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -182,13 +189,15 @@ const peaks = [
     (torch ? ` PyTorch dst.copy_(src) of 256 MB: ${f(torch.memcpyGBs)} GB/s with ${torch.threads} threads, ${f(torch.memcpyGBs1)} with 1.` : ''),
 ].join('\n');
 process.stdout.write(`\n${peaks}\n\n${table}\n`);
-const load1 = loadavg()[0];
+const others1 = othersBusy();
+const othersMax = Math.max(others0, others1);
+log(`other processes used ${Math.round(100 * others0)}% of the CPU before, ${Math.round(100 * others1)}% after${othersMax > 0.1 ? ": these times are inflated" : ""}`);
 
 if (o.record) {
   recordBlock('kernels', [
     '## Kernels against their roofline (M training shape)',
     '',
-    `Run ${new Date().toISOString().slice(0, 10)} on ${machine()}. Backend: ${backend.detail}. bench/kernels.ts (\`npm run bench -- --parts kernels\`). 1-minute load average ${load0.toFixed(1)} at the start and ${load1.toFixed(1)} at the end${Math.max(load0, load1) > 1.5 ? ' (other work shared the 2 cores)' : ''}.`,
+    `Run ${new Date().toISOString().slice(0, 10)} on ${machine()}. Backend: ${backend.detail}. bench/kernels.ts (\`npm run bench -- --parts kernels\`). Other processes used ${Math.round(100 * others0)}% of the machine's CPU in the second before and ${Math.round(100 * others1)}% in the second after${othersMax > 0.1 ? ': **they shared the cores, so these times are longer than on a quiet machine**' : ''}.`,
     '',
     'Each kernel: one warm-up, then the median of up to 5 runs (fewer for slow kernels, at least 3), each waited for by reading the last element of its result with dataSync() (a 1-element slice, so the time holds no copy of the whole result out of the wasm heap). GFLOP/s counts 2 per multiply-add. GB/s counts each operand read once and the result written once (the least traffic the kernel needs), 4 bytes per float; the AdamW row counts the gradient twice (norm, then update) and the weight and both moments read and written: 32 bytes per parameter.',
     '',
