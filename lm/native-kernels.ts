@@ -270,16 +270,41 @@ function concat(args: Args, _addon: NativeAddon, be: CpuBackend): Info | null {
   return be.makeTensorInfo(outShape, 'float32', out);
 }
 
+/** gatherND of float32 slices (cross-entropy picks one logit per row); the cpu kernel walks index objects. */
+function gatherNd(args: Args, _addon: NativeAddon, be: CpuBackend): Info | null {
+  const x = args.inputs.params as Info;
+  const idx = args.inputs.indices as Info;
+  const ids = be.data.get(idx.dataId).values;
+  if (x.dtype !== 'float32' || !(ids instanceof Int32Array)) return null;
+  const k = idx.shape[idx.shape.length - 1];
+  if (k > x.shape.length) return null;
+  const n = ids.length / k;
+  const slice = size(x.shape.slice(k));
+  const strides = stridesOf(x.shape);
+  const vals = f32(be, x);
+  const out = be.alloc(n * slice);
+  for (let i = 0; i < n; i++) {
+    let off = 0;
+    for (let d = 0; d < k; d++) {
+      const j = ids[i * k + d];
+      if (j < 0 || j >= x.shape[d]) throw new Error(`gatherND: index ${j} in dimension ${d} is outside [0, ${x.shape[d]})`);
+      off += j * strides[d];
+    }
+    out.set(vals.subarray(off, off + slice), i * slice);
+  }
+  return be.makeTensorInfo([...idx.shape.slice(0, -1), ...x.shape.slice(k)], 'float32', out);
+}
+
 /** One-hot rows into a pooled buffer; float32 output only (int32 keeps the cpu kernel). */
 function oneHot(args: Args, _addon: NativeAddon, be: CpuBackend): Info | null {
   const idx = args.inputs.indices as Info;
   const { depth, onValue, offValue, dtype } = args.attrs as { depth: number; onValue: number; offValue: number; dtype: string };
   const ids = be.data.get(idx.dataId).values as ArrayLike<number>;
   if (dtype !== 'float32' && dtype !== 'int32') return null;
-  const out = be.alloc(ids.length * depth).fill(offValue);
+  const out = dtype === 'int32' ? new Int32Array(ids.length * depth) : be.alloc(ids.length * depth);
+  out.fill(offValue);
   for (let i = 0; i < ids.length; i++) if (ids[i] >= 0 && ids[i] < depth) out[i * depth + ids[i]] = onValue;
-  if (dtype === 'int32') return be.makeTensorInfo([...idx.shape, depth], 'int32', Int32Array.from(out));
-  return be.makeTensorInfo([...idx.shape, depth], 'float32', out);
+  return be.makeTensorInfo([...idx.shape, depth], dtype, out);
 }
 
 /** int32/bool to float32 into a pooled buffer (TypedArray.set converts natively). */
@@ -308,6 +333,7 @@ export const NATIVE_KERNELS: NativeKernel[] = [
   { kernelName: 'SplitV', kernelFunc: splitV },
   { kernelName: 'Concat', kernelFunc: concat },
   { kernelName: 'OneHot', kernelFunc: oneHot },
+  { kernelName: 'GatherNd', kernelFunc: gatherNd },
   { kernelName: 'Cast', kernelFunc: cast },
   { kernelName: 'GatherV2', kernelFunc: gather },
   { kernelName: 'ScatterNd', kernelFunc: scatterNd },

@@ -9,6 +9,21 @@
 import * as tf from '@tensorflow/tfjs';
 
 type T2 = tf.Tensor2D;
+
+/**
+ * wasm runs transposed matMuls in a naive loop, so there every product is a plain 2-D matMul of explicit
+ * transposes. Other backends (native GEMM packs either layout for free, TensorFlow) take the flags:
+ * an explicit transpose of the tied head's [V, N] output alone costs a 67 MB strided copy at the M shape.
+ */
+const wasm = () => tf.getBackend() === 'wasm';
+/** a @ bᵀ */
+function mmT(a: T2, b: T2): T2 {
+  return wasm() ? tf.matMul(a, tf.transpose(b)) : tf.matMul(a, b, false, true);
+}
+/** aᵀ @ b */
+function mTm(a: T2, b: T2): T2 {
+  return wasm() ? tf.matMul(tf.transpose(a), b) : tf.matMul(a, b, true, false);
+}
 type GradResult = { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[] };
 
 /** tf.customGrad with a signature TypeScript can check: tensors first, then the save function. */
@@ -37,7 +52,7 @@ export function linear(x: T2, w: T2, b: tf.Tensor1D): T2 {
       save([w]);
       return {
         value: tf.add(tf.matMul(x_ as T2, w), b),
-        gradFunc: (dy: tf.Tensor, [ws]: tf.Tensor[]) => tf.tidy(() => [tf.matMul(dy as T2, tf.transpose(ws as T2))]),
+        gradFunc: (dy: tf.Tensor, [ws]: tf.Tensor[]) => tf.tidy(() => [mmT(dy as T2, ws as T2)]),
       };
     });
     return g(x) as T2;
@@ -47,8 +62,8 @@ export function linear(x: T2, w: T2, b: tf.Tensor1D): T2 {
     return {
       value: tf.add(tf.matMul(x_ as T2, w_ as T2), b_),
       gradFunc: (dy: tf.Tensor, [xs, ws]: tf.Tensor[]) => tf.tidy(() => [
-        tf.matMul(dy as T2, tf.transpose(ws as T2)), // dx = dy @ wᵀ   [N, in]
-        tf.matMul(tf.transpose(xs as T2), dy as T2), // dw = xᵀ @ dy   [in, out]
+        mmT(dy as T2, ws as T2), // dx = dy @ wᵀ   [N, in]
+        mTm(xs as T2, dy as T2), // dw = xᵀ @ dy   [in, out]
         colSum(dy), //                                  db             [out]
       ]),
     };
@@ -71,13 +86,22 @@ export function embedding(ids: tf.Tensor1D, table: T2): T2 {
   return f(table) as T2;
 }
 
-/** Tied LM head: x [N, C], wte [V, C] -> logits [N, V], computed as (wte @ xᵀ)ᵀ so XNNPACK packs xᵀ, not wte. */
+/** float32 one-hot rows [N, V]. On wasm via int32 and a cast: its OneHot kernel writes integer bits when asked for float32. */
+export function oneHotF32(ids: tf.Tensor1D, V: number): T2 {
+  return wasm() ? (tf.cast(tf.oneHot(ids, V), 'float32') as T2) : (tf.oneHot(ids, V, 1, 0, 'float32') as T2);
+}
+
+/** Tied LM head: x [N, C], wte [V, C] -> logits [N, V]; on wasm as (wte @ xᵀ)ᵀ so XNNPACK packs xᵀ, not wte. */
+function headForward(x: T2, wte: T2): T2 {
+  return wasm() ? (tf.transpose(tf.matMul(wte, tf.transpose(x))) as T2) : tf.matMul(x, wte, false, true);
+}
+
 export function tiedHead(x: T2, wte: T2): T2 {
   if (isFrozen(wte)) {
     const g = customGrad((x_: tf.Tensor, save: tf.GradSaveFunc) => {
       save([wte]);
       return {
-        value: tf.tidy(() => tf.transpose(tf.matMul(wte, tf.transpose(x_ as T2)))),
+        value: tf.tidy(() => headForward(x_ as T2, wte)),
         gradFunc: (dy: tf.Tensor, [es]: tf.Tensor[]) => tf.tidy(() => [tf.matMul(dy as T2, es as T2)]),
       };
     });
@@ -86,10 +110,10 @@ export function tiedHead(x: T2, wte: T2): T2 {
   const f = customGrad((x_: tf.Tensor, e_: tf.Tensor, save: tf.GradSaveFunc) => {
     save([x_, e_]);
     return {
-      value: tf.tidy(() => tf.transpose(tf.matMul(e_ as T2, tf.transpose(x_ as T2)))),
+      value: tf.tidy(() => headForward(x_ as T2, e_ as T2)),
       gradFunc: (dy: tf.Tensor, [xs, es]: tf.Tensor[]) => tf.tidy(() => [
         tf.matMul(dy as T2, es as T2), //                  dx = dy @ wte   [N, C]
-        tf.matMul(tf.transpose(dy as T2), xs as T2), //     dwte = dyᵀ @ x  [V, C]
+        mTm(dy as T2, xs as T2), //                          dwte = dyᵀ @ x  [V, C]
       ]),
     };
   });
@@ -185,8 +209,7 @@ export function crossEntropy(logits: T2, targets: tf.Tensor1D, weights: tf.Tenso
       value,
       gradFunc: (dy: tf.Tensor, [zs, ts, ws]: tf.Tensor[]) => tf.tidy(() => {
         const w = tf.div(ws, tf.maximum(tf.sum(ws), 1e-12)); // [N]
-        // int32 oneHot then cast: the wasm OneHot kernel writes integer bits when asked for float32.
-        const g = tf.sub(tf.softmax(zs), tf.cast(tf.oneHot(ts as tf.Tensor1D, V), 'float32'));
+        const g = tf.sub(tf.softmax(zs), oneHotF32(ts as tf.Tensor1D, V));
         return [tf.mul(g, tf.mul(tf.reshape(w, [N, 1]), dy))];
       }),
     };

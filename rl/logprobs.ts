@@ -5,6 +5,7 @@
 //   z = logits / τ;  logp = z_y − lse(z);  H = lse(z) − Σ p z
 //   ∂logp/∂z_j = 1[j=y] − p_j;  ∂H/∂z_j = −p_j (z_j − Σ p z);  and ∂z/∂logits = 1/τ
 import * as tf from '@tensorflow/tfjs';
+import { oneHotF32 } from '../lm/ops.js';
 
 type GradFn = (...args: unknown[]) => { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[] };
 
@@ -30,8 +31,7 @@ export function logprobsAndEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D, te
         const p = tf.softmax(z);
         const ez = tf.sum(tf.mul(p, z), -1, true); // [N, 1]
         const [dLogp, dH] = tf.split(dy, 2, 1); //     [N, 1] each
-        // int32 oneHot then cast: the wasm OneHot kernel writes integer bits when asked for float32.
-        const oneHot = tf.cast(tf.oneHot(ts as tf.Tensor1D, V), 'float32');
+        const oneHot = oneHotF32(ts as tf.Tensor1D, V);
         const g = tf.sub(tf.mul(dLogp, tf.sub(oneHot, p)), tf.mul(dH, tf.mul(p, tf.sub(z, ez))));
         return [tf.div(g, temperature)];
       }),

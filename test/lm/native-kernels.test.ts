@@ -184,6 +184,8 @@ describe('lm/native-kernels (native backend vs tfjs-backend-cpu)', function () {
     const ids = () => [tf.tensor1d([0, 3, 9, 3, -1, 12], 'int32')];
     await same('oneHot int32', ids, (i) => tf.oneHot(i, 10));
     await same('oneHot float32', ids, (i) => tf.oneHot(i, 10, 2, -1, 'float32'));
+    await same('gatherND rows', () => [rand([6, 9]), tf.tensor2d([[0, 1], [5, 8], [2, 2]], undefined, 'int32')], (x, i) => tf.gatherND(x, i));
+    await same('gatherND slices', () => [rand([6, 4, 3]), tf.tensor2d([[5], [0], [5]], undefined, 'int32')], (x, i) => tf.gatherND(x, i));
     await same('cast int32', ids, (i) => tf.cast(i, 'float32'));
     await same('cast bool', () => [tf.tensor1d([true, false, true], 'bool')], (b) => tf.cast(b, 'float32'));
   });
