@@ -66,6 +66,14 @@ export interface LinearAdapter {
   delta(prefix: string, x: tf.Tensor2D): tf.Tensor2D | null;
 }
 
+/** 1 where key j may be seen by query i (j <= past + i), else 0: [T, past + T]. Built in JS: tf.linalg.bandPart is a chain of small kernels. */
+function causalMask(T: number, past: number): tf.Tensor2D {
+  const S = past + T;
+  const m = new Float32Array(T * S);
+  for (let i = 0; i < T; i++) m.fill(1, i * S, i * S + past + i + 1);
+  return tf.tensor2d(m, [T, S]);
+}
+
 export class GPT {
   readonly config: GPTConfig;
   /** Parameters by HF name. */
@@ -140,7 +148,7 @@ export class GPT {
     let x = tf.add(tok, wpe) as tf.Tensor2D; // [B*T, C]
 
     // Additive mask [B or 1, 1, T, past+T]: causal, and padded keys removed.
-    const causal = tf.linalg.bandPart(tf.ones([T, past + T]), -1, past); // key j allowed for query i iff j <= past + i
+    const causal = causalMask(T, past); // [T, past+T]
     const allowed = opts.attentionMask
       ? tf.mul(tf.reshape(causal, [1, 1, T, past + T]), tf.reshape(tf.cast(opts.attentionMask, 'float32'), [B, 1, 1, past + T]))
       : tf.reshape(causal, [1, 1, T, past + T]);

@@ -19,6 +19,13 @@ export interface NativeAddon {
   adamw(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, lr: number, beta1: number, beta2: number,
     eps: number, decayFactor: number, bc1: number, bc2: number, clip: number): void;
   sumSquares(x: Float32Array): number;
+  layerNorm(x: Float32Array, g: Float32Array, b: Float32Array, y: Float32Array, xhat: Float32Array, rstd: Float32Array, N: number, C: number, eps: number): void;
+  layerNormGrad(dy: Float32Array, xhat: Float32Array, rstd: Float32Array, g: Float32Array, dx: Float32Array, dg: Float32Array | null, db: Float32Array | null, N: number, C: number): void;
+  geluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
+  attnProbs(s: Float32Array, bias: Float32Array | null, p: Float32Array, rows: number, n: number, scale: number, groupRows: number, biasGroups: number, tq: number): void;
+  attnProbsGrad(dp: Float32Array, p: Float32Array, ds: Float32Array, rows: number, n: number, scale: number): void;
+  xent(z: Float32Array, targets: Int32Array, nll: Float32Array, N: number, V: number): void;
+  xentGrad(z: Float32Array, targets: Int32Array, coef: Float32Array, dz: Float32Array, N: number, V: number): void;
   info(): { isa: string; isas: string; blas: string | null; threads: number };
   setThreads(n: number): void;
   setIsa(name: string): boolean;

@@ -4,6 +4,7 @@
 // not cover keep running in JavaScript; `nativeFallbackKernels()` lists which were used.
 import * as tf from '@tensorflow/tfjs';
 import { loadNativeAddon, NativeAddon } from './native-addon.js';
+import { FUSED } from './native-fused.js';
 import { pooledBackendClass } from './native-memory.js';
 import { NATIVE_KERNELS } from './native-kernels.js';
 
@@ -58,6 +59,13 @@ export function registerNativeBackend(): { ok: true; addon: NativeAddon } | { ok
         jsKernelsUsed.add(`${nk.kernelName} (fallback)`);
         return fallback.kernelFunc(args);
       }),
+    });
+  }
+  for (const [name, fn] of Object.entries(FUSED)) {
+    tf.registerKernel({
+      kernelName: name,
+      backendName: NATIVE,
+      kernelFunc: timed(name, ({ inputs, attrs, backend }) => fn(inputs as never, (attrs ?? {}) as never, addon, backend as never)),
     });
   }
   addonInUse = addon;

@@ -16,6 +16,19 @@ type T2 = tf.Tensor2D;
  * an explicit transpose of the tied head's [V, N] output alone costs a 67 MB strided copy at the M shape.
  */
 const wasm = () => tf.getBackend() === 'wasm';
+/**
+ * A fused kernel of the current backend, if it has one. The native backend registers one per op below
+ * (lm/native-fused.ts: one pass over memory each); elsewhere the ops use their tfjs compositions.
+ */
+function fused(name: string): boolean {
+  return tf.getKernel(name, tf.getBackend()) !== undefined;
+}
+function run(name: string, inputs: Record<string, tf.Tensor | null>, attrs: Record<string, unknown> = {}): tf.Tensor[] {
+  const ins = Object.fromEntries(Object.entries(inputs).filter(([, v]) => v)) as tf.NamedTensorMap;
+  const r = tf.engine().runKernel(name, ins, attrs as tf.NamedAttrMap) as tf.Tensor | tf.Tensor[];
+  return Array.isArray(r) ? r : [r];
+}
+
 /** a @ bᵀ */
 function mmT(a: T2, b: T2): T2 {
   return wasm() ? tf.matMul(a, tf.transpose(b)) : tf.matMul(a, b, false, true);
@@ -126,6 +139,14 @@ export function layerNorm(x: T2, g: tf.Tensor1D, b: tf.Tensor1D, eps: number): T
   const f = customGrad((x_: tf.Tensor, ...rest: unknown[]) => {
     const save = rest.at(-1) as tf.GradSaveFunc;
     const [g_, b_] = frozen ? [g, b] : (rest as tf.Tensor[]);
+    if (fused('RlhfLayerNorm')) {
+      const [y, xh, r] = run('RlhfLayerNorm', { x: x_, g: g_, b: b_ }, { eps });
+      save([xh, r, g_]);
+      return {
+        value: y,
+        gradFunc: (dy: tf.Tensor, [xhs, rs, gs]: tf.Tensor[]) => run('RlhfLayerNormGrad', { dy, xhat: xhs, rstd: rs, g: gs }, { params: !frozen }),
+      };
+    }
     const [xhat, rstd] = tf.tidy(() => {
       const xc = tf.sub(x_, tf.mean(x_, -1, true));
       const r = tf.rsqrt(tf.add(tf.mean(tf.square(xc), -1, true), eps)); // [N, 1]
@@ -155,6 +176,9 @@ const GELU_C = 0.044715;
 export function gelu(x: tf.Tensor): tf.Tensor {
   const f = customGrad((x_: tf.Tensor, save: tf.GradSaveFunc) => {
     save([x_]);
+    if (fused('RlhfGelu')) {
+      return { value: run('RlhfGelu', { x: x_ })[0], gradFunc: (dy: tf.Tensor, [xs]: tf.Tensor[]) => run('RlhfGeluGrad', { dy, x: xs }) };
+    }
     return {
       value: tf.tidy(() => tf.mul(x_, geluGate(x_))),
       gradFunc: (dy: tf.Tensor, [xs]: tf.Tensor[]) => tf.tidy(() => {
@@ -178,6 +202,16 @@ function geluGate(x: tf.Tensor): tf.Tensor {
  * scores [B, H, Tq, Tk]; bias broadcasts to it (0 where allowed, a large negative where masked).
  */
 export function attnProbs(scores: tf.Tensor4D, bias: tf.Tensor, scale: number): tf.Tensor4D {
+  const [B, , Tq, Tk] = scores.shape;
+  const b = bias.shape;
+  if (fused('RlhfAttnProbs') && b.length === 4 && (b[0] === 1 || b[0] === B) && b[1] === 1 && b[2] === Tq && b[3] === Tk) {
+    const g = customGrad((s: tf.Tensor, save: tf.GradSaveFunc) => {
+      const p = run('RlhfAttnProbs', { scores: s, bias }, { scale })[0];
+      save([p]);
+      return { value: p, gradFunc: (dp: tf.Tensor, [ps]: tf.Tensor[]) => run('RlhfAttnProbsGrad', { dp, p: ps }, { scale }) };
+    });
+    return g(scores) as tf.Tensor4D;
+  }
   const f = customGrad((s: tf.Tensor, save: tf.GradSaveFunc) => {
     const p = tf.tidy(() => tf.softmax(tf.add(tf.mul(s, scale), bias)));
     save([p]);
@@ -200,6 +234,15 @@ export function crossEntropy(logits: T2, targets: tf.Tensor1D, weights: tf.Tenso
   const [N, V] = logits.shape;
   const f = customGrad((z: tf.Tensor, save: tf.GradSaveFunc) => {
     save([z, targets, weights]);
+    if (fused('RlhfXent')) {
+      return {
+        value: tf.tidy(() => tf.div(tf.sum(tf.mul(run('RlhfXent', { logits: z, targets })[0], weights)), tf.maximum(tf.sum(weights), 1e-12))),
+        gradFunc: (dy: tf.Tensor, [zs, ts, ws]: tf.Tensor[]) => tf.tidy(() => {
+          const coef = tf.mul(tf.div(ws, tf.maximum(tf.sum(ws), 1e-12)), dy); // [N]
+          return run('RlhfXentGrad', { logits: zs, targets: ts, coef });
+        }),
+      };
+    }
     const value = tf.tidy(() => {
       const idx = tf.stack([tf.range(0, N, 1, 'int32'), targets], 1); // [N, 2]
       const nll = tf.sub(tf.logSumExp(z, -1), tf.gatherND(z, idx)); //   [N]

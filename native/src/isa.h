@@ -35,6 +35,22 @@ struct Kernels {
   double (*sumSquares)(const float* x, int64_t n);
   /** The GEMM inner kernel set for this instruction set. */
   const GemmMicro* gemm;
+
+  // Fused rows of the GPT's custom-gradient ops (lm/ops.ts), one pass each instead of 5-10 tfjs kernels.
+  /** LayerNorm of one row: xhat = (x - mean) * rstd, y = xhat * g + b; returns rstd. */
+  float (*layerNormRow)(const float* x, const float* g, const float* b, float* y, float* xhat, int64_t n, float eps);
+  /** dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)) with dxhat = dy * g. */
+  void (*layerNormBwdRow)(const float* dy, const float* xhat, const float* g, float rstd, float* dx, int64_t n);
+  /** GELU (tanh form) backward: dx = dy * d/dx[x·σ(2u)]. */
+  void (*geluBwd)(const float* dy, const float* x, float* dx, int64_t n);
+  /** p = softmax(s * scale + bias) for one row (bias may be null). */
+  void (*attnRow)(const float* s, const float* bias, float scale, float* p, int64_t n);
+  /** ds = scale * p * (dp - Σ dp·p) for one row. */
+  void (*attnBwdRow)(const float* dp, const float* p, float scale, float* ds, int64_t n);
+  /** Cross-entropy of one row: logsumexp(z) - z[t]. */
+  float (*xentRow)(const float* z, int32_t t, int64_t n);
+  /** Its gradient row: (softmax(z) - onehot(t)) * c. */
+  void (*xentBwdRow)(const float* z, int32_t t, float c, float* dz, int64_t n);
 };
 
 /** The table in use. */

@@ -9,6 +9,7 @@ const Kernels* kernels() {
   static const Kernels k = {
       "avx512",
       binary, unary, sum, max, min, accumulate, softmaxRow, adamw, sumSquares, gemmMicro(),
+      layerNormRow, layerNormBwdRow, geluBwd, attnRow, attnBwdRow, xentRow, xentBwdRow,
   };
   return &k;
 }

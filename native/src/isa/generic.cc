@@ -14,6 +14,7 @@ const Kernels* kernels() {
       "scalar",
 #endif
       binary, unary, sum, max, min, accumulate, softmaxRow, adamw, sumSquares, gemmMicro(),
+      layerNormRow, layerNormBwdRow, geluBwd, attnRow, attnBwdRow, xentRow, xentBwdRow,
   };
   return &k;
 }

@@ -1,0 +1,74 @@
+// Fused GPT ops as tfjs kernels of the native backend: LayerNorm forward/backward, GELU forward/backward,
+// attention probabilities forward/backward, cross-entropy forward/backward (native/src/fused.cc).
+// lm/ops.ts uses a kernel when the current backend has it, and its tfjs composition otherwise.
+import * as tf from '@tensorflow/tfjs';
+import { NativeAddon, UNARY } from './native-addon.js';
+
+type Info = tf.TensorInfo;
+interface Be {
+  data: { get(d: object): { values: unknown } };
+  makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): Info;
+  alloc(n: number): Float32Array;
+}
+type Fn = (inputs: Record<string, Info>, attrs: Record<string, unknown>, addon: NativeAddon, be: Be) => Info | Info[];
+
+const f32 = (be: Be, t: Info) => be.data.get(t.dataId).values as Float32Array;
+const i32 = (be: Be, t: Info) => {
+  const v = be.data.get(t.dataId).values;
+  if (!(v instanceof Int32Array)) throw new Error('expected int32 targets');
+  return v;
+};
+const out = (be: Be, shape: number[], v: Float32Array) => be.makeTensorInfo(shape, 'float32', v);
+
+export const FUSED: Record<string, Fn> = {
+  RlhfLayerNorm: ({ x, g, b }, { eps }, addon, be) => {
+    const C = x.shape[x.shape.length - 1];
+    const N = x.shape.reduce((a, d) => a * d, 1) / C;
+    const [y, xhat, rstd] = [be.alloc(N * C), be.alloc(N * C), be.alloc(N)];
+    addon.layerNorm(f32(be, x), f32(be, g), f32(be, b), y, xhat, rstd, N, C, Number(eps));
+    return [out(be, x.shape, y), out(be, x.shape, xhat), out(be, [...x.shape.slice(0, -1), 1], rstd)];
+  },
+  RlhfLayerNormGrad: ({ dy, xhat, rstd, g }, { params }, addon, be) => {
+    const C = dy.shape[dy.shape.length - 1];
+    const N = dy.shape.reduce((a, d) => a * d, 1) / C;
+    const dx = be.alloc(N * C);
+    const [dg, db] = params ? [be.alloc(C), be.alloc(C)] : [null, null];
+    addon.layerNormGrad(f32(be, dy), f32(be, xhat), f32(be, rstd), f32(be, g), dx, dg, db, N, C);
+    return params ? [out(be, dy.shape, dx), out(be, [C], dg!), out(be, [C], db!)] : [out(be, dy.shape, dx)];
+  },
+  RlhfGelu: ({ x }, _a, addon, be) => {
+    const y = be.alloc(f32(be, x).length);
+    addon.unary(UNARY.GeluTanh, f32(be, x), y);
+    return out(be, x.shape, y);
+  },
+  RlhfGeluGrad: ({ dy, x }, _a, addon, be) => {
+    const dx = be.alloc(f32(be, x).length);
+    addon.geluGrad(f32(be, dy), f32(be, x), dx);
+    return out(be, x.shape, dx);
+  },
+  // scores [B, H, Tq, Tk]; bias [1 or B, 1, Tq, Tk] (checked by the caller, lm/ops.ts)
+  RlhfAttnProbs: ({ scores, bias }, { scale }, addon, be) => {
+    const [B, H, Tq, Tk] = scores.shape;
+    const p = be.alloc(B * H * Tq * Tk);
+    addon.attnProbs(f32(be, scores), bias ? f32(be, bias) : null, p, B * H * Tq, Tk, Number(scale), H * Tq, bias ? bias.shape[0] : 1, Tq);
+    return out(be, scores.shape, p);
+  },
+  RlhfAttnProbsGrad: ({ dp, p }, { scale }, addon, be) => {
+    const n = p.shape[p.shape.length - 1];
+    const ds = be.alloc(f32(be, p).length);
+    addon.attnProbsGrad(f32(be, dp), f32(be, p), ds, ds.length / n, n, Number(scale));
+    return out(be, p.shape, ds);
+  },
+  RlhfXent: ({ logits, targets }, _a, addon, be) => {
+    const [N, V] = logits.shape;
+    const nll = be.alloc(N);
+    addon.xent(f32(be, logits), i32(be, targets), nll, N, V);
+    return out(be, [N], nll);
+  },
+  RlhfXentGrad: ({ logits, targets, coef }, _a, addon, be) => {
+    const [N, V] = logits.shape;
+    const dz = be.alloc(N * V);
+    addon.xentGrad(f32(be, logits), i32(be, targets), f32(be, coef), dz, N, V);
+    return out(be, [N, V], dz);
+  },
+};

@@ -1,0 +1,99 @@
+#include "fused.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "isa.h"
+#include "threadpool.h"
+
+namespace rlhf {
+namespace {
+int64_t rowGrain(int64_t n) { return std::max<int64_t>(1, 32 * 1024 / std::max<int64_t>(1, n)); }
+
+std::string checkTargets(const int32_t* t, int64_t N, int64_t V) {
+  for (int64_t i = 0; i < N; i++) {
+    if (t[i] < 0 || t[i] >= V) return "cross-entropy: target " + std::to_string(t[i]) + " at row " + std::to_string(i) + " is outside [0, " + std::to_string(V) + ")";
+  }
+  return "";
+}
+}  // namespace
+
+void layerNormFwd(const float* x, const float* g, const float* b, float* y, float* xhat, float* rstd, int64_t N, int64_t C, float eps) {
+  const auto& k = K();
+  parallelFor(N, rowGrain(C), [&](int64_t s, int64_t e) {
+    for (int64_t r = s; r < e; r++) rstd[r] = k.layerNormRow(x + r * C, g, b, y + r * C, xhat + r * C, C, eps);
+  });
+}
+
+void layerNormBwd(const float* dy, const float* xhat, const float* rstd, const float* g, float* dx, float* dg, float* db, int64_t N, int64_t C) {
+  const auto& k = K();
+  parallelFor(N, rowGrain(C), [&](int64_t s, int64_t e) {
+    for (int64_t r = s; r < e; r++) k.layerNormBwdRow(dy + r * C, xhat + r * C, g, rstd[r], dx + r * C, C);
+  });
+  if (!dg || !db) return;
+  // Column sums over rows: each part accumulates its own rows, then the parts are added.
+  const int parts = static_cast<int>(std::min<int64_t>(numThreads(), std::max<int64_t>(1, N * C / (64 * 1024))));
+  std::vector<float> partial(static_cast<size_t>(parts) * 2 * C, 0.0f);
+  parallelFor(parts, 1, [&](int64_t s, int64_t e) {
+    for (int64_t p = s; p < e; p++) {
+      float* pg = partial.data() + p * 2 * C;
+      float* pb = pg + C;
+      std::vector<float> tmp(C);
+      for (int64_t r = N * p / parts; r < N * (p + 1) / parts; r++) {
+        k.binary(kMul, dy + r * C, 1, xhat + r * C, 1, tmp.data(), C);
+        k.accumulate(pg, tmp.data(), C);
+        k.accumulate(pb, dy + r * C, C);
+      }
+    }
+  });
+  std::fill(dg, dg + C, 0.0f);
+  std::fill(db, db + C, 0.0f);
+  for (int p = 0; p < parts; p++) {
+    k.accumulate(dg, partial.data() + p * 2 * C, C);
+    k.accumulate(db, partial.data() + p * 2 * C + C, C);
+  }
+}
+
+void geluBwdAll(const float* dy, const float* x, float* dx, int64_t n) {
+  const auto& k = K();
+  parallelFor(n, 8 * 1024, [&](int64_t s, int64_t e) { k.geluBwd(dy + s, x + s, dx + s, e - s); });
+}
+
+void attnFwd(const float* s, const float* bias, float* p, int64_t rows, int64_t n, float scale, int64_t groupRows, int64_t biasGroups, int64_t tq) {
+  const auto& k = K();
+  parallelFor(rows, rowGrain(n), [&](int64_t a, int64_t e) {
+    for (int64_t r = a; r < e; r++) {
+      const float* br = bias ? bias + (((r / groupRows) % biasGroups) * tq + r % tq) * n : nullptr;
+      k.attnRow(s + r * n, br, scale, p + r * n, n);
+    }
+  });
+}
+
+void attnBwd(const float* dp, const float* p, float* ds, int64_t rows, int64_t n, float scale) {
+  const auto& k = K();
+  parallelFor(rows, rowGrain(n), [&](int64_t a, int64_t e) {
+    for (int64_t r = a; r < e; r++) k.attnBwdRow(dp + r * n, p + r * n, scale, ds + r * n, n);
+  });
+}
+
+std::string xentFwd(const float* z, const int32_t* t, float* nll, int64_t N, int64_t V) {
+  std::string err = checkTargets(t, N, V);
+  if (!err.empty()) return err;
+  const auto& k = K();
+  parallelFor(N, rowGrain(V), [&](int64_t a, int64_t e) {
+    for (int64_t r = a; r < e; r++) nll[r] = k.xentRow(z + r * V, t[r], V);
+  });
+  return "";
+}
+
+std::string xentBwd(const float* z, const int32_t* t, const float* coef, float* dz, int64_t N, int64_t V) {
+  std::string err = checkTargets(t, N, V);
+  if (!err.empty()) return err;
+  const auto& k = K();
+  parallelFor(N, rowGrain(V), [&](int64_t a, int64_t e) {
+    for (int64_t r = a; r < e; r++) k.xentBwdRow(z + r * V, t[r], coef[r], dz + r * V, V);
+  });
+  return "";
+}
+
+}  // namespace rlhf
