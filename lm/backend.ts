@@ -42,7 +42,7 @@ async function tryNative(): Promise<{ ok: true; detail: string } | { ok: false; 
   if (!r.ok) return { ok: false, why: `native: ${r.why}` };
   if (!(await tf.setBackend(NATIVE))) return { ok: false, why: 'native backend failed to initialise' };
   const i = r.addon.info();
-  return { ok: true, detail: `native (${i.isa}, ${i.threads} threads, GEMM: ${i.blas ?? 'own kernel'})` };
+  return { ok: true, detail: `native (${i.isa}, ${i.threads} threads, GEMM: own kernel${i.blas ? `, ${i.blas} where faster` : ''})` };
 }
 
 async function tryWasm(): Promise<{ ok: true; detail: string } | { ok: false; why: string }> {

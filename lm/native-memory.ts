@@ -1,7 +1,7 @@
 // Buffer reuse for the native backend. On this kind of VM a fresh Float32Array costs far more than the
 // kernel that fills it: every new page faults (2 MB: ~2–10 ms to allocate and touch vs 0.1 ms to
 // multiply; measured in scratch during development), and glibc hands large blocks back to the OS on
-// free. So the kernels' outputs come from a pool of buffers of disposed tensors, keyed by length.
+// free. So the kernels' outputs come from a pool of buffers of disposed tensors, by size class.
 //
 // A buffer is recycled only when nothing outside the backend can still see it:
 //  - only buffers the native kernels allocated are pooled (never a user's array given to tf.tensor);
@@ -22,10 +22,22 @@ interface CpuLike {
 /** Most bytes the pool keeps: a quarter of RAM, at most 4 GiB. */
 const CAP = Math.min(4 * 2 ** 30, totalmem() / 4);
 
+/**
+ * Byte size of the buffer that holds `bytes`: 0 (no pooling) below 64 KiB, else the next 2^k·{1, 1.25,
+ * 1.5, 1.75}, so that tensors that grow a little each step (the KV cache) still find a free buffer.
+ */
+export function sizeClass(bytes: number): number {
+  if (bytes < 64 * 1024) return 0;
+  const p = 2 ** Math.floor(Math.log2(bytes));
+  for (const f of [1, 1.25, 1.5, 1.75, 2]) if (p * f >= bytes) return p * f;
+  return 2 * p;
+}
+
 /** Subclass tfjs-backend-cpu's backend class with the pool. */
 export function pooledBackendClass(Base: new () => tf.KernelBackend): new () => tf.KernelBackend {
   class NativeBackend extends (Base as unknown as new () => CpuLike) {
-    private pool = new Map<number, Float32Array[]>();
+    /** Free ArrayBuffers by byte size (a size class, see sizeClass). */
+    private pool = new Map<number, ArrayBuffer[]>();
     private pooledBytes = 0;
     /** Buffers we allocated that no one outside the backend can reference. */
     private owned = new WeakSet<Float32Array>();
@@ -34,9 +46,11 @@ export function pooledBackendClass(Base: new () => tf.KernelBackend): new () => 
 
     /** A Float32Array of n elements with undefined contents (callers overwrite all of it). */
     alloc(n: number): Float32Array {
-      const a = this.pool.get(n)?.pop();
-      if (a) this.pooledBytes -= a.byteLength;
-      const out = a ?? new Float32Array(n);
+      const bytes = sizeClass(4 * n);
+      if (!bytes) return new Float32Array(n); // small: malloc reuses these without faults
+      const buf = this.pool.get(bytes)?.pop();
+      if (buf) this.pooledBytes -= bytes;
+      const out = new Float32Array(buf ?? new ArrayBuffer(bytes), 0, n);
       this.owned.add(out);
       this.byBuffer.set(out.buffer, out);
       return out;
@@ -67,11 +81,12 @@ export function pooledBackendClass(Base: new () => tf.KernelBackend): new () => 
       if (v instanceof Float32Array && !this.data.has(d) && this.owned.has(v)) {
         this.owned.delete(v);
         this.stored.delete(v);
-        if (this.pooledBytes + v.byteLength <= CAP) {
-          const list = this.pool.get(v.length) ?? [];
-          list.push(v);
-          this.pool.set(v.length, list);
-          this.pooledBytes += v.byteLength;
+        const buf = v.buffer as ArrayBuffer;
+        if (this.pooledBytes + buf.byteLength <= CAP) {
+          const list = this.pool.get(buf.byteLength) ?? [];
+          list.push(buf);
+          this.pool.set(buf.byteLength, list);
+          this.pooledBytes += buf.byteLength;
         }
       }
       return done;
