@@ -5,6 +5,8 @@
 //  - gather's gradient (UnsortedSegmentSum) has no wasm kernel; the embedding's backward is scatterND.
 //  - a composition keeps every intermediate alive until the backward pass; these save only what their
 //    backward needs, and every gradFunc body runs inside tf.tidy so its temporaries die at once.
+// On the native backend LayerNorm, GELU, the attention probabilities and the cross-entropy each run as
+// one fused kernel (lm/native-fused.ts); the compositions below serve every other backend.
 // All ops take the residual stream flattened to rows: x is [N, C] with N = B * T.
 import * as tf from '@tensorflow/tfjs';
 
