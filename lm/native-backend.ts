@@ -25,6 +25,7 @@ export function registerNativeBackend(): { ok: true; addon: NativeAddon } | { ok
   const addon = loaded.addon;
   const cpu = tf.findBackend('cpu');
   if (!cpu) return { ok: false, why: 'tfjs-backend-cpu is not registered' };
+  (cpu as unknown as { firstUse: boolean }).firstUse = false; // its "install tfjs-node" banner is not for us
   const NativeBackend = pooledBackendClass(Object.getPrototypeOf(cpu).constructor as new () => tf.KernelBackend);
   tf.registerBackend(NATIVE, () => {
     const b = new NativeBackend();
