@@ -26,6 +26,8 @@ export interface NativeAddon {
   attnProbsGrad(dp: Float32Array, p: Float32Array, ds: Float32Array, rows: number, n: number, scale: number): void;
   xent(z: Float32Array, targets: Int32Array, nll: Float32Array, N: number, V: number): void;
   xentGrad(z: Float32Array, targets: Int32Array, coef: Float32Array, dz: Float32Array, N: number, V: number): void;
+  /** An ArrayBuffer in a 2 MiB-aligned mapping with transparent huge pages (freed when collected). */
+  allocBuffer(bytes: number): ArrayBuffer;
   info(): { isa: string; isas: string; blas: string | null; threads: number };
   setThreads(n: number): void;
   setIsa(name: string): boolean;

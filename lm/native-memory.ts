@@ -1,7 +1,8 @@
 // Buffer reuse for the native backend. On this kind of VM a fresh Float32Array costs far more than the
 // kernel that fills it: every new page faults (2 MB: ~2–10 ms to allocate and touch vs 0.1 ms to
 // multiply; measured in scratch during development), and glibc hands large blocks back to the OS on
-// free. So the kernels' outputs come from a pool of buffers of disposed tensors, by size class.
+// free. So the kernels' outputs come from a pool of buffers of disposed tensors, by size class, and
+// large buffers are mapped with transparent huge pages by the addon (allocBuffer in native/src/addon.cc).
 //
 // A buffer is recycled only when nothing outside the backend can still see it:
 //  - only buffers the native kernels allocated are pooled (never a user's array given to tf.tensor);
@@ -33,8 +34,12 @@ export function sizeClass(bytes: number): number {
   return 2 * p;
 }
 
+/** From here up, buffers come from the addon's huge-page mappings (one fault per 2 MiB instead of 512). */
+const HUGE = 1 << 20;
+
 /** Subclass tfjs-backend-cpu's backend class with the pool. */
-export function pooledBackendClass(Base: new () => tf.KernelBackend): new () => tf.KernelBackend {
+export function pooledBackendClass(Base: new () => tf.KernelBackend, allocBuffer: (bytes: number) => ArrayBuffer): new () => tf.KernelBackend {
+  const fresh = (bytes: number) => (bytes >= HUGE ? allocBuffer(bytes) : new ArrayBuffer(bytes));
   class NativeBackend extends (Base as unknown as new () => CpuLike) {
     /** Free ArrayBuffers by byte size (a size class, see sizeClass). */
     private pool = new Map<number, ArrayBuffer[]>();
@@ -50,7 +55,7 @@ export function pooledBackendClass(Base: new () => tf.KernelBackend): new () => 
       if (!bytes) return new Float32Array(n); // small: malloc reuses these without faults
       const buf = this.pool.get(bytes)?.pop();
       if (buf) this.pooledBytes -= bytes;
-      const out = new Float32Array(buf ?? new ArrayBuffer(bytes), 0, n);
+      const out = new Float32Array(buf ?? fresh(bytes), 0, n);
       this.owned.add(out);
       this.byBuffer.set(out.buffer, out);
       return out;
@@ -67,7 +72,11 @@ export function pooledBackendClass(Base: new () => tf.KernelBackend): new () => 
 
     override readSync(d: object): unknown {
       const v = this.data.get(d)?.values;
-      if (v instanceof Float32Array && this.owned.has(v)) return v.slice();
+      if (v instanceof Float32Array && this.owned.has(v)) {
+        const copy = new Float32Array(fresh(v.byteLength), 0, v.length);
+        copy.set(v);
+        return copy;
+      }
       return super.readSync(d);
     }
 
