@@ -20,12 +20,13 @@ const { values: o } = parseArgs({
     clients: { type: 'string', default: '1,16,64' },
     'ppo-steps': { type: 'string', default: '200' },
     'vs-torch': { type: 'boolean', default: false },
+    'baseline-backend': { type: 'string', default: '' },
     help: { type: 'boolean', default: false },
   },
 });
 if (o.help) {
   process.stdout.write([
-    'usage: npm run bench -- [--parts lm,server,ppo,runs,rm,kernels] [--shapes S,M,G] [--backend auto|wasm|cpu|native|tensorflow] [--steps N] [--vs-torch] [--stock-baseline] [--clients 1,16,64] [--ppo-steps 200] [--no-record]',
+    'usage: npm run bench -- [--parts lm,server,ppo,runs,rm,kernels] [--shapes S,M,G] [--backend auto|wasm|cpu|native|tensorflow] [--steps N] [--vs-torch] [--baseline-backend wasm] [--stock-baseline] [--clients 1,16,64] [--ppo-steps 200] [--no-record]',
     '(--parts ppo runs PPO on the starter model: about 15-30 s per step here)',
     '--vs-torch: also run each LM shape in PyTorch on the CPU (same shapes, same training step, same generation), print tfjs/PyTorch',
     '  ratios with the machine\'s sgemm peak and memcpy bandwidth, and record them (tag vs-torch). Needs Debian\'s PyTorch:',
@@ -40,15 +41,16 @@ interface Row {
   genCacheTokS: number; genFullTokS: number; recomputeTokens: number; variant: string;
 }
 
-function runShape(shape: string, stock: boolean): Row {
+function runShape(shape: string, stock: boolean, backend = o.backend!): Row {
   const here = import.meta.dirname;
   // Recomputing the whole sequence for every token of G takes about 10 s per token here: time 16 of them.
   const recompute = shape === 'G' ? '16' : '64';
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(here, 'lm-shape.ts'), shape, o.backend!, o.steps!, recompute], {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(here, 'lm-shape.ts'), shape, backend, o.steps!, recompute], {
     encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...(stock ? { RLHF_WASM_STOCK_MATMUL: '1' } : {}) },
   });
   if (r.status !== 0) throw new Error(`shape ${shape} failed (exit ${r.status})`);
-  return { ...JSON.parse(r.stdout.trim().split('\n').at(-1)!), variant: stock ? 'stock tfjs BatchMatMul' : 'rlhf-trainer' };
+  const variant = stock ? 'stock tfjs BatchMatMul' : backend !== o.backend ? `baseline: --backend ${backend}` : 'rlhf-trainer';
+  return { ...JSON.parse(r.stdout.trim().split('\n').at(-1)!), variant };
 }
 
 // With --vs-torch and no --parts, only the LM shapes run.
@@ -137,6 +139,8 @@ for (const s of parts.includes('lm') ? o.shapes!.split(',') : []) {
   }
   // The stock kernel's cost is in attention, a small share of G's work, and G takes minutes per pass.
   if (o['stock-baseline'] && s !== 'G') rows.push(runShape(s, true));
+  // The same shape on another backend in the same run (e.g. --backend native --baseline-backend wasm).
+  if (o['baseline-backend']) rows.push(runShape(s, false, o['baseline-backend']));
 }
 
 const cpu = cpus();
@@ -165,7 +169,7 @@ if (rows.length) {
   record('lm', [
     `## LM core: training and generation`,
     '',
-    `Run ${new Date().toISOString().slice(0, 10)} on ${machine}. Backend: ${rows[0].backend}.`,
+    `Run ${new Date().toISOString().slice(0, 10)} on ${machine}. ${[...new Map(rows.map((r) => [r.variant, r.backend])).entries()].map(([v, b]) => `${v === 'rlhf-trainer' ? 'Backend' : v}: ${b}`).join('. ')}.`,
     '',
     'Training is forward + backward + AdamW on batches of full-context sequences (S, M: batch 8; G: batch 4), the median of the timed steps after one warm-up step.',
     'Generation is batch 16, a 16-token prompt, 64 new tokens, sampling at temperature 1. GFLOP/s counts 2 per multiply-add of the linear layers, the tied head and attention (full T×T for training).',
