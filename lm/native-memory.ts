@@ -35,7 +35,7 @@ export function sizeClass(bytes: number): number {
 }
 
 /** From here up, buffers come from the addon's huge-page mappings (one fault per 2 MiB instead of 512). */
-const HUGE = 1 << 20;
+const HUGE = Number(process.env.RLHF_NATIVE_HUGE_MIN ?? 1 << 20);
 
 /** Subclass tfjs-backend-cpu's backend class with the pool. */
 export function pooledBackendClass(Base: new () => tf.KernelBackend, allocBuffer: (bytes: number) => ArrayBuffer): new () => tf.KernelBackend {

@@ -141,7 +141,10 @@ void parallel(const GemmMicro& g, const Mat& o) {
   const int T = numThreads();
   if (o.M <= 0 || o.N <= 0) return;
   const double flops = 2.0 * o.M * o.N * std::max<int64_t>(o.K, 1);
-  if (T == 1 || flops < 2e5) return serial(g, o);
+  // Waking the pool's other thread costs tens of µs when it sleeps (generation: a kernel every ~100 µs,
+  // JS in between); below ~4 MFLOP (20-30 µs on one core) one thread is faster. Measured on M-shape
+  // generation: 2 threads at the old 0.2 MFLOP cut-off ran 563 tokens/s, 1 thread 648.
+  if (T == 1 || flops < 4e6) return serial(g, o);
   const int mr = g.mr, nr = g.nr;
   const int64_t kc = g.kc, mc = g.mc, nc = g.nc;
 
@@ -277,7 +280,9 @@ void sgemmBatched(int64_t batch, const int64_t* aOff, const int64_t* bOff, bool 
   const double flopsEach = 2.0 * M * N * K;
   // A whole product per thread when the batch divides evenly or is large, or the products are small.
   const bool byBatch = T > 1 && batch >= T && (batch % T == 0 || batch >= 4 * T || flopsEach < 8e6);
-  if (byBatch) {
+  if (flopsEach * batch < 4e6) {  // small in all (attention during generation): one thread, as above
+    for (int64_t b = 0; b < batch; b++) serial(g, mat(b));
+  } else if (byBatch) {
     parallelFor(batch, 1, [&](int64_t b0, int64_t b1) {
       for (int64_t b = b0; b < b1; b++) serial(g, mat(b));
     });

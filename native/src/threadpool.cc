@@ -12,6 +12,8 @@
 namespace rlhf {
 namespace {
 
+int64_t spinMicros();
+
 struct Job {
   const std::function<void(int64_t, int64_t)>* fn = nullptr;
   int64_t n = 0;
@@ -67,8 +69,9 @@ class Pool {
   void loop() {
     uint64_t seen = 0;
     for (;;) {
-      // Spin a little: kernels come in quick succession during a training step.
-      auto spinUntil = std::chrono::steady_clock::now() + std::chrono::microseconds(200);
+      // Spin a while before sleeping: kernels come in quick succession (generation: one every ~100 µs
+      // with JS in between), and waking a sleeping thread costs tens of µs on this VM.
+      auto spinUntil = std::chrono::steady_clock::now() + std::chrono::microseconds(spinMicros());
       while (generation_.load(std::memory_order_acquire) == seen && !quit_.load() &&
              std::chrono::steady_clock::now() < spinUntil) {
         std::this_thread::yield();
@@ -108,6 +111,15 @@ class Pool {
   std::atomic<int> pending_{0};
   Job job_;
 };
+
+/** How long an idle worker spins before it sleeps (RLHF_NATIVE_SPIN_US, default 200; 1000 and 3000 measured no better on M generation). */
+int64_t spinMicros() {
+  static const int64_t us = [] {
+    const char* env = std::getenv("RLHF_NATIVE_SPIN_US");
+    return env ? std::max<int64_t>(0, std::atoll(env)) : 200;
+  }();
+  return us;
+}
 
 int defaultThreads() {
   if (const char* env = std::getenv("RLHF_NATIVE_THREADS")) {
