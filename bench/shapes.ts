@@ -12,6 +12,8 @@ export const SHAPES: Record<string, Shape> = {
   S: { name: 'S', batch: 8, config: validateConfig({ vocabSize: 4096, nPositions: 128, nEmbd: 128, nLayer: 4, nHead: 4 }) },
   M: { name: 'M', batch: 8, config: validateConfig({ vocabSize: 8192, nPositions: 256, nEmbd: 384, nLayer: 6, nHead: 6 }) },
   G: { name: 'G', batch: 4, config: validateConfig({ vocabSize: 50257, nPositions: 128, nEmbd: 768, nLayer: 12, nHead: 12 }) },
+  /** GPT-2 small at batch 8 and context 256: issue 8's "train it without checkpointing tricks" shape. */
+  G256: { name: 'G256', batch: 8, config: validateConfig({ vocabSize: 50257, nPositions: 256, nEmbd: 768, nLayer: 12, nHead: 12 }) },
 };
 
 /**
