@@ -40,6 +40,17 @@ async function step(backend: 'wasm' | 'native', init: Map<string, Float32Array>)
 
 let model0Shapes: Map<string, number[]>;
 
+/** max |a - b| relative to max |b|. */
+function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let scale = 1e-12;
+  let diff = 0;
+  for (let i = 0; i < b.length; i++) {
+    scale = Math.max(scale, Math.abs(b[i]));
+    diff = Math.max(diff, Math.abs(a[i] - b[i]));
+  }
+  return diff / scale;
+}
+
 describe('lm/native-backend', function () {
   this.timeout(300_000);
   before(function () {
@@ -67,16 +78,7 @@ describe('lm/native-backend', function () {
     let worstLogit = 0;
     for (let i = 0; i < w.logits.length; i++) worstLogit = Math.max(worstLogit, Math.abs(n.logits[i] - w.logits[i]));
     expect(worstLogit, 'logits').to.be.below(1e-4);
-    for (const [name, gw] of w.grads) {
-      const gn = n.grads.get(name)!;
-      let scale = 1e-12;
-      let diff = 0;
-      for (let i = 0; i < gw.length; i++) {
-        scale = Math.max(scale, Math.abs(gw[i]));
-        diff = Math.max(diff, Math.abs(gn[i] - gw[i]));
-      }
-      expect(diff / scale, `gradient of ${name}`).to.be.below(2e-4);
-    }
+    for (const [name, gw] of w.grads) expect(relDiff(n.grads.get(name)!, gw), `gradient of ${name}`).to.be.below(2e-4);
     // One AdamW step moves each weight by about lr·sign(g); where |g| is well above float32 noise the two
     // backends' updates must agree closely.
     for (const [name, pw] of w.after) {
@@ -112,16 +114,7 @@ describe('lm/native-backend', function () {
     const n = await run('native');
     expect(Math.abs(n.loss - w.loss) / w.loss).to.be.below(1e-5);
     expect(w.grads.size).to.equal(16);
-    for (const [name, gw] of w.grads) {
-      const gn = n.grads.get(name)!;
-      let scale = 1e-12;
-      let diff = 0;
-      for (let i = 0; i < gw.length; i++) {
-        scale = Math.max(scale, Math.abs(gw[i]));
-        diff = Math.max(diff, Math.abs(gn[i] - gw[i]));
-      }
-      expect(diff / scale, `gradient of ${name}`).to.be.below(2e-4);
-    }
+    for (const [name, gw] of w.grads) expect(relDiff(n.grads.get(name)!, gw), `gradient of ${name}`).to.be.below(2e-4);
   });
 
   it('recycled output buffers never change an array the caller holds, a user array, or a view', async () => {

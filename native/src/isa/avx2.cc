@@ -1,17 +1,4 @@
-// The inner loops compiled for one instruction set (flags in binding.gyp).
+// The inner loops compiled for avx2 (flags in binding.gyp).
 #define RLHF_ISA avx2
-#include "../vec-kernels.inc"
-#include "../gemm-kernels.inc"
-
-namespace rlhf {
-namespace avx2 {
-const Kernels* kernels() {
-  static const Kernels k = {
-      "avx2",
-      binary, unary, sum, max, min, accumulate, softmaxRow, adamw, sumSquares, gemmMicro(),
-      layerNormRow, layerNormBwdRow, geluBwd, attnRow, attnBwdRow, xentRow, xentBwdRow,
-  };
-  return &k;
-}
-}  // namespace avx2
-}  // namespace rlhf
+#define RLHF_ISA_NAME "avx2"
+#include "table.inc"

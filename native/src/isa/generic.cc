@@ -1,22 +1,8 @@
-// The inner loops compiled for one instruction set (flags in binding.gyp).
+// The inner loops compiled with the baseline instruction set: SSE2 on x86-64, NEON on arm64.
 #define RLHF_ISA generic
-#include "../vec-kernels.inc"
-#include "../gemm-kernels.inc"
-
-namespace rlhf {
-namespace generic {
-const Kernels* kernels() {
-  static const Kernels k = {
-      
 #if defined(__aarch64__)
-      "neon",
+#define RLHF_ISA_NAME "neon"
 #else
-      "scalar",
+#define RLHF_ISA_NAME "scalar"
 #endif
-      binary, unary, sum, max, min, accumulate, softmaxRow, adamw, sumSquares, gemmMicro(),
-      layerNormRow, layerNormBwdRow, geluBwd, attnRow, attnBwdRow, xentRow, xentBwdRow,
-  };
-  return &k;
-}
-}  // namespace generic
-}  // namespace rlhf
+#include "table.inc"
