@@ -34,11 +34,15 @@ const all: Comparison[] = [...exportLines(reader, 'full')].map((l, i) => parseCo
 reader.close();
 const heldOut = splitByPrompt(all, 0.2, 0).val;
 const rows: string[] = [];
+let recipe = '';
 for (const n of o.budgets!.split(',').map(Number)) {
   const data = join(dir, `prefs-${n}.jsonl`);
   writeFileSync(data, all.slice(0, n).map((c) => JSON.stringify({ prompt: c.prompt, chosen: c.completions[c.ranking![0]], rejected: c.completions[c.ranking![1]] })).join('\n') + '\n');
   const t = performance.now();
-  const r = await trainRewardModel(resolveRmConfig({ model: starter, data: [data], out: join(dir, `rm-${n}`), epochs: 4, batchSize: 16, lr: 1e-4, evalEvery: 40, valFraction: 0.2 }), false);
+  // The defaults of reward-models/rm-config.ts (epochs, batch size, lr), as `rlhf train-rm` uses them.
+  const cfg = resolveRmConfig({ model: starter, data: [data], out: join(dir, `rm-${n}`), evalEvery: 40, valFraction: 0.2 });
+  recipe = `${cfg.epochs} epochs, batch ${cfg.batchSize}, lr ${cfg.lr}`;
+  const r = await trainRewardModel(cfg, false);
   const secs = (performance.now() - t) / 1000;
   const rm = RewardModel.load(r.final!);
   const flat = heldOut.flatMap((c) => c.completions.map((x) => [c.prompt, x] as const));
@@ -56,7 +60,7 @@ const block = [
   `Run ${new Date().toISOString().slice(0, 10)} on ${machine()}, backend ${be.name}, sharing the machine with other work. ` +
     `${sim.tasks} tasks (two 16-token starter completions at temperature 0.5 after each of 512 corpus openings, four times) labelled through a live server by 4 simulated labelers ` +
     `(sentiment rule, 10% of choices flipped) in ${labelSecs.toFixed(0)} s: ${sim.labels - sim.ties} preferences, ${sim.ties} rule ties. ` +
-    `Each row trains the starter backbone + head on the first N preference labels (4 epochs, lr 1e-4, 20% of prompts held out) and scores the ` +
+    `Each row trains the starter backbone + head on the first N preference labels (the train-rm defaults: ${recipe}; 20% of prompts held out, best checkpoint by validation accuracy) and scores the ` +
     `same ${heldOut.length} held-out pairs against the noise-free rule.`,
   '',
   '| labels | training comparisons | held-out accuracy vs. clean rule | validation accuracy vs. noisy labels (best) | training s |',
