@@ -49,6 +49,26 @@ export async function saveRunCheckpoint(
 }
 
 /** The folder named by out/latest, or null when the run has no checkpoint yet. */
+/**
+ * Open a run folder (SFT, reward model, PPO alike): create it, refuse one that already holds a run unless
+ * resuming, and on resume refuse a changed config except the one field that may grow (steps or epochs).
+ * Returns the latest complete checkpoint, or null. The caller writes the resolved config afterwards.
+ */
+export function openRunFolder<C extends object>(out: string, configFile: string, config: C, resume: boolean, mayChange: keyof C & string): string | null {
+  mkdirSync(out, { recursive: true });
+  const last = latestCheckpoint(out);
+  if (!resume && (last || existsSync(configFile))) {
+    throw new Error(`${out} already holds a run; pass --resume to continue it, or choose another --out (nothing is overwritten)`);
+  }
+  if (resume && existsSync(configFile)) {
+    const prev = JSON.parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>;
+    const now = config as Record<string, unknown>;
+    const diff = Object.keys(prev).filter((k) => k !== mayChange && JSON.stringify(prev[k]) !== JSON.stringify(now[k]));
+    if (diff.length) throw new Error(`--resume with a different config (${diff.join(', ')}); only ${mayChange} may change`);
+  }
+  return last;
+}
+
 export function latestCheckpoint(out: string): string | null {
   const f = join(out, 'latest');
   if (!existsSync(f)) return null;

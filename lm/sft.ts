@@ -3,7 +3,7 @@
 // Resuming reloads weights, optimizer moments and the step, and batches depend only on (seed, step),
 // so a resumed run continues exactly as an unbroken one would.
 import * as tf from '@tensorflow/tfjs';
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AdamW, NonFiniteError } from './adamw.js';
 import { loadCheckpoint, saveCheckpoint, writeFileAtomic } from './checkpoint.js';
@@ -11,7 +11,7 @@ import { validateConfig } from './config.js';
 import { Lora } from './lora.js';
 import { GPT } from './model.js';
 import { batchPerplexity } from './perplexity.js';
-import { latestCheckpoint, loadOptimizer, readTrainerState, saveRunCheckpoint, TrainerState } from './run-checkpoint.js';
+import { loadOptimizer, openRunFolder, readTrainerState, saveRunCheckpoint, TrainerState } from './run-checkpoint.js';
 import { SftConfig } from './sft-config.js';
 import { Batch, loadSftData, readSources } from './sft-data.js';
 import { Tokenizer } from './tokenizer.js';
@@ -47,17 +47,8 @@ export function lrAt(c: SftConfig, step: number): number {
 
 export async function runSft(c: SftConfig, resume: boolean, hooks: SftHooks): Promise<SftResult> {
   const runId = c.out.split(/[\\/]/).filter(Boolean).at(-1) ?? 'sft';
-  mkdirSync(c.out, { recursive: true });
   const cfgFile = join(c.out, 'sft-config.json');
-  const last = latestCheckpoint(c.out);
-  if (!resume && (last || existsSync(cfgFile))) {
-    throw new Error(`${c.out} already holds a run; pass --resume to continue it, or choose another --out (nothing is overwritten)`);
-  }
-  if (resume && existsSync(cfgFile)) {
-    const prev = JSON.parse(readFileSync(cfgFile, 'utf8')) as SftConfig;
-    const diff = (Object.keys(prev) as (keyof SftConfig)[]).filter((k) => k !== 'steps' && JSON.stringify(prev[k]) !== JSON.stringify(c[k]));
-    if (diff.length) throw new Error(`--resume with a different config (${diff.join(', ')}); only steps may change`);
-  }
+  const last = openRunFolder(c.out, cfgFile, c, resume, 'steps');
   writeFileAtomic(cfgFile, JSON.stringify(c, null, 2) + '\n');
 
   // Model, tokenizer, adapters: from the latest checkpoint when resuming, else from the config.

@@ -4,13 +4,13 @@
 // At the end the best model by validation accuracy is normalised on policy samples and saved as final/.
 // The data order depends only on (seed, epoch), so a resumed run continues exactly as an unbroken one.
 import * as tf from '@tensorflow/tfjs';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MetricsSink } from '../data/metrics-sink.js';
 import { AdamW, NonFiniteError } from '../lm/adamw.js';
 import { loadCheckpoint, writeFileAtomic } from '../lm/checkpoint.js';
 import { Lora } from '../lm/lora.js';
-import { latestCheckpoint, loadOptimizer, readTrainerState, saveRunCheckpoint } from '../lm/run-checkpoint.js';
+import { latestCheckpoint, loadOptimizer, openRunFolder, readTrainerState, saveRunCheckpoint } from '../lm/run-checkpoint.js';
 import { SafetensorsFile, serializeSafetensors } from '../lm/safetensors.js';
 import { mix } from '../lm/sft-data.js';
 import { btLoss, buildPairBatch, pairStats, PairStats, usable } from './bt-loss.js';
@@ -96,17 +96,8 @@ export async function evaluateRm(rm: RewardModel, cs: Comparison[], ties: RmConf
 }
 
 export async function trainRewardModel(c: RmConfig, resume: boolean, hooks: RmHooks = {}): Promise<RmResult> {
-  mkdirSync(c.out, { recursive: true });
   const cfgFile = join(c.out, 'rm-config.json');
-  const last = latestCheckpoint(c.out);
-  if (!resume && (last || existsSync(cfgFile))) {
-    throw new Error(`${c.out} already holds a run; pass --resume to continue it, or choose another --out (nothing is overwritten)`);
-  }
-  if (resume && existsSync(cfgFile)) {
-    const prev = JSON.parse(readFileSync(cfgFile, 'utf8')) as RmConfig;
-    const diff = (Object.keys(prev) as (keyof RmConfig)[]).filter((k) => k !== 'epochs' && JSON.stringify(prev[k]) !== JSON.stringify(c[k]));
-    if (diff.length) throw new Error(`--resume with a different config (${diff.join(', ')}); only epochs may change`);
-  }
+  const last = openRunFolder(c.out, cfgFile, c, resume, 'epochs');
 
   // Data: every usable comparison, split by prompt.
   // Ordered by content, not by arrival or display order: the same labels train the same model whichever

@@ -9,13 +9,12 @@
 // data position, so a resumed run continues exactly as an unbroken one. runPpo can be driven by another
 // process: it reports through a MetricsSink and asks `pollReward` for a new reward source between steps.
 import * as tf from '@tensorflow/tfjs';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MetricsSink } from '../data/metrics-sink.js';
 import { AdamW, NonFiniteError } from '../lm/adamw.js';
 import { writeFileAtomic } from '../lm/checkpoint.js';
 import { generate } from '../lm/generate.js';
-import { latestCheckpoint, loadOptimizer } from '../lm/run-checkpoint.js';
+import { loadOptimizer, openRunFolder } from '../lm/run-checkpoint.js';
 import { gae } from './gae.js';
 import { klController } from './kl-controller.js';
 import { klRows } from './kl.js';
@@ -70,17 +69,8 @@ function rows(flat: Float32Array | number[], B: number, R: number): number[][] {
 
 export async function runPpo(c: PpoConfig, o: PpoOptions = {}): Promise<PpoResult> {
   const sink = o.sink;
-  mkdirSync(c.out, { recursive: true });
   const cfgFile = join(c.out, 'ppo-config.json');
-  const last = latestCheckpoint(c.out);
-  if (!o.resume && (last || existsSync(cfgFile))) {
-    throw new Error(`${c.out} already holds a run; pass --resume to continue it, or choose another out folder (nothing is overwritten)`);
-  }
-  if (o.resume && existsSync(cfgFile)) {
-    const prev = JSON.parse(readFileSync(cfgFile, 'utf8')) as Record<string, unknown>;
-    const diff = Object.keys(prev).filter((k) => k !== 'steps' && JSON.stringify(prev[k]) !== JSON.stringify((c as unknown as Record<string, unknown>)[k]));
-    if (diff.length) throw new Error(`--resume with a different config (${diff.join(', ')}); only steps may change`);
-  }
+  const last = openRunFolder(c.out, cfgFile, c, Boolean(o.resume), 'steps');
   const prompts = loadPrompts(c.prompts);
   writeFileAtomic(cfgFile, JSON.stringify(c, null, 2) + '\n');
 
