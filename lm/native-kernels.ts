@@ -149,7 +149,8 @@ function reduce(op: number, axisAttr: string) {
     const x = args.inputs.x as Info;
     if (x.dtype !== 'float32') return null;
     const rank = x.shape.length;
-    let axes = tf.util.parseAxisParam(args.attrs?.[axisAttr] as number | number[], x.shape);
+    const asked = tf.util.parseAxisParam(args.attrs?.[axisAttr] as number | number[], x.shape);
+    let axes = asked;
     let vals = f32(be, x);
     let shape = x.shape;
     const perm = tf.backend_util.getAxesPermutation(axes, rank);
@@ -164,7 +165,7 @@ function reduce(op: number, axisAttr: string) {
     const out = be.alloc(outer);
     if (inner === 0 && op === REDUCE.Sum) out.fill(0);
     else addon.reduce(op, vals, out, outer, inner);
-    const shapeOut = args.attrs?.keepDims ? tf.backend_util.expandShapeToKeepDim(outShape, tf.util.parseAxisParam(args.attrs?.[axisAttr] as number | number[], x.shape)) : outShape;
+    const shapeOut = args.attrs?.keepDims ? tf.backend_util.expandShapeToKeepDim(outShape, asked) : outShape;
     return be.makeTensorInfo(shapeOut, 'float32', out);
   };
 }

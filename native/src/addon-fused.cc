@@ -44,12 +44,11 @@ napi_value LayerNormGrad(napi_env env, napi_callback_info info) {
 napi_value GeluGrad(napi_env env, napi_callback_info info) {
   Args a(env, info);
   const float* x = a.f32(1, 0, "x");
-  size_t n = 0;
-  if (!a.failed) napi_get_typedarray_info(env, a.argv[1], nullptr, &n, nullptr, nullptr, nullptr);
-  const float* dy = a.f32(0, static_cast<int64_t>(n), "dy");
-  float* dx = a.f32(2, static_cast<int64_t>(n), "dx");
+  const int64_t n = a.length(1);
+  const float* dy = a.f32(0, n, "dy");
+  float* dx = a.f32(2, n, "dx");
   if (a.failed) return nullptr;
-  geluBwdAll(dy, x, dx, static_cast<int64_t>(n));
+  geluBwdAll(dy, x, dx, n);
   return undefinedValue(env);
 }
 

@@ -84,13 +84,12 @@ napi_value Unary(napi_env env, napi_callback_info info) {
   Args a(env, info);
   int64_t op = a.count(0, "op");
   float* x = a.f32(1, 0, "unary x");
-  size_t n = 0;
-  if (!a.failed) napi_get_typedarray_info(env, a.argv[1], nullptr, &n, nullptr, nullptr, nullptr);
-  float* out = a.f32(2, static_cast<int64_t>(n), "unary out");
+  const int64_t n = a.length(1);
+  float* out = a.f32(2, n, "unary out");
   double alpha = a.argc > 3 ? a.num(3, "alpha") : 0;
   if (!a.failed && op > rlhf::kScale) return a.fail("unary: unknown op");
   if (a.failed) return nullptr;
-  rlhf::unaryAll(static_cast<int>(op), x, out, static_cast<int64_t>(n), static_cast<float>(alpha));
+  rlhf::unaryAll(static_cast<int>(op), x, out, n, static_cast<float>(alpha));
   return undefinedValue(env);
 }
 
@@ -141,12 +140,11 @@ napi_value Gather(napi_env env, napi_callback_info info) {
   Args a(env, info);
   int64_t outer = a.count(3, "outer"), axisDim = a.count(4, "axisDim"), inner = a.count(5, "inner");
   const int32_t* ids = a.i32(1, 0, "gather ids");
-  size_t n = 0;
-  if (!a.failed) napi_get_typedarray_info(env, a.argv[1], nullptr, &n, nullptr, nullptr, nullptr);
+  const int64_t n = a.length(1);
   const float* x = a.f32(0, outer * axisDim * inner, "gather x");
-  float* out = a.f32(2, outer * static_cast<int64_t>(n) * inner, "gather out");
+  float* out = a.f32(2, outer * n * inner, "gather out");
   if (a.failed) return nullptr;
-  std::string err = rlhf::gather(x, ids, out, outer, axisDim, inner, static_cast<int64_t>(n));
+  std::string err = rlhf::gather(x, ids, out, outer, axisDim, inner, n);
   if (!err.empty()) return a.fail(err);
   return undefinedValue(env);
 }
@@ -156,12 +154,11 @@ napi_value SegmentSum(napi_env env, napi_callback_info info) {
   Args a(env, info);
   int64_t rows = a.count(3, "rows"), inner = a.count(4, "inner");
   const int32_t* ids = a.i32(1, 0, "scatter ids");
-  size_t n = 0;
-  if (!a.failed) napi_get_typedarray_info(env, a.argv[1], nullptr, &n, nullptr, nullptr, nullptr);
-  const float* upd = a.f32(0, static_cast<int64_t>(n) * inner, "scatter updates");
+  const int64_t n = a.length(1);
+  const float* upd = a.f32(0, n * inner, "scatter updates");
   float* out = a.f32(2, rows * inner, "scatter out");
   if (a.failed) return nullptr;
-  std::string err = rlhf::segmentSum(upd, ids, out, static_cast<int64_t>(n), rows, inner);
+  std::string err = rlhf::segmentSum(upd, ids, out, n, rows, inner);
   if (!err.empty()) return a.fail(err);
   return undefinedValue(env);
 }
@@ -170,9 +167,7 @@ napi_value SegmentSum(napi_env env, napi_callback_info info) {
 napi_value AdamW(napi_env env, napi_callback_info info) {
   Args a(env, info);
   float* w = a.f32(0, 0, "adamw weights");
-  size_t n = 0;
-  if (!a.failed) napi_get_typedarray_info(env, a.argv[0], nullptr, &n, nullptr, nullptr, nullptr);
-  const int64_t len = static_cast<int64_t>(n);
+  const int64_t len = a.length(0);
   const float* g = a.f32(1, len, "adamw grads");
   float* m = a.f32(2, len, "adamw m");
   float* v = a.f32(3, len, "adamw v");
@@ -193,11 +188,9 @@ napi_value AdamW(napi_env env, napi_callback_info info) {
 napi_value SumSquares(napi_env env, napi_callback_info info) {
   Args a(env, info);
   float* x = a.f32(0, 0, "sumSquares x");
-  size_t n = 0;
   if (a.failed) return nullptr;
-  napi_get_typedarray_info(env, a.argv[0], nullptr, &n, nullptr, nullptr, nullptr);
   napi_value r;
-  napi_create_double(env, rlhf::sumSquaresAll(x, static_cast<int64_t>(n)), &r);
+  napi_create_double(env, rlhf::sumSquaresAll(x, a.length(0)), &r);
   return r;
 }
 

@@ -41,6 +41,12 @@ struct Args {
     }
     return static_cast<T*>(data);
   }
+  /** Elements of typed-array argument i (checked by f32/i32 first); 0 after a failure. */
+  int64_t length(size_t i) {
+    size_t n = 0;
+    if (!failed && i < argc) napi_get_typedarray_info(env, argv[i], nullptr, &n, nullptr, nullptr, nullptr);
+    return static_cast<int64_t>(n);
+  }
   float* f32(size_t i, int64_t n, const char* what) { return array<float>(i, napi_float32_array, n, what); }
   int32_t* i32(size_t i, int64_t n, const char* what) { return array<int32_t>(i, napi_int32_array, n, what); }
 
