@@ -27,12 +27,26 @@ export function checkSampling(o: SamplingOptions): void {
   if (!(o.topP > 0 && o.topP <= 1)) throw new Error(`top-p must be in (0, 1], got ${o.topP}`);
 }
 
-function logSumExp(z: Float64Array | Float32Array, keep?: Uint8Array): number {
+function logSumExp(z: Float64Array | Float32Array): number {
   let max = -Infinity;
-  for (let i = 0; i < z.length; i++) if ((!keep || keep[i]) && z[i] > max) max = z[i];
+  for (let i = 0; i < z.length; i++) if (z[i] > max) max = z[i];
   let s = 0;
-  for (let i = 0; i < z.length; i++) if (!keep || keep[i]) s += Math.exp(z[i] - max);
+  for (let i = 0; i < z.length; i++) s += Math.exp(z[i] - max);
   return max + Math.log(s);
+}
+
+/**
+ * Scratch rows reused across calls: sampling runs once per row per generated token, and a fresh
+ * Float64Array(V) each time (V = 50257 for GPT-2) costs more than the arithmetic.
+ */
+let zBuf = new Float64Array(0);
+let eBuf = new Float64Array(0);
+function scratch(V: number): [Float64Array, Float64Array] {
+  if (zBuf.length < V) {
+    zBuf = new Float64Array(V);
+    eBuf = new Float64Array(V);
+  }
+  return [zBuf.subarray(0, V), eBuf.subarray(0, V)];
 }
 
 /** Choose a token from logits (one row, length V). */
@@ -43,34 +57,43 @@ export function sampleToken(logits: Float32Array, o: SamplingOptions, rng: Rng):
     for (let i = 1; i < V; i++) if (logits[i] > logits[best]) best = i;
     return { token: best, logprob: logits[best] - logSumExp(logits) };
   }
-  const z = new Float64Array(V);
-  for (let i = 0; i < V; i++) z[i] = logits[i] / o.temperature;
-  const keep = new Uint8Array(V).fill(1);
+  // z = logits / T; e = exp(z - max) for kept tokens, 0 for dropped ones. One exp per token.
+  const [z, e] = scratch(V);
+  let max = -Infinity;
+  for (let i = 0; i < V; i++) {
+    const zi = logits[i] / o.temperature;
+    z[i] = zi;
+    if (zi > max) max = zi;
+  }
+  for (let i = 0; i < V; i++) e[i] = Math.exp(z[i] - max);
   if (o.topK > 0 && o.topK < V) {
     const kth = Float64Array.from(z).sort()[V - o.topK]; // k-th largest
-    for (let i = 0; i < V; i++) if (z[i] < kth) keep[i] = 0;
+    for (let i = 0; i < V; i++) if (z[i] < kth) e[i] = 0;
   }
   if (o.topP < 1) {
-    const lse = logSumExp(z, keep);
-    const probs: number[] = [];
-    for (let i = 0; i < V; i++) if (keep[i]) probs.push(Math.exp(z[i] - lse));
-    const sorted = Float64Array.from(probs).sort().reverse();
+    let s = 0;
+    for (let i = 0; i < V; i++) s += e[i];
+    // The smallest set of most likely tokens whose probability reaches p: its least likely member sets the cut.
+    const sorted = Float64Array.from(e).sort().reverse();
     let cum = 0;
     let cut = sorted[0];
-    for (const p of sorted) {
-      cum += p;
-      cut = p;
+    for (const x of sorted) {
+      cum += x / s;
+      cut = x;
       if (cum >= o.topP) break;
     }
-    for (let i = 0; i < V; i++) if (keep[i] && Math.exp(z[i] - lse) < cut) keep[i] = 0;
+    for (let i = 0; i < V; i++) if (e[i] < cut) e[i] = 0;
   }
-  const lse = logSumExp(z, keep);
-  let u = rng.next();
+  let s = 0;
+  for (let i = 0; i < V; i++) s += e[i];
+  const lse = max + Math.log(s);
+  // Walk the unnormalised cumulative sum to u·s: the same draw as comparing u with normalised probabilities.
+  let u = rng.next() * s;
   let last = -1;
   for (let i = 0; i < V; i++) {
-    if (!keep[i]) continue;
+    if (e[i] === 0) continue;
     last = i;
-    u -= Math.exp(z[i] - lse);
+    u -= e[i];
     if (u < 0) return { token: i, logprob: z[i] - lse };
   }
   return { token: last, logprob: z[last] - lse }; // rounding left u just above 0
