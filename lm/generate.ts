@@ -69,7 +69,7 @@ export async function generate(
   const mask = rows.map((r) => [...new Array(Tp - r.length).fill(0), ...new Array(r.length).fill(1)]);
   const out = rows.map(() => ({ ids: [] as number[], logprobs: [] as number[], done: null as FinishReason | null, text: '' }));
   const rng = new Rng(opts.seed);
-  const cache = opts.useCache === false ? null : new KVCache();
+  const cache = opts.useCache === false ? null : new KVCache(Tp + opts.maxNewTokens);
 
   let next: tf.Tensor | null = null;
   try {

@@ -4,23 +4,38 @@
 // attention mask and position ids for left-padded batches, and can extend a KV cache.
 import * as tf from '@tensorflow/tfjs';
 import { GPTConfig, validateConfig } from './config.js';
-import { attnProbs, crossEntropy, embedding, gelu, layerNorm, linear, tiedHead } from './ops.js';
+import { attnProbs, crossEntropy, embedding, gelu, layerNorm, linear, taping, tiedHead } from './ops.js';
 
 /** Large negative added to masked attention scores; finite so that a fully masked row stays finite. */
 const MASKED = -1e9;
 
-/** Per-layer keys and values of everything seen so far: k, v [B, H, Tpast, hd]. Owned by the caller. */
+/**
+ * Per-layer keys and values of everything seen so far, owned by the caller. Two layouts:
+ *  - where the backend has the fused decoding kernel (native), buffers [B, H, capacity, hd] that each
+ *    call writes in place: no copy of the whole cache per token;
+ *  - elsewhere tensors [B, H, length, hd] that each call extends with tf.concat.
+ */
 export class KVCache {
   k: tf.Tensor4D[] = [];
   v: tf.Tensor4D[] = [];
-  get length(): number {
-    return this.k.length ? this.k[0].shape[2] : 0;
-  }
+  /** Positions cached so far. */
+  length = 0;
+  /** Which layout the first call chose (kept for the cache's life). */
+  layout: 'in-place' | 'concat' | null = null;
+  /** @param capacity positions to reserve in the in-place layout (default: the model's nPositions). */
+  constructor(readonly capacity?: number) {}
   dispose(): void {
     for (const t of [...this.k, ...this.v]) t.dispose();
     this.k = [];
     this.v = [];
+    this.length = 0;
+    this.layout = null;
   }
+}
+
+/** The native backend's decoding kernel, used outside gradient recording (it has no gradient). */
+function fusedDecoding(): boolean {
+  return !taping() && tf.getKernel('RlhfCachedAttn', tf.getBackend()) !== undefined;
 }
 
 export interface ForwardOptions {
@@ -154,35 +169,48 @@ export class GPT {
       : tf.reshape(causal, [1, 1, T, past + T]);
     const bias = tf.mul(tf.sub(1, allowed), MASKED);
 
+    if (cache && !cache.layout) cache.layout = fusedDecoding() ? 'in-place' : 'concat';
+    const inPlace = cache?.layout === 'in-place';
+    if (cache && inPlace) {
+      if (!fusedDecoding()) throw new Error('this KV cache was filled by the fused decoding kernel, which has no gradient and needs the native backend');
+      this.reserve(cache, B, past + T);
+    }
     for (let i = 0; i < c.nLayer; i++) {
       const h = `h.${i}.`;
+      const scale = 1 / Math.sqrt(hd) / (c.scaleAttnByInverseLayerIdx ? i + 1 : 1);
       // Attention: x + c_proj(softmax(q kᵀ / √hd + mask) v)
       const a = layerNorm(x, this.p1(h + 'ln_1.weight'), this.p1(h + 'ln_1.bias'), c.layerNormEpsilon);
       const qkv = this.linear(h + 'attn.c_attn', a); // [B*T, 3C]
-      const [q, k, v] = tf.split(tf.reshape(qkv, [B, T, 3 * C]), 3, 2).map(
-        (t) => tf.transpose(tf.reshape(t, [B, T, H, hd]), [0, 2, 1, 3]) as tf.Tensor4D, // [B, H, T, hd]
-      );
-      let kAll = k;
-      let vAll = v;
-      if (cache) {
-        if (past) {
-          kAll = tf.concat([cache.k[i], k], 2);
-          vAll = tf.concat([cache.v[i], v], 2);
-          cache.k[i].dispose();
-          cache.v[i].dispose();
+      let y: tf.Tensor2D;
+      if (cache && inPlace) {
+        // One kernel: k, v written into the cache at [past, past+T), then attention over it.
+        y = tf.engine().runKernel('RlhfCachedAttn', { qkv, kCache: cache.k[i], vCache: cache.v[i], bias }, { past, scale }) as tf.Tensor2D; // [B*T, C]
+      } else {
+        const [q, k, v] = tf.split(tf.reshape(qkv, [B, T, 3 * C]), 3, 2).map(
+          (t) => tf.transpose(tf.reshape(t, [B, T, H, hd]), [0, 2, 1, 3]) as tf.Tensor4D, // [B, H, T, hd]
+        );
+        let kAll = k;
+        let vAll = v;
+        if (cache) {
+          if (past) {
+            kAll = tf.concat([cache.k[i], k], 2);
+            vAll = tf.concat([cache.v[i], v], 2);
+            cache.k[i].dispose();
+            cache.v[i].dispose();
+          }
+          cache.k[i] = tf.keep(kAll);
+          cache.v[i] = tf.keep(vAll);
         }
-        cache.k[i] = tf.keep(kAll);
-        cache.v[i] = tf.keep(vAll);
+        const att = attnProbs(tf.matMul(q, kAll, false, true), bias, scale); // [B, H, T, past+T]
+        y = tf.reshape(tf.transpose(tf.matMul(att, vAll), [0, 2, 1, 3]), [B * T, C]) as tf.Tensor2D; // [B*T, C]
       }
-      const scale = 1 / Math.sqrt(hd) / (c.scaleAttnByInverseLayerIdx ? i + 1 : 1);
-      const att = attnProbs(tf.matMul(q, kAll, false, true), bias, scale); // [B, H, T, past+T]
-      const y = tf.reshape(tf.transpose(tf.matMul(att, vAll), [0, 2, 1, 3]), [B * T, C]) as tf.Tensor2D; // [B*T, C]
       x = tf.add(x, this.linear(h + 'attn.c_proj', y));
       // MLP: x + c_proj(gelu(c_fc(ln_2(x))))
       const m = layerNorm(x, this.p1(h + 'ln_2.weight'), this.p1(h + 'ln_2.bias'), c.layerNormEpsilon);
       const f = gelu(this.linear(h + 'mlp.c_fc', m)) as tf.Tensor2D; // [B*T, 4C]
       x = tf.add(x, this.linear(h + 'mlp.c_proj', f));
     }
+    if (cache) cache.length = past + T;
     const hidden = layerNorm(x, this.p1('ln_f.weight'), this.p1('ln_f.bias'), c.layerNormEpsilon); // [B*T, C]
     const mode = opts.logits ?? 'all';
     let logits: tf.Tensor3D | null = null;
@@ -221,6 +249,30 @@ export class GPT {
     const y = linear(x, this.p2(prefix + '.weight'), this.p1(prefix + '.bias'));
     const d = this.adapter?.delta(prefix, x);
     return d ? tf.add(y, d) : y;
+  }
+
+  /**
+   * Make sure the in-place cache has room for `need` positions: allocate its buffers on first use, or
+   * move them into larger ones (at least double) when a call outgrows them.
+   */
+  private reserve(cache: KVCache, B: number, need: number): void {
+    const c = this.config;
+    const hd = c.nEmbd / c.nHead;
+    const have = cache.k.length ? cache.k[0].shape[2] : 0;
+    if (need <= have) return;
+    const cap = Math.min(c.nPositions, Math.max(need, cache.capacity ?? c.nPositions, 2 * have));
+    for (const kv of [cache.k, cache.v]) {
+      for (let i = 0; i < c.nLayer; i++) {
+        const old = kv[i];
+        kv[i] = tf.keep(tf.tidy(() => {
+          const fresh = tf.zeros([B, c.nHead, cap, hd]) as tf.Tensor4D;
+          if (!old) return fresh;
+          // The filled rows, then zeros: a new buffer the cache owns alone.
+          return tf.concat([tf.slice(old, [0, 0, 0, 0], [B, c.nHead, cache.length, hd]), tf.slice(fresh, [0, 0, cache.length, 0], [B, c.nHead, cap - cache.length, hd])], 2) as tf.Tensor4D;
+        }));
+        old?.dispose();
+      }
+    }
   }
 
   /** HF's rule for left padding: position = (number of real tokens so far) - 1, clamped at 0. */

@@ -23,6 +23,8 @@ export interface NativeAddon {
   layerNormGrad(dy: Float32Array, xhat: Float32Array, rstd: Float32Array, g: Float32Array, dx: Float32Array, dg: Float32Array | null, db: Float32Array | null, N: number, C: number): void;
   geluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
   attnProbs(s: Float32Array, bias: Float32Array | null, p: Float32Array, rows: number, n: number, scale: number, groupRows: number, biasGroups: number, tq: number): void;
+  /** Decoding attention over a KV cache, writing the new keys/values into the caches in place (native/src/fused.h). */
+  cachedAttn(qkv: Float32Array, kCache: Float32Array, vCache: Float32Array, bias: Float32Array | null, y: Float32Array, B: number, T: number, H: number, hd: number, past: number, cap: number, scale: number, biasB: number): void;
   attnProbsGrad(dp: Float32Array, p: Float32Array, ds: Float32Array, rows: number, n: number, scale: number): void;
   xent(z: Float32Array, targets: Int32Array, nll: Float32Array, N: number, V: number): void;
   xentGrad(z: Float32Array, targets: Int32Array, coef: Float32Array, dz: Float32Array, N: number, V: number): void;

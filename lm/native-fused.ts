@@ -1,5 +1,6 @@
 // Fused GPT ops as tfjs kernels of the native backend: LayerNorm forward/backward, GELU forward/backward,
-// attention probabilities forward/backward, cross-entropy forward/backward (native/src/fused.cc).
+// attention probabilities forward/backward, cross-entropy forward/backward, and decoding attention over a
+// KV cache (native/src/fused.cc).
 // lm/ops.ts uses a kernel when the current backend has it, and its tfjs composition otherwise.
 import * as tf from '@tensorflow/tfjs';
 import { NativeAddon, UNARY } from './native-addon.js';
@@ -52,6 +53,15 @@ export const FUSED: Record<string, Fn> = {
     const p = be.alloc(B * H * Tq * Tk);
     addon.attnProbs(f32(be, scores), bias ? f32(be, bias) : null, p, B * H * Tq, Tk, Number(scale), H * Tq, bias ? bias.shape[0] : 1, Tq);
     return out(be, scores.shape, p);
+  },
+  // qkv [B*T, 3C]; kCache, vCache [B, H, cap, hd], written in place at rows [past, past+T) (lm/model.ts
+  // KVCache owns them and shares them with no one); bias [1 or B, 1, T, past+T] or absent. -> y [B*T, C]
+  RlhfCachedAttn: ({ qkv, kCache, vCache, bias }, { past, scale }, addon, be) => {
+    const [B, H, cap, hd] = kCache.shape;
+    const T = qkv.shape[0] / B;
+    const y = be.alloc(B * T * H * hd);
+    addon.cachedAttn(f32(be, qkv), f32(be, kCache), f32(be, vCache), bias ? f32(be, bias) : null, y, B, T, H, hd, Number(past), cap, Number(scale), bias ? bias.shape[0] : 1);
+    return out(be, [B * T, H * hd], y);
   },
   RlhfAttnProbsGrad: ({ dp, p }, { scale }, addon, be) => {
     const n = p.shape[p.shape.length - 1];

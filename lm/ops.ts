@@ -31,6 +31,19 @@ function run(name: string, inputs: Record<string, tf.Tensor | null>, attrs: Reco
   return Array.isArray(r) ? r : [r];
 }
 
+/**
+ * Whether tfjs is recording a tape for gradients. Outside one (generation, rollouts, scoring) the ops below
+ * skip tf.customGrad's bookkeeping and run their forward kernels alone.
+ */
+export function taping(): boolean {
+  return (tf.engine() as unknown as { state: { gradientDepth: number } }).state.gradientDepth > 0;
+}
+
+/** x @ w + b: one fused kernel off wasm (wasm's fused matMul misses XNNPACK for our layouts). */
+function affine(x: T2, w: T2, b: tf.Tensor1D): T2 {
+  return wasm() ? (tf.add(tf.matMul(x, w), b) as T2) : (tf.fused.matMul({ a: x, b: w, bias: b }) as T2);
+}
+
 /** a @ bᵀ */
 function mmT(a: T2, b: T2): T2 {
   return wasm() ? tf.matMul(a, tf.transpose(b)) : tf.matMul(a, b, false, true);
@@ -62,11 +75,12 @@ export function colSum(x: tf.Tensor): tf.Tensor1D {
 
 /** y = x @ w + b with Conv1D's layout: x [N, in], w [in, out], b [out] -> [N, out]. */
 export function linear(x: T2, w: T2, b: tf.Tensor1D): T2 {
+  if (!taping()) return affine(x, w, b);
   if (isFrozen(w) && isFrozen(b)) {
     const g = customGrad((x_: tf.Tensor, save: tf.GradSaveFunc) => {
       save([w]);
       return {
-        value: tf.add(tf.matMul(x_ as T2, w), b),
+        value: affine(x_ as T2, w, b),
         gradFunc: (dy: tf.Tensor, [ws]: tf.Tensor[]) => tf.tidy(() => [mmT(dy as T2, ws as T2)]),
       };
     });
@@ -75,7 +89,7 @@ export function linear(x: T2, w: T2, b: tf.Tensor1D): T2 {
   const f = customGrad((x_: tf.Tensor, w_: tf.Tensor, b_: tf.Tensor, save: tf.GradSaveFunc) => {
     save([x_, w_]);
     return {
-      value: tf.add(tf.matMul(x_ as T2, w_ as T2), b_),
+      value: affine(x_ as T2, w_ as T2, b_ as tf.Tensor1D),
       gradFunc: (dy: tf.Tensor, [xs, ws]: tf.Tensor[]) => tf.tidy(() => [
         mmT(dy as T2, ws as T2), // dx = dy @ wᵀ   [N, in]
         mTm(xs as T2, dy as T2), // dw = xᵀ @ dy   [in, out]
@@ -88,7 +102,7 @@ export function linear(x: T2, w: T2, b: tf.Tensor1D): T2 {
 
 /** Rows of table picked by ids: ids [N] int32, table [V, C] -> [N, C]. Backward sums into rows by scatterND. */
 export function embedding(ids: tf.Tensor1D, table: T2): T2 {
-  if (isFrozen(table)) return tf.gather(table, ids); // no gradient is taken through it
+  if (isFrozen(table) || !taping()) return tf.gather(table, ids); // no gradient is taken through it
   const [V, C] = table.shape;
   const f = customGrad((t: tf.Tensor, save: tf.GradSaveFunc) => {
     save([ids]); // captured tensors die with the forward scope unless saved
@@ -112,6 +126,7 @@ function headForward(x: T2, wte: T2): T2 {
 }
 
 export function tiedHead(x: T2, wte: T2): T2 {
+  if (!taping()) return headForward(x, wte);
   if (isFrozen(wte)) {
     const g = customGrad((x_: tf.Tensor, save: tf.GradSaveFunc) => {
       save([wte]);
@@ -137,6 +152,7 @@ export function tiedHead(x: T2, wte: T2): T2 {
 
 /** LayerNorm over the last axis: x [N, C], gain g [C], bias b [C]. */
 export function layerNorm(x: T2, g: tf.Tensor1D, b: tf.Tensor1D, eps: number): T2 {
+  if (!taping() && fused('RlhfLayerNorm')) return run('RlhfLayerNorm', { x, g, b }, { eps })[0] as T2;
   const frozen = isFrozen(g) && isFrozen(b);
   const f = customGrad((x_: tf.Tensor, ...rest: unknown[]) => {
     const save = rest.at(-1) as tf.GradSaveFunc;
@@ -176,6 +192,7 @@ const GELU_C = 0.044715;
  * Saves only x; σ(2u) is recomputed in the backward pass.
  */
 export function gelu(x: tf.Tensor): tf.Tensor {
+  if (!taping()) return fused('RlhfGelu') ? run('RlhfGelu', { x })[0] : tf.mul(x, geluGate(x));
   const f = customGrad((x_: tf.Tensor, save: tf.GradSaveFunc) => {
     save([x_]);
     if (fused('RlhfGelu')) {
@@ -206,6 +223,7 @@ function geluGate(x: tf.Tensor): tf.Tensor {
 export function attnProbs(scores: tf.Tensor4D, bias: tf.Tensor, scale: number): tf.Tensor4D {
   const [B, , Tq, Tk] = scores.shape;
   const b = bias.shape;
+  if (!taping() && !fused('RlhfAttnProbs')) return tf.softmax(tf.add(tf.mul(scores, scale), bias)) as tf.Tensor4D;
   if (fused('RlhfAttnProbs') && b.length === 4 && (b[0] === 1 || b[0] === B) && b[1] === 1 && b[2] === Tq && b[3] === Tk) {
     const g = customGrad((s: tf.Tensor, save: tf.GradSaveFunc) => {
       const p = run('RlhfAttnProbs', { scores: s, bias }, { scale })[0];

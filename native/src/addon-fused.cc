@@ -82,6 +82,27 @@ napi_value AttnProbsGrad(napi_env env, napi_callback_info info) {
   return undefinedValue(env);
 }
 
+// cachedAttn(qkv, kCache, vCache, bias|null, y, B, T, H, hd, past, cap, scale, biasB)
+napi_value CachedAttn(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  int64_t B = a.count(5, "B"), T = a.count(6, "T"), H = a.count(7, "H"), hd = a.count(8, "hd");
+  int64_t past = a.count(9, "past"), cap = a.count(10, "cap");
+  double scale = a.num(11, "scale");
+  int64_t biasB = a.count(12, "biasB");
+  if (!a.failed && (past + T > cap || (biasB != 1 && biasB != B))) return a.fail("cachedAttn: past + T exceeds the cache, or bias batch is neither 1 nor B");
+  const int64_t C = H * hd, Tk = past + T;
+  const float* qkv = a.f32(0, B * T * 3 * C, "qkv");
+  float* kc = a.f32(1, B * H * cap * hd, "kCache");
+  float* vc = a.f32(2, B * H * cap * hd, "vCache");
+  napi_valuetype t = napi_null;
+  if (a.argc > 3) napi_typeof(env, a.argv[3], &t);
+  const float* bias = t == napi_null ? nullptr : a.f32(3, biasB * T * Tk, "bias");
+  float* y = a.f32(4, B * T * C, "y");
+  if (a.failed) return nullptr;
+  cachedAttn(qkv, kc, vc, bias, y, B, T, H, hd, past, cap, static_cast<float>(scale), biasB);
+  return undefinedValue(env);
+}
+
 // xent(z, targets, nll, N, V) / xentGrad(z, targets, coef, dz, N, V)
 napi_value Xent(napi_env env, napi_callback_info info) {
   Args a(env, info);
@@ -113,7 +134,7 @@ napi_value XentGrad(napi_env env, napi_callback_info info) {
 void registerFused(napi_env env, napi_value exports) {
   const struct { const char* name; napi_callback fn; } fns[] = {
       {"layerNorm", LayerNorm}, {"layerNormGrad", LayerNormGrad}, {"geluGrad", GeluGrad},
-      {"attnProbs", AttnProbs}, {"attnProbsGrad", AttnProbsGrad}, {"xent", Xent}, {"xentGrad", XentGrad},
+      {"attnProbs", AttnProbs}, {"attnProbsGrad", AttnProbsGrad}, {"cachedAttn", CachedAttn}, {"xent", Xent}, {"xentGrad", XentGrad},
   };
   for (const auto& f : fns) {
     napi_value v;

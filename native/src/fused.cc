@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "gemm-micro.h"
 #include "isa.h"
 #include "threadpool.h"
 
@@ -73,6 +74,37 @@ void attnBwd(const float* dp, const float* p, float* ds, int64_t rows, int64_t n
   const auto& k = K();
   parallelFor(rows, rowGrain(n), [&](int64_t a, int64_t e) {
     for (int64_t r = a; r < e; r++) k.attnBwdRow(dp + r * n, p + r * n, scale, ds + r * n, n);
+  });
+}
+
+void cachedAttn(const float* qkv, float* kc, float* vc, const float* bias, float* y, int64_t B, int64_t T, int64_t H, int64_t hd,
+                int64_t past, int64_t cap, float scale, int64_t biasB) {
+  const auto& k = K();
+  const int64_t C = H * hd, Tk = past + T, row = 3 * C;
+  // Tasks of at least ~64K cached floats each: below that a thread hand-off costs more than it saves.
+  const int64_t grain = std::max<int64_t>(1, 65536 / std::max<int64_t>(1, Tk * hd));
+  parallelFor(B * H, grain, [&](int64_t s, int64_t e) {
+    thread_local std::vector<float> scores;
+    if (static_cast<int64_t>(scores.size()) < T * Tk) scores.resize(T * Tk);
+    float* p = scores.data();
+    for (int64_t bh = s; bh < e; bh++) {
+      const int64_t b = bh / H, h = bh % H;
+      float* kh = kc + bh * cap * hd;  // [cap, hd] of this (b, h)
+      float* vh = vc + bh * cap * hd;
+      const float* q = qkv + b * T * row + h * hd;  // row t at q + t * row
+      for (int64_t t = 0; t < T; t++) {
+        std::copy_n(q + t * row + C, hd, kh + (past + t) * hd);
+        std::copy_n(q + t * row + 2 * C, hd, vh + (past + t) * hd);
+      }
+      k.gemm->dots(q, row, T, kh, hd, Tk, hd, p, Tk);  // p = q kᵀ   [T, Tk]
+      for (int64_t t = 0; t < T; t++) {
+        const float* br = bias ? bias + ((b % biasB) * T + t) * Tk : nullptr;
+        k.attnRow(p + t * Tk, br, scale, p + t * Tk, Tk);
+        float* yr = y + (b * T + t) * C + h * hd;
+        std::fill_n(yr, hd, 0.0f);
+        for (int64_t j = 0; j < Tk; j++) k.axpy(p[t * Tk + j], vh + j * hd, yr, hd);
+      }
+    }
   });
 }
 

@@ -16,6 +16,15 @@ void geluBwdAll(const float* dy, const float* x, float* dx, int64_t n);
  */
 void attnFwd(const float* s, const float* bias, float* p, int64_t rows, int64_t n, float scale, int64_t groupRows, int64_t biasGroups, int64_t tq);
 void attnBwd(const float* dp, const float* p, float* ds, int64_t rows, int64_t n, float scale);
+/**
+ * Attention of new tokens over a KV cache, for decoding. qkv [B*T, 3C] holds each new token's q, k, v
+ * (C = H*hd). Their k and v are first written into the caches kc, vc [B, H, cap, hd] at rows
+ * [past, past+T); then y [B*T, C] = softmax(q kᵀ * scale + bias) v over the Tk = past+T cached rows, per
+ * (b, h). bias (optional) is [biasB, 1, T, Tk], biasB 1 or B. Each (b, h) is one task: one thread writes
+ * its cache rows and reads them back, so the threads never share a row.
+ */
+void cachedAttn(const float* qkv, float* kc, float* vc, const float* bias, float* y, int64_t B, int64_t T, int64_t H, int64_t hd,
+                int64_t past, int64_t cap, float scale, int64_t biasB);
 /** nll[i] = logsumexp(z_i) - z_i[t_i]; an error message for a target outside [0, V). */
 std::string xentFwd(const float* z, const int32_t* t, float* nll, int64_t N, int64_t V);
 std::string xentBwd(const float* z, const int32_t* t, const float* coef, float* dz, int64_t N, int64_t V);

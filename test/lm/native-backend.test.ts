@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { AdamW } from '../../lm/adamw.js';
 import { currentBackend, initBackend } from '../../lm/backend.js';
 import { Lora } from '../../lm/lora.js';
-import { GPT } from '../../lm/model.js';
+import { GPT, KVCache } from '../../lm/model.js';
 import { loadNativeAddon } from '../../lm/native-addon.js';
 import { nativeFallbackKernels } from '../../lm/native-backend.js';
 import { Rng } from '../../lm/rng.js';
@@ -142,6 +142,46 @@ describe('lm/native-backend', function () {
     churn();
     expect(rows[1].dataSync()[0]).to.equal(n / 2 + 1);
     tf.dispose([base, ...rows]);
+  });
+
+  it('decoding with the in-place KV cache gives the full forward logits at every step (left padding, a cache that must grow)', async () => {
+    await initBackend('native', { quiet: true });
+    const model = GPT.init(config, 4);
+    const seqs = [[0, 0, 0, 5, 9, 2], [7, 3, 1, 4, 4, 8], [0, 11, 12, 13, 14, 15]];
+    const mask = seqs.map((s) => s.map((id, t) => (t < 3 && id === 0 ? 0 : 1)));
+    const cache = new KVCache(8); // too small for 6 + 12 positions: the buffers grow on the way
+    const before = tf.memory().numTensors;
+    const full = (): number[][] => tf.tidy(() => {
+      const T = seqs[0].length;
+      const l = model.forward(tf.tensor2d(seqs, undefined, 'int32'), { attentionMask: tf.tensor2d(mask, undefined, 'int32') }).logits!;
+      return tf.reshape(tf.slice(l, [0, T - 1, 0], [3, 1, config.vocabSize]), [3, config.vocabSize]).arraySync() as number[][];
+    });
+    let worst = 0;
+    let fresh = seqs[0].length;
+    for (let step = 0; step < 12; step++) {
+      const T = seqs[0].length;
+      const cached = tf.tidy(() => model.forward(tf.tensor2d(seqs.map((s) => s.slice(T - fresh)), undefined, 'int32'), {
+        attentionMask: tf.tensor2d(mask, undefined, 'int32'), cache, logits: 'last',
+      }).logits!.reshape([3, config.vocabSize]).arraySync() as number[][]);
+      const want = full();
+      for (let b = 0; b < 3; b++) worst = Math.max(worst, relDiff(cached[b], want[b]));
+      seqs.forEach((s, b) => s.push((step * 5 + b * 3) % config.vocabSize));
+      mask.forEach((r) => r.push(1));
+      fresh = 1;
+    }
+    expect(cache.layout).to.equal('in-place');
+    expect(cache.length).to.equal(17);
+    expect(cache.k[0].shape[2]).to.be.at.least(17);
+    expect(worst).to.be.below(1e-4);
+    cache.dispose();
+    expect(tf.memory().numTensors).to.equal(before);
+    // Under a gradient tape the fused kernel (which has no gradient) is not used: the concat layout is.
+    const taped = new KVCache();
+    const g = tf.variableGrads(() => tf.tidy(() => tf.sum(model.forward(tf.tensor2d([[1, 2, 3]], undefined, 'int32'), { cache: taped }).logits!)));
+    tf.dispose([g.value, ...Object.values(g.grads)]);
+    expect(taped.layout).to.equal('concat');
+    taped.dispose();
+    model.dispose();
   });
 
   it('training on native keeps the tensor count flat and reports which kernels ran in JavaScript', async () => {

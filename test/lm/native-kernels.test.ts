@@ -205,6 +205,51 @@ describe('lm/native-kernels (native backend vs tfjs-backend-cpu)', function () {
     tf.dispose([x, bad]);
   });
 
+  it('decoding attention over an in-place KV cache equals split + concat + softmax attention, on every ISA', async () => {
+    // [B, T, H, hd, past, cap, bias batch (0: no bias)]
+    const cases = [[3, 1, 2, 16, 5, 9, 3], [2, 4, 3, 64, 0, 4, 1], [1, 2, 1, 7, 3, 6, 0], [2, 1, 12, 64, 70, 80, 2]];
+    for (const isa of isas) {
+      expect(addon.setIsa(isa)).to.equal(true);
+      for (const [B, T, H, hd, past, cap, biasB] of cases) {
+        const C = H * hd;
+        const Tk = past + T;
+        const qkv = rand([B * T, 3 * C]);
+        const kPast = rand([B, H, past, hd]);
+        const vPast = rand([B, H, past, hd]);
+        // A causal mask with some keys removed, as left padding does: 0 or -1e9.
+        const bias = biasB ? tf.tensor4d(Array.from({ length: biasB * T * Tk }, (_, i) => ((i % Tk) > past + Math.floor(i / Tk) % T || (i * 7) % 5 === 0 ? -1e9 : 0)), [biasB, 1, T, Tk]) : null;
+        const inputs = [qkv, kPast, vPast, ...(bias ? [bias] : [])].map((t) => ({ v: t.dataSync().slice(), s: t.shape }));
+        tf.dispose([qkv, kPast, vPast, ...(bias ? [bias] : [])]);
+        // Reference on the cpu backend: the composition lm/model.ts runs on other backends.
+        await tf.setBackend('cpu');
+        const [q0, kp0, vp0, b0] = inputs.map((x) => tf.tensor(x.v, x.s));
+        const want = tf.tidy(() => {
+          const [q, k, v] = tf.split(tf.reshape(q0, [B, T, 3 * C]), 3, 2).map((t) => tf.transpose(tf.reshape(t, [B, T, H, hd]), [0, 2, 1, 3]));
+          const kAll = tf.concat([kp0, k], 2);
+          const vAll = tf.concat([vp0, v], 2);
+          const s = tf.mul(tf.matMul(q, kAll, false, true), 0.3);
+          const p = tf.softmax(b0 ? tf.add(s, b0) : s);
+          return [tf.reshape(tf.transpose(tf.matMul(p, vAll), [0, 2, 1, 3]), [B * T, C]), kAll, vAll].map((t) => t.dataSync().slice());
+        });
+        tf.dispose([q0, kp0, vp0, ...(b0 ? [b0] : [])]);
+        await tf.setBackend('native');
+        const [q1, kp1, vp1, b1] = inputs.map((x) => tf.tensor(x.v, x.s));
+        // Caches of capacity `cap` with the past rows filled and a sentinel in the rows after past + T.
+        const pad = (t: tf.Tensor) => tf.concat([t, tf.zeros([B, H, T, hd]), tf.fill([B, H, cap - Tk, hd], 77)], 2);
+        const [kc, vc] = [pad(kp1), pad(vp1)];
+        const y = tf.engine().runKernel('RlhfCachedAttn', { qkv: q1, kCache: kc, vCache: vc, ...(b1 ? { bias: b1 } : {}) }, { past, scale: 0.3 }) as tf.Tensor;
+        const name = `${isa} B${B} T${T} H${H} hd${hd} past ${past} cap ${cap} biasB ${biasB}`;
+        expect(y.shape, name).to.deep.equal([B * T, C]);
+        expect(closeness(y.dataSync(), want[0], 1e-5, 1e-4), name).to.be.at.most(1);
+        for (const [cache, all] of [[kc, want[1]], [vc, want[2]]] as const) {
+          expect(closeness(tf.slice(cache, [0, 0, 0, 0], [B, H, Tk, hd]).dataSync(), all, 0, 0), `${name}: cache rows`).to.be.at.most(1);
+          if (cap > Tk) expect(Array.from(new Set(tf.slice(cache, [0, 0, Tk, 0], [B, H, cap - Tk, hd]).dataSync())), `${name}: rows after`).to.deep.equal([77]);
+        }
+        tf.dispose([q1, kp1, vp1, ...(b1 ? [b1] : []), kc, vc, y]);
+      }
+    }
+  });
+
   it('rejects malformed calls with an error instead of touching memory', () => {
     const a = new Float32Array(4);
     expect(() => addon.matmul(a, a, a, 1, 3, 3, 3, false, false, [0], [0])).to.throw(/matmul a: has 4 elements, needs 9/);
@@ -213,5 +258,8 @@ describe('lm/native-kernels (native backend vs tfjs-backend-cpu)', function () {
     expect(() => addon.binary(0, a, [1], a as never, [1], a, [5])).to.throw(/binary a/);
     expect(() => addon.gather(a, new Int32Array([0]), a, 1, 4, 1)).not.to.throw();
     expect(() => (addon.unary as (...x: unknown[]) => void)(0, [1, 2], a)).to.throw(/Float32Array/);
+    const c = new Float32Array(1 * 1 * 4 * 2);
+    expect(() => addon.cachedAttn(new Float32Array(6), c, c, null, new Float32Array(2), 1, 1, 1, 2, 4, 4, 1, 1)).to.throw(/exceeds the cache/);
+    expect(() => addon.cachedAttn(new Float32Array(6), c, new Float32Array(3), null, new Float32Array(2), 1, 1, 1, 2, 1, 4, 1, 1)).to.throw(/vCache: has 3 elements/);
   });
 });
