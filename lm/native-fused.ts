@@ -22,11 +22,14 @@ const i32 = (be: Be, t: Info) => {
 const out = (be: Be, shape: number[], v: Float32Array) => be.makeTensorInfo(shape, 'float32', v);
 
 export const FUSED: Record<string, Fn> = {
-  RlhfLayerNorm: ({ x, g, b }, { eps }, addon, be) => {
+  // -> [y, xhat, rstd], or [y] alone with `inference` (xhat then shares y's buffer and is overwritten by it)
+  RlhfLayerNorm: ({ x, g, b }, { eps, inference }, addon, be) => {
     const C = x.shape[x.shape.length - 1];
     const N = x.shape.reduce((a, d) => a * d, 1) / C;
-    const [y, xhat, rstd] = [be.alloc(N * C), be.alloc(N * C), be.alloc(N)];
+    const y = be.alloc(N * C);
+    const [xhat, rstd] = [inference ? y : be.alloc(N * C), be.alloc(N)];
     addon.layerNorm(f32(be, x), f32(be, g), f32(be, b), y, xhat, rstd, N, C, Number(eps));
+    if (inference) return [out(be, x.shape, y)];
     return [out(be, x.shape, y), out(be, x.shape, xhat), out(be, [...x.shape.slice(0, -1), 1], rstd)];
   },
   RlhfLayerNormGrad: ({ dy, xhat, rstd, g }, { params }, addon, be) => {

@@ -152,7 +152,7 @@ export function tiedHead(x: T2, wte: T2): T2 {
 
 /** LayerNorm over the last axis: x [N, C], gain g [C], bias b [C]. */
 export function layerNorm(x: T2, g: tf.Tensor1D, b: tf.Tensor1D, eps: number): T2 {
-  if (!taping() && fused('RlhfLayerNorm')) return run('RlhfLayerNorm', { x, g, b }, { eps })[0] as T2;
+  if (!taping() && fused('RlhfLayerNorm')) return run('RlhfLayerNorm', { x, g, b }, { eps, inference: true })[0] as T2;
   const frozen = isFrozen(g) && isFrozen(b);
   const f = customGrad((x_: tf.Tensor, ...rest: unknown[]) => {
     const save = rest.at(-1) as tf.GradSaveFunc;
