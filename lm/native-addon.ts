@@ -25,6 +25,8 @@ export interface NativeAddon {
   attnProbs(s: Float32Array, bias: Float32Array | null, p: Float32Array, rows: number, n: number, scale: number, groupRows: number, biasGroups: number, tq: number): void;
   /** Decoding attention over a KV cache, writing the new keys/values into the caches in place (native/src/fused.h). */
   cachedAttn(qkv: Float32Array, kCache: Float32Array, vCache: Float32Array, bias: Float32Array | null, y: Float32Array, B: number, T: number, H: number, hd: number, past: number, cap: number, scale: number, biasB: number): void;
+  /** One token per listed row of logits [*, V] from softmax(logits / T) with uniforms u (native/src/sample.h). */
+  sampleRows(logits: Float32Array, V: number, rows: Int32Array, T: number, u: Float64Array, token: Int32Array, logprob: Float64Array): void;
   attnProbsGrad(dp: Float32Array, p: Float32Array, ds: Float32Array, rows: number, n: number, scale: number): void;
   xent(z: Float32Array, targets: Int32Array, nll: Float32Array, N: number, V: number): void;
   xentGrad(z: Float32Array, targets: Int32Array, coef: Float32Array, dz: Float32Array, N: number, V: number): void;

@@ -2,6 +2,7 @@
 // kernels of the native backend and lm/ops.ts uses them when they exist.
 #include "fused.h"
 #include "napi-args.h"
+#include "sample.h"
 
 namespace rlhf {
 namespace {
@@ -129,12 +130,33 @@ napi_value XentGrad(napi_env env, napi_callback_info info) {
   return undefinedValue(env);
 }
 
+// sampleRows(logits, V, rows, T, u, token, logprob): one draw per listed row (sample.h)
+napi_value SampleRows(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  int64_t V = a.count(1, "V");
+  double T = a.num(3, "T");
+  const int32_t* rows = a.i32(2, 0, "rows");
+  const int64_t n = a.length(2);
+  const double* u = a.f64(4, n, "u");
+  int32_t* token = a.i32(5, n, "token");
+  double* logprob = a.f64(6, n, "logprob");
+  const float* logits = a.f32(0, 0, "logits");
+  if (a.failed) return nullptr;
+  const int64_t have = a.length(0);
+  if (V < 1 || !(T > 0)) return a.fail("sampleRows: V must be >= 1 and T > 0");
+  for (int64_t j = 0; j < n; j++) {
+    if (rows[j] < 0 || (static_cast<int64_t>(rows[j]) + 1) * V > have) return a.fail("sampleRows: row " + std::to_string(rows[j]) + " is outside the logits");
+  }
+  sampleRows(logits, V, rows, n, T, u, token, logprob);
+  return undefinedValue(env);
+}
+
 }  // namespace
 
 void registerFused(napi_env env, napi_value exports) {
   const struct { const char* name; napi_callback fn; } fns[] = {
       {"layerNorm", LayerNorm}, {"layerNormGrad", LayerNormGrad}, {"geluGrad", GeluGrad},
-      {"attnProbs", AttnProbs}, {"attnProbsGrad", AttnProbsGrad}, {"cachedAttn", CachedAttn}, {"xent", Xent}, {"xentGrad", XentGrad},
+      {"attnProbs", AttnProbs}, {"attnProbsGrad", AttnProbsGrad}, {"cachedAttn", CachedAttn}, {"sampleRows", SampleRows}, {"xent", Xent}, {"xentGrad", XentGrad},
   };
   for (const auto& f : fns) {
     napi_value v;

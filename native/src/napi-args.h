@@ -32,7 +32,7 @@ struct Args {
     bool is = false;
     if (i >= argc || napi_is_typedarray(env, argv[i], &is) != napi_ok || !is ||
         napi_get_typedarray_info(env, argv[i], &type, &length, &data, nullptr, nullptr) != napi_ok || type != want) {
-      fail(std::string(what) + ": expected a " + (want == napi_float32_array ? "Float32Array" : "Int32Array"));
+      fail(std::string(what) + ": expected a " + (want == napi_float32_array ? "Float32Array" : want == napi_float64_array ? "Float64Array" : "Int32Array"));
       return nullptr;
     }
     if (static_cast<int64_t>(length) < minLength) {
@@ -49,6 +49,7 @@ struct Args {
   }
   float* f32(size_t i, int64_t n, const char* what) { return array<float>(i, napi_float32_array, n, what); }
   int32_t* i32(size_t i, int64_t n, const char* what) { return array<int32_t>(i, napi_int32_array, n, what); }
+  double* f64(size_t i, int64_t n, const char* what) { return array<double>(i, napi_float64_array, n, what); }
 
   double num(size_t i, const char* what) {
     double v = 0;

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { Rng } from '../../lm/rng.js';
-import { checkSampling, sampleToken } from '../../lm/sampling.js';
+import { loadNativeAddon } from '../../lm/native-addon.js';
+import { checkSampling, sampleRows, sampleToken } from '../../lm/sampling.js';
 
 const logits = Float32Array.from([2, 1, 0.5, 0, -1, -3]); // softmax ≈ [.56 .21 .12 .08 .03 .004]
 const softmax = (z: number[]) => {
@@ -61,6 +62,35 @@ describe('lm/sampling', () => {
     const b = new Rng(42);
     const o = { temperature: 1, topK: 0, topP: 1 };
     for (let i = 0; i < 50; i++) expect(sampleToken(logits, o, a).token).to.equal(sampleToken(logits, o, b).token);
+  });
+
+  it('the native row sampler draws the same tokens with the same log-probabilities as the JS path', () => {
+    const r = loadNativeAddon();
+    if (!r.ok) throw new Error(`the native addon is not available (${r.why})`);
+    const gen = new Rng(5);
+    for (const [V, T] of [[6, 0.7], [5000, 1.3], [50257, 1]]) {
+      const rows = 5;
+      const z = Float32Array.from({ length: rows * V }, () => (gen.next() - 0.5) * 12);
+      const js = new Rng(8);
+      const nat = new Rng(8);
+      let draws = 0;
+      for (let k = 0; k < (V > 10000 ? 20 : 200); k++) {
+        const live = [0, 2, 3, 4].filter((b) => (b + k) % 3 !== 0); // some rows finished, as in generate
+        const o = { temperature: T, topK: 0, topP: 1 };
+        const a = sampleRows(z, V, live, o, js);
+        const b = sampleRows(z, V, live, o, nat, r.addon);
+        for (let j = 0; j < live.length; j++) {
+          expect(b[j].token, `V ${V} draw ${k}`).to.equal(a[j].token);
+          expect(b[j].logprob).to.be.closeTo(a[j].logprob, 1e-9);
+          draws++;
+        }
+      }
+      expect(draws).to.be.greaterThan(50);
+    }
+    // Top-k / top-p are not in the native sampler: those go through sampleToken.
+    const o = { temperature: 1, topK: 2, topP: 1 };
+    expect(sampleRows(logits, 6, [0], o, new Rng(4), r.addon)).to.deep.equal([sampleToken(logits, o, new Rng(4))]);
+    expect(() => r.addon.sampleRows(logits, 6, Int32Array.from([1]), 1, new Float64Array(1), new Int32Array(1), new Float64Array(1))).to.throw(/row 1 is outside/);
   });
 
   it('rejects bad options', () => {
