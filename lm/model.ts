@@ -11,8 +11,8 @@ const MASKED = -1e9;
 
 /**
  * Per-layer keys and values of everything seen so far, owned by the caller. Two layouts:
- *  - where the backend has the fused decoding kernel (native), buffers [B, H, capacity, hd] that each
- *    call writes in place: no copy of the whole cache per token;
+ *  - where the backend has the fused decoding kernel (native), buffers that each call writes in place
+ *    (no copy of the whole cache per token): keys transposed [B, H, hd, capacity], values [B, H, capacity, hd];
  *  - elsewhere tensors [B, H, length, hd] that each call extends with tf.concat.
  */
 export class KVCache {
@@ -257,21 +257,20 @@ export class GPT {
    */
   private reserve(cache: KVCache, B: number, need: number): void {
     const c = this.config;
-    const hd = c.nEmbd / c.nHead;
-    const have = cache.k.length ? cache.k[0].shape[2] : 0;
+    const H = c.nHead;
+    const hd = c.nEmbd / H;
+    const have = cache.v.length ? cache.v[0].shape[2] : 0;
     if (need <= have) return;
     const cap = Math.min(c.nPositions, Math.max(need, cache.capacity ?? c.nPositions, 2 * have));
-    for (const kv of [cache.k, cache.v]) {
-      for (let i = 0; i < c.nLayer; i++) {
-        const old = kv[i];
-        kv[i] = tf.keep(tf.tidy(() => {
-          const fresh = tf.zeros([B, c.nHead, cap, hd]) as tf.Tensor4D;
-          if (!old) return fresh;
-          // The filled rows, then zeros: a new buffer the cache owns alone.
-          return tf.concat([tf.slice(old, [0, 0, 0, 0], [B, c.nHead, cache.length, hd]), tf.slice(fresh, [0, 0, cache.length, 0], [B, c.nHead, cap - cache.length, hd])], 2) as tf.Tensor4D;
-        }));
-        old?.dispose();
-      }
+    const n = cache.length;
+    for (let i = 0; i < c.nLayer; i++) {
+      // Keys [B, H, hd, cap] grow along their last axis, values [B, H, cap, hd] along axis 2; the filled
+      // positions are copied, the rest are zeros, in new buffers that the cache owns alone.
+      const [k, v] = [cache.k[i], cache.v[i]];
+      cache.k[i] = tf.keep(tf.tidy(() => (k ? tf.pad(tf.slice(k, [0, 0, 0, 0], [B, H, hd, n]), [[0, 0], [0, 0], [0, 0], [0, cap - n]]) : tf.zeros([B, H, hd, cap])) as tf.Tensor4D));
+      cache.v[i] = tf.keep(tf.tidy(() => (v ? tf.pad(tf.slice(v, [0, 0, 0, 0], [B, H, n, hd]), [[0, 0], [0, 0], [0, cap - n], [0, 0]]) : tf.zeros([B, H, cap, hd])) as tf.Tensor4D));
+      k?.dispose();
+      v?.dispose();
     }
   }
 

@@ -57,10 +57,13 @@ export const FUSED: Record<string, Fn> = {
     addon.attnProbs(f32(be, scores), bias ? f32(be, bias) : null, p, B * H * Tq, Tk, Number(scale), H * Tq, bias ? bias.shape[0] : 1, Tq);
     return out(be, scores.shape, p);
   },
-  // qkv [B*T, 3C]; kCache, vCache [B, H, cap, hd], written in place at rows [past, past+T) (lm/model.ts
-  // KVCache owns them and shares them with no one); bias [1 or B, 1, T, past+T] or absent. -> y [B*T, C]
+  // qkv [B*T, 3C]; keys transposed kCache [B, H, hd, cap] and vCache [B, H, cap, hd], written in place at
+  // positions [past, past+T) (lm/model.ts KVCache owns them and shares them with no one);
+  // bias [1 or B, 1, T, past+T] or absent. -> y [B*T, C]
   RlhfCachedAttn: ({ qkv, kCache, vCache, bias }, { past, scale }, addon, be) => {
-    const [B, H, cap, hd] = kCache.shape;
+    const [B, H, cap, hd] = vCache.shape;
+    const k = kCache.shape;
+    if (k[0] !== B || k[1] !== H || k[2] !== hd || k[3] !== cap) throw new Error(`RlhfCachedAttn: kCache [${k}] is not [${[B, H, hd, cap]}]`);
     const T = qkv.shape[0] / B;
     const y = be.alloc(B * T * H * hd);
     addon.cachedAttn(f32(be, qkv), f32(be, kCache), f32(be, vCache), bias ? f32(be, bias) : null, y, B, T, H, hd, Number(past), cap, Number(scale), bias ? bias.shape[0] : 1);

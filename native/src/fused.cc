@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <vector>
 
-#include "gemm-micro.h"
 #include "isa.h"
 #include "threadpool.h"
 
@@ -81,31 +80,25 @@ void cachedAttn(const float* qkv, float* kc, float* vc, const float* bias, float
                 int64_t past, int64_t cap, float scale, int64_t biasB) {
   const auto& k = K();
   const int64_t C = H * hd, Tk = past + T, row = 3 * C;
-  // Tasks of at least ~64K cached floats each: below that a thread hand-off costs more than it saves.
-  const int64_t grain = std::max<int64_t>(1, 65536 / std::max<int64_t>(1, Tk * hd));
-  parallelFor(B * H, grain, [&](int64_t s, int64_t e) {
-    thread_local std::vector<float> scores;
-    if (static_cast<int64_t>(scores.size()) < T * Tk) scores.resize(T * Tk);
-    float* p = scores.data();
+  auto heads = [&](int64_t s, int64_t e) {
+    thread_local std::vector<float> scratch;
+    if (static_cast<int64_t>(scratch.size()) < Tk) scratch.resize(Tk);
     for (int64_t bh = s; bh < e; bh++) {
       const int64_t b = bh / H, h = bh % H;
-      float* kh = kc + bh * cap * hd;  // [cap, hd] of this (b, h)
-      float* vh = vc + bh * cap * hd;
-      const float* q = qkv + b * T * row + h * hd;  // row t at q + t * row
+      float* kT = kc + bh * hd * cap;  // [hd, cap] of this (b, h): keys transposed
+      float* vh = vc + bh * cap * hd;  // [cap, hd]
+      const float* q = qkv + b * T * row + h * hd;  // query t at q + t * row; its key at + C, value at + 2C
       for (int64_t t = 0; t < T; t++) {
-        std::copy_n(q + t * row + C, hd, kh + (past + t) * hd);
+        for (int64_t d = 0; d < hd; d++) kT[d * cap + past + t] = q[t * row + C + d];
         std::copy_n(q + t * row + 2 * C, hd, vh + (past + t) * hd);
       }
-      k.gemm->dots(q, row, T, kh, hd, Tk, hd, p, Tk);  // p = q kᵀ   [T, Tk]
-      for (int64_t t = 0; t < T; t++) {
-        const float* br = bias ? bias + ((b % biasB) * T + t) * Tk : nullptr;
-        k.attnRow(p + t * Tk, br, scale, p + t * Tk, Tk);
-        float* yr = y + (b * T + t) * C + h * hd;
-        std::fill_n(yr, hd, 0.0f);
-        for (int64_t j = 0; j < Tk; j++) k.axpy(p[t * Tk + j], vh + j * hd, yr, hd);
-      }
+      const float* br = bias ? bias + (b % biasB) * T * Tk : nullptr;
+      k.attnDecodeHead(q, row, T, kT, vh, cap, hd, Tk, br, scale, scratch.data(), y + b * T * C + h * hd, C);
     }
-  });
+  };
+  // Small caches (under ~1 MB of keys) on one thread: waking the pool costs more than it saves there.
+  if (B * H * Tk * hd < (1 << 18)) return heads(0, B * H);
+  parallelFor(B * H, 1, heads);
 }
 
 std::string xentFwd(const float* z, const int32_t* t, float* nll, int64_t N, int64_t V) {

@@ -18,8 +18,8 @@ void attnFwd(const float* s, const float* bias, float* p, int64_t rows, int64_t 
 void attnBwd(const float* dp, const float* p, float* ds, int64_t rows, int64_t n, float scale);
 /**
  * Attention of new tokens over a KV cache, for decoding. qkv [B*T, 3C] holds each new token's q, k, v
- * (C = H*hd). Their k and v are first written into the caches kc, vc [B, H, cap, hd] at rows
- * [past, past+T); then y [B*T, C] = softmax(q kᵀ * scale + bias) v over the Tk = past+T cached rows, per
+ * (C = H*hd). Their k and v are first written into the caches, keys transposed kc [B, H, hd, cap] (columns
+ * [past, past+T)) and values vc [B, H, cap, hd] (rows [past, past+T)); then y [B*T, C] = softmax(q kᵀ * scale + bias) v over the Tk = past+T cached rows, per
  * (b, h). bias (optional) is [biasB, 1, T, Tk], biasB 1 or B. Each (b, h) is one task: one thread writes
  * its cache rows and reads them back, so the threads never share a row.
  */

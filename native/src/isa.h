@@ -47,6 +47,9 @@ struct Kernels {
   void (*geluBwd)(const float* dy, const float* x, float* dx, int64_t n);
   /** p = softmax(s * scale + bias) for one row (bias may be null). */
   void (*attnRow)(const float* s, const float* bias, float scale, float* p, int64_t n);
+  /** Decoding attention of one (batch, head) over a KV cache with transposed keys (see vec-kernels.inc). */
+  void (*attnDecodeHead)(const float* q, int64_t qs, int64_t T, const float* kT, const float* v, int64_t cap, int64_t hd, int64_t Tk,
+                         const float* bias, float scale, float* p, float* y, int64_t ys);
   /** ds = scale * p * (dp - Σ dp·p) for one row. */
   void (*attnBwdRow)(const float* dp, const float* p, float scale, float* ds, int64_t n);
   /** Cross-entropy of one row: logsumexp(z) - z[t]. */

@@ -171,7 +171,8 @@ describe('lm/native-backend', function () {
     }
     expect(cache.layout).to.equal('in-place');
     expect(cache.length).to.equal(17);
-    expect(cache.k[0].shape[2]).to.be.at.least(17);
+    expect(cache.v[0].shape[2]).to.be.at.least(17); // values [B, H, cap, hd]
+    expect(cache.k[0].shape[3]).to.equal(cache.v[0].shape[2]); // keys transposed [B, H, hd, cap]
     expect(worst).to.be.below(1e-4);
     cache.dispose();
     expect(tf.memory().numTensors).to.equal(before);

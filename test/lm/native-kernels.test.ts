@@ -234,18 +234,19 @@ describe('lm/native-kernels (native backend vs tfjs-backend-cpu)', function () {
         tf.dispose([q0, kp0, vp0, ...(b0 ? [b0] : [])]);
         await tf.setBackend('native');
         const [q1, kp1, vp1, b1] = inputs.map((x) => tf.tensor(x.v, x.s));
-        // Caches of capacity `cap` with the past rows filled and a sentinel in the rows after past + T.
+        // Caches of capacity `cap` with the past positions filled and a sentinel after past + T; keys transposed.
         const pad = (t: tf.Tensor) => tf.concat([t, tf.zeros([B, H, T, hd]), tf.fill([B, H, cap - Tk, hd], 77)], 2);
-        const [kc, vc] = [pad(kp1), pad(vp1)];
+        const [kc, vc] = [tf.transpose(pad(kp1), [0, 1, 3, 2]), pad(vp1)];
         const y = tf.engine().runKernel('RlhfCachedAttn', { qkv: q1, kCache: kc, vCache: vc, ...(b1 ? { bias: b1 } : {}) }, { past, scale: 0.3 }) as tf.Tensor;
         const name = `${isa} B${B} T${T} H${H} hd${hd} past ${past} cap ${cap} biasB ${biasB}`;
         expect(y.shape, name).to.deep.equal([B * T, C]);
         expect(closeness(y.dataSync(), want[0], 1e-5, 1e-4), name).to.be.at.most(1);
-        for (const [cache, all] of [[kc, want[1]], [vc, want[2]]] as const) {
+        const kRows = tf.transpose(kc, [0, 1, 3, 2]);
+        for (const [cache, all] of [[kRows, want[1]], [vc, want[2]]] as const) {
           expect(closeness(tf.slice(cache, [0, 0, 0, 0], [B, H, Tk, hd]).dataSync(), all, 0, 0), `${name}: cache rows`).to.be.at.most(1);
           if (cap > Tk) expect(Array.from(new Set(tf.slice(cache, [0, 0, Tk, 0], [B, H, cap - Tk, hd]).dataSync())), `${name}: rows after`).to.deep.equal([77]);
         }
-        tf.dispose([q1, kp1, vp1, ...(b1 ? [b1] : []), kc, vc, y]);
+        tf.dispose([q1, kp1, vp1, ...(b1 ? [b1] : []), kc, vc, kRows, y]);
       }
     }
   });
