@@ -3,11 +3,12 @@
 // and KL curves; with --record it writes them into BENCHMARKS.md's ppo block.
 //   node --import tsx bench/ppo.ts [--steps 200] [--log FILE] [--record] [--render-only] [--note TEXT]
 // --render-only re-renders from an existing --log (a run cut short still gives its honest curve).
-import { appendFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { appendFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { RecordSink, SinkRecord } from '../data/metrics-sink.js';
+import { BENCHMARKS_FILE, machine, recordBlock } from './record.js';
 import { initBackend } from '../lm/backend.js';
 import { runPpo } from '../rl/ppo.js';
 import { resolvePpoConfig } from '../rl/ppo-config.js';
@@ -82,13 +83,11 @@ for (let s = 0; s < ms.length; s += W) {
 }
 const first = mean(col('objective/scores', 0, W));
 const last = mean(col('objective/scores', Math.max(0, ms.length - W)));
-const cpu = cpus();
-const machine = `${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
 const lastSamples = samples.at(-1);
 const block = [
   '## PPO: starter model, sentiment reward',
   '',
-  `Run ${new Date().toISOString().slice(0, 10)} on ${machine}, backend ${setup.backend}, sharing the machine with other work. ` +
+  `Run ${new Date().toISOString().slice(0, 10)} on ${machine()}, backend ${setup.backend}, sharing the machine with other work. ` +
     `${ms.length} of ${setup.settings.steps} planned steps${ms.length < setup.settings.steps ? ' (cut short: see the note below)' : ''}. ` +
     `Policy: data/models/starter (2.6M params) with ${setup.settings.lora ? `LoRA r=${setup.settings.lora.rank} on attn+mlp (reference = adapter off)` : 'full fine-tuning'}; ` +
     `${setup.settings.batchSize} rollouts of ${setup.settings.maxNewTokens} new tokens per step from data/prompts/demo.txt at temperature ${setup.settings.temperature}; ` +
@@ -105,11 +104,6 @@ const block = [
 ].join('\n');
 process.stdout.write(block + '\n');
 if (o.record) {
-  const file = join(root, 'BENCHMARKS.md');
-  let md = readFileSync(file, 'utf8');
-  const wrapped = `<!-- bench:ppo -->\n${block}\n<!-- /bench:ppo -->`;
-  const re = /<!-- bench:ppo -->[\s\S]*<!-- \/bench:ppo -->/;
-  md = re.test(md) ? md.replace(re, wrapped) : md + '\n' + wrapped + '\n';
-  writeFileSync(file, md);
-  process.stdout.write(`recorded in ${file}\n`);
+  recordBlock('ppo', block);
+  process.stdout.write(`recorded in ${BENCHMARKS_FILE}\n`);
 }

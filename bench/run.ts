@@ -2,11 +2,11 @@
 // Runs each LM shape in its own process, prints a table, and records it in BENCHMARKS.md.
 // --vs-torch runs the same shapes in PyTorch (bench/torch-gpt.py, Debian's /usr/bin/python3) beside ours.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, totalmem } from 'node:os';
+import { existsSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { recordBlock } from './record.js';
+import { BENCHMARKS_FILE, machine, recordBlock } from './record.js';
 import { SHAPES } from './shapes.js';
 
 const { values: o } = parseArgs({
@@ -143,17 +143,10 @@ for (const s of parts.includes('lm') ? o.shapes!.split(',') : []) {
   if (o['baseline-backend']) rows.push(runShape(s, false, o['baseline-backend']));
 }
 
-const cpu = cpus();
-const machine = `${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
-const file = join(import.meta.dirname, '..', 'BENCHMARKS.md');
 function record(tag: string, block: string): void {
   if (o['no-record']) return;
-  let md = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n\nEvery figure here comes from `npm run bench` on the machine named beside it.\n\n';
-  const wrapped = `<!-- bench:${tag} -->\n${block}\n<!-- /bench:${tag} -->`;
-  const re = new RegExp(`<!-- bench:${tag} -->[\\s\\S]*<!-- /bench:${tag} -->`);
-  md = re.test(md) ? md.replace(re, wrapped) : md + '\n' + wrapped + '\n';
-  writeFileSync(file, md);
-  process.stdout.write(`recorded in ${file}\n`);
+  recordBlock(tag, block);
+  process.stdout.write(`recorded in ${BENCHMARKS_FILE}\n`);
 }
 
 const f = (x: number, d = 0) => x.toLocaleString('en', { maximumFractionDigits: d, minimumFractionDigits: d });
@@ -169,7 +162,7 @@ if (rows.length) {
   record('lm', [
     `## LM core: training and generation`,
     '',
-    `Run ${new Date().toISOString().slice(0, 10)} on ${machine}. ${[...new Map(rows.map((r) => [r.variant, r.backend])).entries()].map(([v, b]) => `${v === 'rlhf-trainer' ? 'Backend' : v}: ${b}`).join('. ')}.`,
+    `Run ${new Date().toISOString().slice(0, 10)} on ${machine()}. ${[...new Map(rows.map((r) => [r.variant, r.backend])).entries()].map(([v, b]) => `${v === 'rlhf-trainer' ? 'Backend' : v}: ${b}`).join('. ')}.`,
     '',
     'Training is forward + backward + AdamW on batches of full-context sequences (S, M: batch 8; G: batch 4), the median of the timed steps after one warm-up step.',
     'Generation is batch 16, a 16-token prompt, 64 new tokens, sampling at temperature 1, timed after one whole warm-up call with the KV cache (a short one when recomputing). GFLOP/s counts 2 per multiply-add of the linear layers, the tied head and attention (full T×T for training).',
@@ -208,7 +201,7 @@ if (o['vs-torch'] && rows.length && torchRows.size) {
     recordBlock('vs-torch', [
       '## tfjs against PyTorch on the same machine',
       '',
-      `Run ${new Date().toISOString().slice(0, 10)} on ${machine}. tfjs backend: ${ours[0].backend}. PyTorch ${t0.torch} on the CPU with torch.set_num_threads(${t0.threads}), float32, BLAS: ${t0.blas}. Torch child environment: ${torchEnv().notes.join('; ') || 'unchanged'}. 1-minute load average at the end: ${load.toFixed(1)}.`,
+      `Run ${new Date().toISOString().slice(0, 10)} on ${machine()}. tfjs backend: ${ours[0].backend}. PyTorch ${t0.torch} on the CPU with torch.set_num_threads(${t0.threads}), float32, BLAS: ${t0.blas}. Torch child environment: ${torchEnv().notes.join('; ') || 'unchanged'}. 1-minute load average at the end: ${load.toFixed(1)}.`,
       '',
       'Both sides run the same model (bench/torch-gpt.py mirrors lm/model.ts: learned positions, pre-LayerNorm, tanh GELU, tied head, no dropout, Conv1D layout) at the shapes of bench/shapes.ts, passed to the Python script as JSON.',
       `- Training: forward + cross-entropy + backward + global-norm clipping to 1.0 + AdamW (lr 1e-4, weight decay 0.1 on matrices and embeddings, as lm/adamw.ts) on random tokens of full context (S, M: batch 8; G: batch 4); one warm-up step, then the median of ${o.steps} steps. PyTorch: torch.optim.AdamW and clip_grad_norm_.`,
@@ -245,7 +238,7 @@ if (parts.includes('server')) {
   record('server', [
     '## Label server: acknowledged label writes',
     '',
-    `Run ${new Date().toISOString().slice(0, 10)} on ${machine}. A \`rlhf serve\` process on loopback (SQLite WAL, synchronous=FULL for labels, group commit on a writer thread) and one client process running C concurrent labelers for 8 s, each labeling the way the labeling page does: POST /api/labels?next=true, whose answer acknowledges the label and carries the next task (submit-and-next). Only 201 answers count. The client is a raw keep-alive socket per labeler, one request at a time. Latency is that of the POST.`,
+    `Run ${new Date().toISOString().slice(0, 10)} on ${machine()}. A \`rlhf serve\` process on loopback (SQLite WAL, synchronous=FULL for labels, group commit on a writer thread) and one client process running C concurrent labelers for 8 s, each labeling the way the labeling page does: POST /api/labels?next=true, whose answer acknowledges the label and carries the next task (submit-and-next). Only 201 answers count. The client is a raw keep-alive socket per labeler, one request at a time. Latency is that of the POST.`,
     '',
     `CPU s are CPU seconds used during the 8 s by the client process, the server process (all threads) and everything else on the machine (2 cores: 16 CPU-s in all). fsync ms is the median 4 KiB write + fdatasync on the same disk just before each level: every commit waits for one. ${other > 0.1 ? `Other work was running on the machine: it took up to ${Math.round(100 * other)}% of the CPU time used during a level, and the server and client had the rest.` : 'Nothing else used a noticeable share of the CPU.'}`,
     '',
@@ -264,7 +257,7 @@ if (parts.includes('runs')) {
   record('runs', [
     '## Label server beside a training run',
     '',
-    `Run ${new Date().toISOString().slice(0, 10)} on ${machine}. bench/runs.ts: a \`rlhf serve\` process, 16 labelers (GET /api/tasks/next, then POST /api/labels) for 8 s with no run, 8 s while a run launched through POST /api/runs trains in its child process (${x.kind}: the starter model with LoRA rank 8 against the sentiment rule, 64 rollouts of 24 tokens per step, as in bench/ppo.ts), and 8 s after stopping it. The run, the server and the client share the 2 cores; the last column is the 1-minute load average when the phase began (above 3, other work was running on the machine). Latency is that of the POST.`,
+    `Run ${new Date().toISOString().slice(0, 10)} on ${machine()}. bench/runs.ts: a \`rlhf serve\` process, 16 labelers (GET /api/tasks/next, then POST /api/labels) for 8 s with no run, 8 s while a run launched through POST /api/runs trains in its child process (${x.kind}: the starter model with LoRA rank 8 against the sentiment rule, 64 rollouts of 24 tokens per step, as in bench/ppo.ts), and 8 s after stopping it. The run, the server and the client share the 2 cores; the last column is the 1-minute load average when the phase began (above 3, other work was running on the machine). Latency is that of the POST.`,
     '',
     rtable,
     '',

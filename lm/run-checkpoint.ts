@@ -22,23 +22,17 @@ export interface TrainerState {
 const stepName = (step: number) => `step-${String(step).padStart(7, '0')}`;
 
 /**
- * Save model (or adapter), optimizer and trainer state as out/checkpoints/step-N, then point `latest` at it.
- * `extra` writes a trainer's own files (a reward head, its state) into the folder before it is renamed into place.
+ * Write a checkpoint as out/checkpoints/step-N: `write` fills a temporary folder, which is then renamed into
+ * place (so it exists whole or not at all); `latest` then names it, and all but the newest `keep` go.
+ * SFT, reward-model and PPO checkpoints all go through here.
  */
-export async function saveRunCheckpoint(
-  out: string, state: TrainerState, model: GPT, tok: Tokenizer | null, lora: Lora | null, opt: AdamW, keep: number,
-  extra?: (dir: string) => Promise<void>,
-): Promise<string> {
+export async function publishCheckpoint(out: string, step: number, keep: number, write: (dir: string) => Promise<void>): Promise<string> {
   const root = join(out, 'checkpoints');
   mkdirSync(root, { recursive: true });
-  const name = stepName(state.step);
+  const name = stepName(step);
   const tmp = join(root, `.tmp-${name}-${process.pid}`);
   rmSync(tmp, { recursive: true, force: true });
-  if (lora) await lora.save(tmp);
-  else await saveCheckpoint(tmp, model, tok);
-  writeFileAtomic(join(tmp, 'optimizer.safetensors'), serializeOptimizer(opt));
-  writeFileAtomic(join(tmp, 'trainer_state.json'), JSON.stringify(state, null, 2) + '\n');
-  await extra?.(tmp);
+  await write(tmp);
   const dest = join(root, name);
   rmSync(dest, { recursive: true, force: true });
   renameSync(tmp, dest);
@@ -48,7 +42,23 @@ export async function saveRunCheckpoint(
   return dest;
 }
 
-/** The folder named by out/latest, or null when the run has no checkpoint yet. */
+/**
+ * Save model (or adapter), optimizer and trainer state as out/checkpoints/step-N, then point `latest` at it.
+ * `extra` writes a trainer's own files (a reward head, its state) into the folder before it is renamed into place.
+ */
+export async function saveRunCheckpoint(
+  out: string, state: TrainerState, model: GPT, tok: Tokenizer | null, lora: Lora | null, opt: AdamW, keep: number,
+  extra?: (dir: string) => Promise<void>,
+): Promise<string> {
+  return publishCheckpoint(out, state.step, keep, async (dir) => {
+    if (lora) await lora.save(dir);
+    else await saveCheckpoint(dir, model, tok);
+    writeFileAtomic(join(dir, 'optimizer.safetensors'), serializeOptimizer(opt));
+    writeFileAtomic(join(dir, 'trainer_state.json'), JSON.stringify(state, null, 2) + '\n');
+    await extra?.(dir);
+  });
+}
+
 /**
  * Open a run folder (SFT, reward model, PPO alike): create it, refuse one that already holds a run unless
  * resuming, and on resume refuse a changed config except the one field that may grow (steps or epochs).
@@ -69,6 +79,7 @@ export function openRunFolder<C extends object>(out: string, configFile: string,
   return last;
 }
 
+/** The folder named by out/latest, or null when the run has no checkpoint yet. */
 export function latestCheckpoint(out: string): string | null {
   const f = join(out, 'latest');
   if (!existsSync(f)) return null;

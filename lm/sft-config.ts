@@ -1,6 +1,7 @@
 // The one typed config of an SFT run: every field documented, validated with messages naming the field.
 // The resolved copy is written into the run folder as sft-config.json.
-import { LoraConfig, validateLora } from './lora.js';
+import { fieldChecks } from './config-checks.js';
+import { LoraConfig } from './lora.js';
 
 export interface InitConfig {
   /** tokenizer.json (or a folder holding one) for a model trained from scratch. */
@@ -70,20 +71,9 @@ export class SftConfigError extends Error {}
 
 /** Merge defaults, check every field, and return the resolved config. */
 export function resolveSftConfig(raw: Record<string, unknown>, source = 'config'): SftConfig {
-  const known = new Set([...Object.keys(SFT_DEFAULTS), 'data', 'out']);
-  for (const k of Object.keys(raw)) if (!known.has(k)) throw new SftConfigError(`${source}: unknown field '${k}'`);
   const c = { ...SFT_DEFAULTS, ...raw } as SftConfig;
-  const fail = (field: string, want: string): never => {
-    throw new SftConfigError(`${source}: ${field} must be ${want}, got ${JSON.stringify((c as unknown as Record<string, unknown>)[field])}`);
-  };
-  const int = (f: keyof SftConfig, min: number) => {
-    const v = c[f] as unknown;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) fail(f, `an integer >= ${min}`);
-  };
-  const num = (f: keyof SftConfig, lo: number, hi: number) => {
-    const v = c[f] as unknown;
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < lo || v > hi) fail(f, `a number in [${lo}, ${hi}]`);
-  };
+  const { known, fail, int, num, lora } = fieldChecks(c, source, SftConfigError);
+  known(raw, [...Object.keys(SFT_DEFAULTS), 'data', 'out']);
   if (!Array.isArray(c.data) || !c.data.length || !c.data.every((d) => typeof d === 'string')) fail('data', 'a non-empty list of file paths or corpus:NAME');
   if (typeof c.out !== 'string' || !c.out) fail('out', 'a folder path');
   if ((c.model == null) === (c.init == null)) throw new SftConfigError(`${source}: give exactly one of model (a checkpoint folder) or init (a fresh model's shape)`);
@@ -104,12 +94,6 @@ export function resolveSftConfig(raw: Record<string, unknown>, source = 'config'
   num('beta2', 0, 0.999999);
   num('maxGradNorm', 0, Infinity);
   num('heldOut', 0, 0.5);
-  if (c.lora) {
-    try {
-      c.lora = validateLora(c.lora);
-    } catch (e) {
-      throw new SftConfigError(`${source}: ${(e as Error).message}`);
-    }
-  }
+  if (c.lora) c.lora = lora(c.lora);
   return c;
 }

@@ -1,6 +1,7 @@
 // The one typed config of a reward-model run: every field documented, validated with messages naming the
 // field. The resolved copy is written into the run folder as rm-config.json.
-import { LoraConfig, validateLora } from '../lm/lora.js';
+import { fieldChecks } from '../lm/config-checks.js';
+import { LoraConfig } from '../lm/lora.js';
 import type { TiePolicy } from './bt-loss.js';
 
 export interface RmConfig {
@@ -71,20 +72,9 @@ export class RmConfigError extends Error {}
 
 /** Merge defaults, check every field, and return the resolved config. */
 export function resolveRmConfig(raw: Record<string, unknown>, source = 'config'): RmConfig {
-  const known = new Set([...Object.keys(RM_DEFAULTS), 'model', 'out']);
-  for (const k of Object.keys(raw)) if (!known.has(k)) throw new RmConfigError(`${source}: unknown field '${k}'`);
   const c = { ...RM_DEFAULTS, ...raw } as RmConfig;
-  const fail = (field: string, want: string): never => {
-    throw new RmConfigError(`${source}: ${field} must be ${want}, got ${JSON.stringify((c as unknown as Record<string, unknown>)[field])}`);
-  };
-  const int = (f: keyof RmConfig, min: number) => {
-    const v = c[f] as unknown;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) fail(f, `an integer >= ${min}`);
-  };
-  const num = (f: keyof RmConfig, lo: number, hi: number) => {
-    const v = c[f] as unknown;
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < lo || v > hi) fail(f, `a number in [${lo}, ${hi}]`);
-  };
+  const { known, fail, int, num, lora } = fieldChecks(c, source, RmConfigError);
+  known(raw, [...Object.keys(RM_DEFAULTS), 'model', 'out']);
   if (typeof c.model !== 'string' || !c.model) fail('model', 'a checkpoint folder');
   if (typeof c.out !== 'string' || !c.out) fail('out', 'a folder path');
   if (!Array.isArray(c.data) || !c.data.every((d) => typeof d === 'string')) fail('data', 'a list of JSONL files');
@@ -101,12 +91,6 @@ export function resolveRmConfig(raw: Record<string, unknown>, source = 'config')
   num('maxGradNorm', 0, Infinity);
   num('margin', -100, 100);
   num('valFraction', 0, 0.9);
-  if (c.lora) {
-    try {
-      c.lora = validateLora(c.lora);
-    } catch (e) {
-      throw new RmConfigError(`${source}: ${(e as Error).message}`);
-    }
-  }
+  if (c.lora) c.lora = lora(c.lora);
   return c;
 }

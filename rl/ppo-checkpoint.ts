@@ -1,14 +1,14 @@
 // PPO run checkpoints: everything a resumed run needs to continue exactly as an unbroken one would.
 // out/checkpoints/step-N/ holds the policy (a HF folder, or a PEFT adapter under LoRA), the value head
 // (value_head.safetensors), the separate critic (critic/), the AdamW moments (optimizer.safetensors)
-// and ppo_state.json (step, episodes, KL controller, data position, RNG). It is written into a
-// temporary folder and renamed into place, so it exists whole or not at all; `latest` names the newest.
+// and ppo_state.json (step, episodes, KL controller, data position, RNG). lm/run-checkpoint.ts's
+// publishCheckpoint writes it into a temporary folder renamed into place; `latest` names the newest.
 import * as tf from '@tensorflow/tfjs';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AdamW } from '../lm/adamw.js';
 import { CheckpointError, saveCheckpoint, writeFileAtomic } from '../lm/checkpoint.js';
-import { serializeOptimizer } from '../lm/run-checkpoint.js';
+import { publishCheckpoint, serializeOptimizer } from '../lm/run-checkpoint.js';
 import { SafetensorsFile, serializeSafetensors } from '../lm/safetensors.js';
 import type { KlControllerState } from './kl-controller.js';
 import { PpoModels, ValueHead } from './policy.js';
@@ -26,8 +26,6 @@ export interface PpoState {
   /** Wall-clock seconds spent so far (across resumes). */
   seconds: number;
 }
-
-const stepName = (step: number) => `step-${String(step).padStart(7, '0')}`;
 
 export async function saveValueHead(file: string, head: ValueHead): Promise<void> {
   const tensors = [];
@@ -57,21 +55,11 @@ export async function saveModels(dir: string, m: PpoModels, baseModel: string): 
 }
 
 export async function savePpoCheckpoint(out: string, state: PpoState, m: PpoModels, opt: AdamW, keep: number, baseModel: string): Promise<string> {
-  const root = join(out, 'checkpoints');
-  mkdirSync(root, { recursive: true });
-  const name = stepName(state.step);
-  const tmp = join(root, `.tmp-${name}-${process.pid}`);
-  rmSync(tmp, { recursive: true, force: true });
-  await saveModels(tmp, m, baseModel);
-  writeFileAtomic(join(tmp, 'optimizer.safetensors'), serializeOptimizer(opt));
-  writeFileAtomic(join(tmp, 'ppo_state.json'), JSON.stringify(state, null, 2) + '\n');
-  const dest = join(root, name);
-  rmSync(dest, { recursive: true, force: true });
-  renameSync(tmp, dest);
-  writeFileAtomic(join(out, 'latest'), name + '\n');
-  const old = readdirSync(root).filter((d) => /^step-\d+$/.test(d)).sort();
-  for (const d of old.slice(0, Math.max(0, old.length - keep))) rmSync(join(root, d), { recursive: true, force: true });
-  return dest;
+  return publishCheckpoint(out, state.step, keep, async (dir) => {
+    await saveModels(dir, m, baseModel);
+    writeFileAtomic(join(dir, 'optimizer.safetensors'), serializeOptimizer(opt));
+    writeFileAtomic(join(dir, 'ppo_state.json'), JSON.stringify(state, null, 2) + '\n');
+  });
 }
 
 export function readPpoState(dir: string): PpoState {

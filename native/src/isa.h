@@ -50,6 +50,8 @@ struct Kernels {
   /** Decoding attention of one (batch, head) over a KV cache with transposed keys (see vec-kernels.inc). */
   void (*attnDecodeHead)(const float* q, int64_t qs, int64_t T, const float* kT, const float* v, int64_t cap, int64_t hd, int64_t Tk,
                          const float* bias, float scale, float* p, float* y, int64_t ys);
+  /** e[i] = exp(l[i] / T - max) in double for a row of logits; returns Σ e and sets *max (sample.cc). */
+  double (*softmaxExpRow)(const float* l, int64_t V, double T, double* e, double* max);
   /** ds = scale * p * (dp - Σ dp·p) for one row. */
   void (*attnBwdRow)(const float* dp, const float* p, float scale, float* ds, int64_t n);
   /** Cross-entropy of one row: logsumexp(z) - z[t]. */

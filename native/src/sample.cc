@@ -3,6 +3,7 @@
 #include <cmath>
 #include <vector>
 
+#include "isa.h"
 #include "threadpool.h"
 
 namespace rlhf {
@@ -10,21 +11,14 @@ namespace rlhf {
 void sampleRows(const float* logits, int64_t V, const int32_t* rows, int64_t n, double T, const double* u, int32_t* token, double* logprob) {
   // Tasks of at least ~16K logits: below that one thread is faster than a hand-off.
   const int64_t grain = V >= 16384 ? 1 : 16384 / V;
+  const auto& k = K();
   parallelFor(n, grain, [&](int64_t s, int64_t end) {
     thread_local std::vector<double> e;
     if (static_cast<int64_t>(e.size()) < V) e.resize(V);
     for (int64_t j = s; j < end; j++) {
       const float* l = logits + static_cast<int64_t>(rows[j]) * V;
-      double max = -INFINITY;
-      for (int64_t i = 0; i < V; i++) {
-        double z = static_cast<double>(l[i]) / T;
-        if (z > max) max = z;
-      }
-      double sum = 0;  // in index order, as the JS loop sums
-      for (int64_t i = 0; i < V; i++) {
-        e[i] = std::exp(static_cast<double>(l[i]) / T - max);
-        sum += e[i];
-      }
+      double max;
+      const double sum = k.softmaxExpRow(l, V, T, e.data(), &max);
       const double lse = max + std::log(sum);
       double x = u[j] * sum;
       int64_t pick = -1;

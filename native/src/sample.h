@@ -1,6 +1,7 @@
-// Drawing tokens from rows of logits: the plain-temperature case of lm/sampling.ts, in double precision
-// and the same order of operations, threaded over rows (JavaScript's Math.exp is ~3x slower than glibc's
-// exp, and a 16 x 50257 batch of logits takes ~15 ms per token in JS).
+// Drawing tokens from rows of logits: the plain-temperature case of lm/sampling.ts in double precision,
+// with a vectorised exp (within ~1 ulp of Math.exp) and the sum taken in 8 lanes, threaded over rows: in
+// JS a 16 x 50257 batch of logits took ~15 ms per token. Draws equal the JS path's except when u lands
+// within ~1e-15 of a boundary between two tokens.
 #pragma once
 #include <cstdint>
 

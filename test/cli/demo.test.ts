@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../browser.js';
 import { tempDir } from '../helpers.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -36,7 +36,7 @@ describe('cli: rlhf demo --quick, watched on its dashboard', function () {
     // Watch the PPO run on the demo's own dashboard while it trains.
     const [, url] = await waitFor(/watch it at (\S+)/, 'printing its dashboard address');
     await waitFor(/ppo [3-9]\/16/, 'PPO reached step 3');
-    const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+    const browser = await launchChromium();
     const live: number[] = [];
     try {
       const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });

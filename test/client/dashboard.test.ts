@@ -7,14 +7,14 @@
 import { expect } from 'chai';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Browser, chromium, Page } from 'playwright-core';
+import { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../browser.js';
 import { RunsStore } from '../../data/runs-store.js';
 import { Store } from '../../data/store.js';
 import { RunningServer, startServer } from '../../server/app.js';
 import { tempDir } from '../helpers.js';
 import { fakeCommand, until } from '../server/run-helpers.js';
 
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const ROOT = join(import.meta.dirname, '..', '..');
 const SCREENSHOT = join(ROOT, 'docs', 'dashboard.png');
 const ONLINE_RUN = join(import.meta.dirname, 'fixtures', 'online-run.ts');
@@ -35,10 +35,7 @@ describe('client: run dashboard in chromium', function () {
   let errors: string[];
 
   before(async () => {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    browser = await launchChromium();
   });
   after(async () => browser?.close());
   beforeEach(async () => {

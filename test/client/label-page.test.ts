@@ -1,12 +1,12 @@
 // The labeling page in a real browser: Debian's chromium driven by playwright-core.
 import { expect } from 'chai';
 import { join } from 'node:path';
-import { Browser, chromium, Page } from 'playwright-core';
+import { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../browser.js';
 import { Store } from '../../data/store.js';
 import { RunningServer, startServer } from '../../server/app.js';
 import { tempDir } from '../helpers.js';
 
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
 describe('client: labeling page in chromium', function () {
   this.timeout(120_000);
@@ -16,11 +16,7 @@ describe('client: labeling page in chromium', function () {
   let page: Page;
 
   before(async () => {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      // launch() gives the browser a fresh temporary profile (its own --user-data-dir) every time
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    browser = await launchChromium();
   });
   after(async () => browser?.close());
   beforeEach(async () => {
