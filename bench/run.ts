@@ -165,7 +165,7 @@ if (rows.length) {
     `Run ${new Date().toISOString().slice(0, 10)} on ${machine()}. ${[...new Map(rows.map((r) => [r.variant, r.backend])).entries()].map(([v, b]) => `${v === 'rlhf-trainer' ? 'Backend' : v}: ${b}`).join('. ')}.`,
     '',
     'Training is forward + backward + AdamW on batches of full-context sequences (S, M: batch 8; G: batch 4), the median of the timed steps after one warm-up step.',
-    'Generation is batch 16, a 16-token prompt, 64 new tokens, sampling at temperature 1, timed after one whole warm-up call with the KV cache (a short one when recomputing). GFLOP/s counts 2 per multiply-add of the linear layers, the tied head and attention (full T×T for training).',
+    'Generation is batch 16, a 16-token prompt, 64 new tokens, sampling at temperature 1, with the KV cache the median of 3 timed calls after one whole warm-up call; recomputing, one timed call after a short warm-up one. GFLOP/s counts 2 per multiply-add of the linear layers, the tied head and attention (full T×T for training).',
     'The plain matMul is a 1024×1024×1024 float32 product on the same backend in the same process.',
     '',
     table,
