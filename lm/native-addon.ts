@@ -32,6 +32,8 @@ export interface NativeAddon {
   xentGrad(z: Float32Array, targets: Int32Array, coef: Float32Array, dz: Float32Array, N: number, V: number): void;
   /** An ArrayBuffer in a 2 MiB-aligned mapping with transparent huge pages (freed when collected). */
   allocBuffer(bytes: number): ArrayBuffer;
+  /** Detach an ArrayBuffer made by allocBuffer and unmap it now; false if it is not one of ours. */
+  releaseBuffer(buffer: ArrayBuffer): boolean;
   info(): { isa: string; isas: string; blas: string | null; threads: number };
   setThreads(n: number): void;
   setIsa(name: string): boolean;

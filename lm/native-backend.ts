@@ -26,7 +26,7 @@ export function registerNativeBackend(): { ok: true; addon: NativeAddon } | { ok
   const cpu = tf.findBackend('cpu');
   if (!cpu) return { ok: false, why: 'tfjs-backend-cpu is not registered' };
   (cpu as unknown as { firstUse: boolean }).firstUse = false; // its "install tfjs-node" banner is not for us
-  const NativeBackend = pooledBackendClass(Object.getPrototypeOf(cpu).constructor as new () => tf.KernelBackend, (n) => addon.allocBuffer(n));
+  const NativeBackend = pooledBackendClass(Object.getPrototypeOf(cpu).constructor as new () => tf.KernelBackend, (n) => addon.allocBuffer(n), (b) => addon.releaseBuffer(b));
   tf.registerBackend(NATIVE, () => {
     const b = new NativeBackend();
     (b as unknown as { firstUse: boolean }).firstUse = false; // its "install tfjs-node" banner is not for us

@@ -20,8 +20,8 @@ interface CpuLike {
   disposeData(d: object, force?: boolean): boolean;
 }
 
-/** Most bytes the pool keeps: a quarter of RAM, at most 4 GiB. */
-const CAP = Math.min(4 * 2 ** 30, totalmem() / 4);
+/** Most bytes the pool keeps: a quarter of RAM, at most 4 GiB (RLHF_NATIVE_POOL_MB sets another cap). */
+const CAP = process.env.RLHF_NATIVE_POOL_MB ? Number(process.env.RLHF_NATIVE_POOL_MB) * 2 ** 20 : Math.min(4 * 2 ** 30, totalmem() / 4);
 
 /**
  * Byte size of the buffer that holds `bytes`: 0 (no pooling) below 64 KiB, else the next 2^k·{1, 1.25,
@@ -38,7 +38,9 @@ export function sizeClass(bytes: number): number {
 const HUGE = Number(process.env.RLHF_NATIVE_HUGE_MIN ?? 1 << 20);
 
 /** Subclass tfjs-backend-cpu's backend class with the pool. */
-export function pooledBackendClass(Base: new () => tf.KernelBackend, allocBuffer: (bytes: number) => ArrayBuffer): new () => tf.KernelBackend {
+export function pooledBackendClass(
+  Base: new () => tf.KernelBackend, allocBuffer: (bytes: number) => ArrayBuffer, releaseBuffer: (buffer: ArrayBuffer) => boolean,
+): new () => tf.KernelBackend {
   const fresh = (bytes: number) => (bytes >= HUGE ? allocBuffer(bytes) : new ArrayBuffer(bytes));
   class NativeBackend extends (Base as unknown as new () => CpuLike) {
     /** Free ArrayBuffers by byte size (a size class, see sizeClass). */
@@ -96,6 +98,11 @@ export function pooledBackendClass(Base: new () => tf.KernelBackend, allocBuffer
           list.push(buf);
           this.pool.set(buf.byteLength, list);
           this.pooledBytes += buf.byteLength;
+        } else if (buf.byteLength >= HUGE) {
+          // The pool is full: unmap it now. Left to the garbage collector, whose finalizers Node runs
+          // from the event loop, a synchronous training loop never gave such buffers back (GPT-2 small
+          // at batch 8 grew 2.2 GB per step); nothing else can see the buffer (the `owned` rule above).
+          releaseBuffer(buf);
         }
       }
       return done;

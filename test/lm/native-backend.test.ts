@@ -2,6 +2,8 @@
 // loss, logits, every gradient and one AdamW update. Also: backend choice and flat tensor counts.
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { AdamW } from '../../lm/adamw.js';
 import { currentBackend, initBackend } from '../../lm/backend.js';
 import { Lora } from '../../lm/lora.js';
@@ -183,6 +185,30 @@ describe('lm/native-backend', function () {
     expect(taped.layout).to.equal('concat');
     taped.dispose();
     model.dispose();
+  });
+
+  it('a synchronous loop gives large buffers back once the pool is full (no growth waiting for the garbage collector)', function () {
+    // A child process with a 16 MB pool runs 60 iterations of 8-24 MB tensors of ever new sizes, without ever
+    // yielding to the event loop (where Node runs the collector's finalizers), as a training loop does.
+    const code = `
+      import * as tf from '@tensorflow/tfjs';
+      import { readFileSync } from 'node:fs';
+      import { initBackend } from '${join(import.meta.dirname, '..', '..', 'lm', 'backend.ts')}';
+      await initBackend('native', { quiet: true });
+      const rss = () => Number(readFileSync('/proc/self/status', 'utf8').match(/VmRSS:\\s+(\\d+)/)[1]) / 1024;
+      const x = tf.ones([1 << 21]);
+      tf.tidy(() => tf.add(x, 1)).dispose();
+      const before = rss();
+      for (let i = 0; i < 60; i++) {
+        const n = (1 << 21) * (1 + (i % 3)) - i * 4096; // 7-24 MB, a new size class often
+        tf.tidy(() => tf.add(tf.slice(tf.concat([x, x, x]), 0, n), 1)).dispose();
+      }
+      console.log(JSON.stringify({ grew: rss() - before }));`;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { encoding: 'utf8', env: { ...process.env, RLHF_NATIVE_POOL_MB: '16' } });
+    expect(r.status, r.stderr).to.equal(0);
+    const { grew } = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { grew: number };
+    // 60 iterations allocate ~2.4 GB of buffers in all; what stays is the pool (16 MB) and the live tensors.
+    expect(grew).to.be.below(300);
   });
 
   it('training on native keeps the tensor count flat and reports which kernels ran in JavaScript', async () => {

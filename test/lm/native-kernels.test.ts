@@ -259,6 +259,12 @@ describe('lm/native-kernels (native backend vs tfjs-backend-cpu)', function () {
     expect(() => addon.binary(0, a, [1], a as never, [1], a, [5])).to.throw(/binary a/);
     expect(() => addon.gather(a, new Int32Array([0]), a, 1, 4, 1)).not.to.throw();
     expect(() => (addon.unary as (...x: unknown[]) => void)(0, [1, 2], a)).to.throw(/Float32Array/);
+    const big = addon.allocBuffer(4 << 20);
+    new Float32Array(big).fill(1);
+    expect(addon.releaseBuffer(new ArrayBuffer(8))).to.equal(false); // not one of ours
+    expect(addon.releaseBuffer(big)).to.equal(true);
+    expect(big.byteLength).to.equal(0); // detached: views read as empty, never the unmapped memory
+    expect(addon.releaseBuffer(big)).to.equal(false);
     const c = new Float32Array(1 * 1 * 4 * 2);
     expect(() => addon.cachedAttn(new Float32Array(6), c, c, null, new Float32Array(2), 1, 1, 1, 2, 4, 4, 1, 1)).to.throw(/exceeds the cache/);
     expect(() => addon.cachedAttn(new Float32Array(6), c, new Float32Array(3), null, new Float32Array(2), 1, 1, 1, 2, 1, 4, 1, 1)).to.throw(/vCache: has 3 elements/);
