@@ -6,12 +6,12 @@ import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { launchChromium } from '../browser.js';
+import { launchChromium, screenshotPath } from '../browser.js';
 import { tempDir } from '../helpers.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'rlhf.js');
-const SCREENSHOT = join(ROOT, 'docs', 'dashboard-demo.png');
+const SCREENSHOT = screenshotPath('dashboard-demo.png');
 
 describe('cli: rlhf demo --quick, watched on its dashboard', function () {
   this.timeout(15 * 60_000);

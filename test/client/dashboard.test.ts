@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Browser, Page } from 'playwright-core';
-import { launchChromium } from '../browser.js';
+import { launchChromium, screenshotPath } from '../browser.js';
 import { RunsStore } from '../../data/runs-store.js';
 import { Store } from '../../data/store.js';
 import { RunningServer, startServer } from '../../server/app.js';
@@ -16,7 +16,7 @@ import { tempDir } from '../helpers.js';
 import { fakeCommand, until } from '../server/run-helpers.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const SCREENSHOT = join(ROOT, 'docs', 'dashboard.png');
+const SCREENSHOT = screenshotPath('dashboard.png');
 const ONLINE_RUN = join(import.meta.dirname, 'fixtures', 'online-run.ts');
 
 /** A quick PPO run: batches of 8 completions of 12 tokens, one epoch, a samples table every step. */
