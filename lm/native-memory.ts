@@ -74,11 +74,9 @@ export function pooledBackendClass(
 
     override readSync(d: object): unknown {
       const v = this.data.get(d)?.values;
-      if (v instanceof Float32Array && this.owned.has(v)) {
-        const copy = new Float32Array(fresh(v.byteLength), 0, v.length);
-        copy.set(v);
-        return copy;
-      }
+      // A copy in V8's own memory: V8 frees it when collected. An addon mapping would be given back only by
+      // a finalizer, which Node runs from the event loop: 300 reads of 8 MB in a loop grew 2.4 GB (measured).
+      if (v instanceof Float32Array && this.owned.has(v)) return v.slice();
       return super.readSync(d);
     }
 

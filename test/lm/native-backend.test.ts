@@ -187,7 +187,7 @@ describe('lm/native-backend', function () {
     model.dispose();
   });
 
-  it('a synchronous loop gives large buffers back once the pool is full (no growth waiting for the garbage collector)', function () {
+  it('a synchronous loop gives large buffers back once the pool is full, and its reads are V8 memory (no growth waiting for the event loop)', function () {
     // A child process with a 16 MB pool runs 60 iterations of 8-24 MB tensors of ever new sizes, without ever
     // yielding to the event loop (where Node runs the collector's finalizers), as a training loop does.
     const code = `
@@ -203,12 +203,20 @@ describe('lm/native-backend', function () {
         const n = (1 << 21) * (1 + (i % 3)) - i * 4096; // 7-24 MB, a new size class often
         tf.tidy(() => tf.add(tf.slice(tf.concat([x, x, x]), 0, n), 1)).dispose();
       }
-      console.log(JSON.stringify({ grew: rss() - before }));`;
+      const mid = rss();
+      // Reads: each dataSync() of a pooled buffer is the caller's own copy, 60 x 8 MB.
+      for (let i = 0; i < 60; i++) {
+        const y = tf.add(x, i);
+        y.dataSync();
+        y.dispose();
+      }
+      console.log(JSON.stringify({ grew: mid - before, readsGrew: rss() - mid }));`;
     const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { encoding: 'utf8', env: { ...process.env, RLHF_NATIVE_POOL_MB: '16' } });
     expect(r.status, r.stderr).to.equal(0);
-    const { grew } = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { grew: number };
+    const { grew, readsGrew } = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { grew: number; readsGrew: number };
     // 60 iterations allocate ~2.4 GB of buffers in all; what stays is the pool (16 MB) and the live tensors.
     expect(grew).to.be.below(300);
+    expect(readsGrew).to.be.below(300);
   });
 
   it('training on native keeps the tensor count flat and reports which kernels ran in JavaScript', async () => {
