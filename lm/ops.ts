@@ -54,10 +54,15 @@ function mTm(a: T2, b: T2): T2 {
 }
 type GradResult = { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[] };
 
-/** tf.customGrad with a signature TypeScript can check: tensors first, then the save function. */
+/**
+ * tf.customGrad with a signature TypeScript can check: tensors first, then the save function. Outside a
+ * gradient tape (generation, rollouts, scoring) only the forward value is computed: no gradient is taken,
+ * so tf.customGrad's bookkeeping and the saved tensors would be spent for nothing.
+ */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 function customGrad(f: (...args: any[]) => GradResult): (...xs: tf.Tensor[]) => tf.Tensor {
-  return tf.customGrad(f as unknown as Parameters<typeof tf.customGrad>[0]) as (...xs: tf.Tensor[]) => tf.Tensor;
+  const g = tf.customGrad(f as unknown as Parameters<typeof tf.customGrad>[0]) as (...xs: tf.Tensor[]) => tf.Tensor;
+  return (...xs) => (taping() ? g(...xs) : f(...xs, () => {}).value);
 }
 
 /**
@@ -75,7 +80,6 @@ export function colSum(x: tf.Tensor): tf.Tensor1D {
 
 /** y = x @ w + b with Conv1D's layout: x [N, in], w [in, out], b [out] -> [N, out]. */
 export function linear(x: T2, w: T2, b: tf.Tensor1D): T2 {
-  if (!taping()) return affine(x, w, b);
   if (isFrozen(w) && isFrozen(b)) {
     const g = customGrad((x_: tf.Tensor, save: tf.GradSaveFunc) => {
       save([w]);
@@ -102,7 +106,7 @@ export function linear(x: T2, w: T2, b: tf.Tensor1D): T2 {
 
 /** Rows of table picked by ids: ids [N] int32, table [V, C] -> [N, C]. Backward sums into rows by scatterND. */
 export function embedding(ids: tf.Tensor1D, table: T2): T2 {
-  if (isFrozen(table) || !taping()) return tf.gather(table, ids); // no gradient is taken through it
+  if (isFrozen(table)) return tf.gather(table, ids); // no gradient is taken through it
   const [V, C] = table.shape;
   const f = customGrad((t: tf.Tensor, save: tf.GradSaveFunc) => {
     save([ids]); // captured tensors die with the forward scope unless saved
@@ -126,7 +130,6 @@ function headForward(x: T2, wte: T2): T2 {
 }
 
 export function tiedHead(x: T2, wte: T2): T2 {
-  if (!taping()) return headForward(x, wte);
   if (isFrozen(wte)) {
     const g = customGrad((x_: tf.Tensor, save: tf.GradSaveFunc) => {
       save([wte]);
@@ -152,6 +155,7 @@ export function tiedHead(x: T2, wte: T2): T2 {
 
 /** LayerNorm over the last axis: x [N, C], gain g [C], bias b [C]. */
 export function layerNorm(x: T2, g: tf.Tensor1D, b: tf.Tensor1D, eps: number): T2 {
+  // Outside a tape the fused kernel also skips xhat, which only the backward pass reads.
   if (!taping() && fused('RlhfLayerNorm')) return run('RlhfLayerNorm', { x, g, b }, { eps, inference: true })[0] as T2;
   const frozen = isFrozen(g) && isFrozen(b);
   const f = customGrad((x_: tf.Tensor, ...rest: unknown[]) => {
@@ -192,7 +196,6 @@ const GELU_C = 0.044715;
  * Saves only x; σ(2u) is recomputed in the backward pass.
  */
 export function gelu(x: tf.Tensor): tf.Tensor {
-  if (!taping()) return fused('RlhfGelu') ? run('RlhfGelu', { x })[0] : tf.mul(x, geluGate(x));
   const f = customGrad((x_: tf.Tensor, save: tf.GradSaveFunc) => {
     save([x_]);
     if (fused('RlhfGelu')) {
@@ -223,7 +226,6 @@ function geluGate(x: tf.Tensor): tf.Tensor {
 export function attnProbs(scores: tf.Tensor4D, bias: tf.Tensor, scale: number): tf.Tensor4D {
   const [B, , Tq, Tk] = scores.shape;
   const b = bias.shape;
-  if (!taping() && !fused('RlhfAttnProbs')) return tf.softmax(tf.add(tf.mul(scores, scale), bias)) as tf.Tensor4D;
   if (fused('RlhfAttnProbs') && b.length === 4 && (b[0] === 1 || b[0] === B) && b[1] === 1 && b[2] === Tq && b[3] === Tk) {
     const g = customGrad((s: tf.Tensor, save: tf.GradSaveFunc) => {
       const p = run('RlhfAttnProbs', { scores: s, bias }, { scale })[0];
