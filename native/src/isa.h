@@ -28,8 +28,6 @@ struct Kernels {
   float (*min)(const float* x, int64_t n);
   /** Adds x into acc: acc[i] += x[i]. */
   void (*accumulate)(float* acc, const float* x, int64_t n);
-  /** y[i] += a * x[i]. */
-  void (*axpy)(float a, const float* x, float* y, int64_t n);
   /** Numerically stable softmax of one row. */
   void (*softmaxRow)(const float* x, float* o, int64_t n);
   /** AdamW (torch semantics) on n parameters in place; returns nothing. */
