@@ -22,6 +22,8 @@ export class Store {
   // Looked up on every request; our own writes clear them (see versioned-cache.ts).
   private readonly authCache: VersionedCache<User>;
   private readonly settingCache: VersionedCache<string>;
+  // Told after this connection changes a user's token, role or state (the WebSocket hub re-checks its sockets).
+  private readonly userListeners = new Set<() => void>();
   private readonly assigner: Assigner;
   private readonly views = new Map<number, TaskView>();
   private viewChars = 0;
@@ -34,6 +36,11 @@ export class Store {
       userByHash: p('SELECT id, name, role FROM users WHERE token_hash = ? AND disabled = 0'),
       setToken: p('UPDATE users SET token_hash = ? WHERE name = ?'),
       disableUser: p('UPDATE users SET disabled = 1 WHERE name = ?'),
+      enableUser: p('UPDATE users SET disabled = 0 WHERE name = ?'),
+      setRole: p('UPDATE users SET role = ? WHERE name = ?'),
+      userByName: p('SELECT id, role, disabled FROM users WHERE name = ?'),
+      enabledAdmins: p("SELECT count(*) FROM users WHERE role = 'admin' AND disabled = 0").pluck(),
+      usersVersion: p('SELECT n FROM cache_version WHERE id = 1').pluck(),
       users: p('SELECT id, name, role, disabled, created_at FROM users ORDER BY id'),
       getSetting: p('SELECT value FROM settings WHERE key = ?').pluck(),
       setSetting: p('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
@@ -88,14 +95,66 @@ export class Store {
     this.authCache.clear();
     if (!r.changes) throw new StoreError('not_found', `no user '${name}'`);
     this.st.audit.run(now(), by, 'user.token', JSON.stringify({ name }));
+    this.usersChanged();
     return token;
   }
 
+  /** The user's token stops working until enableUser. Refused for the last enabled admin (conflict). */
   disableUser(name: string, by: number | null): void {
-    const r = this.st.disableUser.run(name);
-    this.authCache.clear();
-    if (!r.changes) throw new StoreError('not_found', `no user '${name}'`);
-    this.st.audit.run(now(), by, 'user.disable', JSON.stringify({ name }));
+    this.changeUser(name, by, 'user.disable', { name }, (u) => {
+      if (u.role === 'admin' && !u.disabled) this.keepAnAdmin(name, 'disable');
+      this.st.disableUser.run(name);
+    });
+  }
+
+  /** A disabled user's token works again (the same token: disabling never changes it). */
+  enableUser(name: string, by: number | null): void {
+    this.changeUser(name, by, 'user.enable', { name }, () => this.st.enableUser.run(name));
+  }
+
+  /** Change a user's role; demoting the last enabled admin is refused (conflict). */
+  setRole(name: string, role: Role, by: number | null): void {
+    if (!ROLES.includes(role)) throw new StoreError('invalid', `role must be one of ${ROLES.join(', ')}`);
+    this.changeUser(name, by, 'user.role', { name, role }, (u) => {
+      if (u.role === 'admin' && role !== 'admin' && !u.disabled) this.keepAnAdmin(name, 'demote');
+      this.st.setRole.run(role, name);
+    });
+  }
+
+  // Check and write in one IMMEDIATE transaction, so two processes cannot each disable "the other" admin.
+  private changeUser(name: string, by: number | null, action: string, detail: object, write: (u: { role: Role; disabled: number }) => void): void {
+    try {
+      this.db.transaction(() => {
+        const u = this.st.userByName.get(name) as { role: Role; disabled: number } | undefined;
+        if (!u) throw new StoreError('not_found', `no user '${name}'`);
+        write(u);
+        this.st.audit.run(now(), by, action, JSON.stringify(detail));
+      }).immediate();
+    } finally {
+      this.authCache.clear();
+    }
+    this.usersChanged();
+  }
+
+  private keepAnAdmin(name: string, what: string): void {
+    if ((this.st.enabledAdmins.get() as number) <= 1) {
+      throw new StoreError('conflict', `cannot ${what} '${name}': the last enabled admin (add or enable another admin first)`);
+    }
+  }
+
+  /** Call fn after each change this connection makes to users; returns the unsubscribe. */
+  onUsersChanged(fn: () => void): () => void {
+    this.userListeners.add(fn);
+    return () => this.userListeners.delete(fn);
+  }
+
+  private usersChanged(): void {
+    for (const fn of this.userListeners) fn();
+  }
+
+  /** A counter that moves whenever users or settings change, from any process (schema.sql, migration 3). */
+  usersVersion(): number {
+    return this.st.usersVersion.get() as number;
   }
 
   users(): { id: number; name: string; role: Role; disabled: number; created_at: string }[] {

@@ -88,15 +88,24 @@ export const ROUTES: Route[] = [
   {
     method: 'post', path: '/api/users', role: 'admin', summary: 'add a user; the response carries their token, shown once',
     body: obj({ name: str({ pattern: '^[\\w.@-]{1,64}$' }), role: str({ enum: [...ROLES] }) }, ['name', 'role']), ok: [201, '{name, role, token}'],
-    handler: (req, res, u, { store }) => res.status(201).json({ ...req.body, token: store.addUser(req.body.name, req.body.role) }) && u,
+    handler: (req, res, u, { store }) => noStore(res).status(201).json({ ...req.body, token: store.addUser(req.body.name, req.body.role) }) && u,
   },
   {
-    method: 'post', path: '/api/users/:name/token', role: 'admin', summary: "replace a user's token", ok: [200, '{token}'],
-    handler: (req, res, u, { store }) => res.json({ token: store.rotateToken(String(req.params.name), u.id) }),
+    method: 'post', path: '/api/users/:name/token', role: 'admin', summary: "replace a user's token; their open WebSockets close (4401)", ok: [200, '{token}'],
+    handler: (req, res, u, { store }) => noStore(res).json({ token: store.rotateToken(String(req.params.name), u.id) }),
   },
   {
-    method: 'post', path: '/api/users/:name/disable', role: 'admin', summary: 'disable a user; their token stops working', ok: [200, '{}'],
+    method: 'post', path: '/api/users/:name/disable', role: 'admin', summary: 'disable a user; their token stops working and their open WebSockets close (4401). 409 for the last enabled admin', ok: [200, '{}'],
     handler: (req, res, u, { store }) => (store.disableUser(String(req.params.name), u.id), res.json({})),
+  },
+  {
+    method: 'post', path: '/api/users/:name/enable', role: 'admin', summary: 'enable a disabled user; their token works again', ok: [200, '{}'],
+    handler: (req, res, u, { store }) => (store.enableUser(String(req.params.name), u.id), res.json({})),
+  },
+  {
+    method: 'post', path: '/api/users/:name/role', role: 'admin', summary: "change a user's role. 409 for demoting the last enabled admin",
+    body: obj({ role: str({ enum: [...ROLES] }) }, ['role']), ok: [200, '{name, role}'],
+    handler: (req, res, u, { store }) => (store.setRole(String(req.params.name), req.body.role, u.id), res.json({ name: String(req.params.name), role: req.body.role })),
   },
   {
     method: 'put', path: '/api/settings', role: 'researcher', summary: 'set the overlap (labelers per task) and the guidelines',
@@ -146,6 +155,11 @@ export const ROUTES: Route[] = [
 ];
 ROUTES.push(...RUN_ROUTES); // launch, watch, stop and resume training runs (run-routes.ts)
 ROUTES.push(...SCORE_ROUTES); // reward-model scores through a worker thread (score-routes.ts)
+
+/** A response that carries a token: no cache (browser, proxy) may keep a copy. */
+function noStore(res: Response): Response {
+  return res.setHeader('Cache-Control', 'no-store');
+}
 
 /** Resolves when the response can take more data, or is closed. */
 function drained(res: Response): Promise<void> {

@@ -3,6 +3,9 @@
 // socket only (1009); a ping every 15 s drops dead peers; a client whose send buffer passes the cap
 // gets no more events until it drains, and is closed if it stays over, so a slow reader costs the
 // server bounded memory and never delays the others.
+// A socket is as good as its token: when the user is disabled or their token replaced, their sockets
+// close (4401) at once for changes made through this server's store, and within REVALIDATE_MS for changes
+// from another process (a CLI beside the server), noticed through the store's cache_version counter.
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -12,17 +15,36 @@ import { ROLES, Role, Store, User } from '../data/store.js';
 const MAX_FRAME = 4096;
 const SEND_CAP = 256 * 1024;
 const HEARTBEAT_MS = 15_000;
+const REVALIDATE_MS = 1000;
+/** Close code of a socket whose token no longer authenticates (4000-4999 are the application's). */
+export const WS_REVOKED = 4401;
 
 export class WsHub {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME, handleProtocols: (p) => [...p].find((x) => x.startsWith(WS_TOKEN_PREFIX)) ?? false });
   private readonly alive = new WeakMap<WebSocket, boolean>();
   private readonly overCap = new WeakMap<WebSocket, number>();
   private readonly roles = new WeakMap<WebSocket, Role>();
+  // The token a socket was opened with (kept only in memory, like the request path's auth cache).
+  private readonly tokens = new WeakMap<WebSocket, { token: string; id: number }>();
   private readonly timer: NodeJS.Timeout;
+  private readonly recheck: NodeJS.Timeout;
+  private readonly unsubscribe: () => void;
+  private version: number;
   /** Events not sent because a client's buffer was full (for tests and monitoring). */
   dropped = 0;
 
-  constructor(private readonly store: Store) {
+  constructor(private readonly store: Store, revalidateMs = REVALIDATE_MS) {
+    this.version = store.usersVersion();
+    this.unsubscribe = store.onUsersChanged(() => this.revalidate());
+    this.recheck = setInterval(() => {
+      if (!this.store.db.open) return; // closed under a hub not yet closed
+      const v = this.store.usersVersion();
+      if (v === this.version) return;
+      this.version = v;
+      // a little later: the auth cache reads the same counter at most once a millisecond
+      setTimeout(() => this.revalidate(), 2).unref();
+    }, revalidateMs);
+    this.recheck.unref();
     this.timer = setInterval(() => {
       for (const ws of this.wss.clients) {
         if (this.alive.get(ws) === false) ws.terminate();
@@ -44,12 +66,13 @@ export class WsHub {
     const token = offered.find((p) => p.startsWith(WS_TOKEN_PREFIX))?.slice(WS_TOKEN_PREFIX.length);
     const user = token ? this.store.authenticate(token) : null;
     if (!user) return refuse(401, 'Unauthorized');
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.connected(ws, user));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.connected(ws, user, token!));
   }
 
-  private connected(ws: WebSocket, user: User): void {
+  private connected(ws: WebSocket, user: User, token: string): void {
     this.alive.set(ws, true);
     this.roles.set(ws, user.role);
+    this.tokens.set(ws, { token, id: user.id });
     ws.on('pong', () => this.alive.set(ws, true));
     ws.on('error', () => ws.terminate()); // e.g. a frame over maxPayload: ws has already sent 1009
     ws.on('message', () => {}); // the page only listens; messages are ignored
@@ -74,12 +97,29 @@ export class WsHub {
     }
   }
 
+  /**
+   * Re-authenticate every open socket: one whose token no longer works (user disabled, token replaced)
+   * is closed with 4401 and gets no further event; a changed role takes effect for the next event.
+   */
+  revalidate(): void {
+    if (!this.store.db.open) return;
+    for (const ws of this.wss.clients) {
+      const t = this.tokens.get(ws);
+      if (!t || ws.readyState !== WebSocket.OPEN) continue;
+      const user = this.store.authenticate(t.token);
+      if (!user || user.id !== t.id) ws.close(WS_REVOKED, 'token revoked or user disabled');
+      else this.roles.set(ws, user.role);
+    }
+  }
+
   get clients(): number {
     return this.wss.clients.size;
   }
 
   close(): void {
     clearInterval(this.timer);
+    clearInterval(this.recheck);
+    this.unsubscribe();
     for (const ws of this.wss.clients) ws.terminate();
     this.wss.close();
   }
