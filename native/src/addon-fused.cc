@@ -12,11 +12,12 @@ napi_value LayerNorm(napi_env env, napi_callback_info info) {
   Args a(env, info);
   int64_t N = a.count(6, "N"), C = a.count(7, "C");
   double eps = a.num(8, "eps");
-  const float* x = a.f32(0, N * C, "x");
+  const int64_t n = a.size("layerNorm x (N x C)", {N, C});
+  const float* x = a.f32(0, n, "x");
   const float* g = a.f32(1, C, "g");
   const float* b = a.f32(2, C, "b");
-  float* y = a.f32(3, N * C, "y");
-  float* xhat = a.f32(4, N * C, "xhat");
+  float* y = a.f32(3, n, "y");
+  float* xhat = a.f32(4, n, "xhat");
   float* rstd = a.f32(5, N, "rstd");
   if (a.failed) return nullptr;
   layerNormFwd(x, g, b, y, xhat, rstd, N, C, static_cast<float>(eps));
@@ -27,11 +28,12 @@ napi_value LayerNorm(napi_env env, napi_callback_info info) {
 napi_value LayerNormGrad(napi_env env, napi_callback_info info) {
   Args a(env, info);
   int64_t N = a.count(7, "N"), C = a.count(8, "C");
-  const float* dy = a.f32(0, N * C, "dy");
-  const float* xhat = a.f32(1, N * C, "xhat");
+  const int64_t n = a.size("layerNormGrad dy (N x C)", {N, C});
+  const float* dy = a.f32(0, n, "dy");
+  const float* xhat = a.f32(1, n, "xhat");
   const float* rstd = a.f32(2, N, "rstd");
   const float* g = a.f32(3, C, "g");
-  float* dx = a.f32(4, N * C, "dx");
+  float* dx = a.f32(4, n, "dx");
   napi_valuetype t = napi_null;
   if (a.argc > 5) napi_typeof(env, a.argv[5], &t);
   float* dg = t == napi_null ? nullptr : a.f32(5, C, "dg");
@@ -59,12 +61,13 @@ napi_value AttnProbs(napi_env env, napi_callback_info info) {
   int64_t rows = a.count(3, "rows"), n = a.count(4, "n");
   double scale = a.num(5, "scale");
   int64_t groupRows = a.count(6, "groupRows"), groups = a.count(7, "biasGroups"), tq = a.count(8, "tq");
-  const float* s = a.f32(0, rows * n, "scores");
+  if (!a.failed && (groupRows == 0 || groups == 0 || tq == 0 || groupRows % tq != 0)) return a.range("attnProbs: bad bias layout (groupRows, biasGroups and tq must be positive, groupRows a multiple of tq)");
+  const int64_t size = a.size("attnProbs scores (rows x n)", {rows, n});
+  const float* s = a.f32(0, size, "scores");
   napi_valuetype t = napi_null;
   if (a.argc > 1) napi_typeof(env, a.argv[1], &t);
-  const float* bias = t == napi_null ? nullptr : a.f32(1, groups * tq * n, "bias");
-  float* p = a.f32(2, rows * n, "p");
-  if (!a.failed && (groupRows == 0 || groups == 0 || tq == 0 || groupRows % tq != 0)) return a.fail("attnProbs: bad bias layout");
+  const float* bias = t == napi_null ? nullptr : a.f32(1, a.size("attnProbs bias (biasGroups x tq x n)", {groups, tq, n}), "bias");
+  float* p = a.f32(2, size, "p");
   if (a.failed) return nullptr;
   attnFwd(s, bias, p, rows, n, static_cast<float>(scale), groupRows, groups, tq);
   return undefinedValue(env);
@@ -75,9 +78,10 @@ napi_value AttnProbsGrad(napi_env env, napi_callback_info info) {
   Args a(env, info);
   int64_t rows = a.count(3, "rows"), n = a.count(4, "n");
   double scale = a.num(5, "scale");
-  const float* dp = a.f32(0, rows * n, "dp");
-  const float* p = a.f32(1, rows * n, "p");
-  float* ds = a.f32(2, rows * n, "ds");
+  const int64_t size = a.size("attnProbsGrad dp (rows x n)", {rows, n});
+  const float* dp = a.f32(0, size, "dp");
+  const float* p = a.f32(1, size, "p");
+  float* ds = a.f32(2, size, "ds");
   if (a.failed) return nullptr;
   attnBwd(dp, p, ds, rows, n, static_cast<float>(scale));
   return undefinedValue(env);
@@ -90,15 +94,17 @@ napi_value CachedAttn(napi_env env, napi_callback_info info) {
   int64_t past = a.count(9, "past"), cap = a.count(10, "cap");
   double scale = a.num(11, "scale");
   int64_t biasB = a.count(12, "biasB");
-  if (!a.failed && (past + T > cap || (biasB != 1 && biasB != B))) return a.fail("cachedAttn: past + T exceeds the cache, or bias batch is neither 1 nor B");
-  const int64_t C = H * hd, Tk = past + T;
-  const float* qkv = a.f32(0, B * T * 3 * C, "qkv");
-  float* kc = a.f32(1, B * H * cap * hd, "kCache");
-  float* vc = a.f32(2, B * H * cap * hd, "vCache");
+  // past and T are below 2^53, so past + T cannot overflow.
+  if (!a.failed && (past + T > cap || (biasB != 1 && biasB != B))) return a.range("cachedAttn: past + T exceeds the cache, or bias batch is neither 1 nor B");
+  const int64_t C = a.size("cachedAttn C (H x hd)", {H, hd}), Tk = past + T;
+  const float* qkv = a.f32(0, a.size("cachedAttn qkv (B x T x 3C)", {B, T, 3, C}), "qkv");
+  const int64_t cache = a.size("cachedAttn caches (B x H x cap x hd)", {B, H, cap, hd});
+  float* kc = a.f32(1, cache, "kCache");
+  float* vc = a.f32(2, cache, "vCache");
   napi_valuetype t = napi_null;
   if (a.argc > 3) napi_typeof(env, a.argv[3], &t);
-  const float* bias = t == napi_null ? nullptr : a.f32(3, biasB * T * Tk, "bias");
-  float* y = a.f32(4, B * T * C, "y");
+  const float* bias = t == napi_null ? nullptr : a.f32(3, a.size("cachedAttn bias (biasB x T x Tk)", {biasB, T, Tk}), "bias");
+  float* y = a.f32(4, a.size("cachedAttn y (B x T x C)", {B, T, C}), "y");
   if (a.failed) return nullptr;
   cachedAttn(qkv, kc, vc, bias, y, B, T, H, hd, past, cap, static_cast<float>(scale), biasB);
   return undefinedValue(env);
@@ -108,25 +114,26 @@ napi_value CachedAttn(napi_env env, napi_callback_info info) {
 napi_value Xent(napi_env env, napi_callback_info info) {
   Args a(env, info);
   int64_t N = a.count(3, "N"), V = a.count(4, "V");
-  const float* z = a.f32(0, N * V, "logits");
+  const float* z = a.f32(0, a.size("xent logits (N x V)", {N, V}), "logits");
   const int32_t* t = a.i32(1, N, "targets");
   float* nll = a.f32(2, N, "nll");
   if (a.failed) return nullptr;
   std::string err = xentFwd(z, t, nll, N, V);
-  if (!err.empty()) return a.fail(err);
+  if (!err.empty()) return a.range(err);
   return undefinedValue(env);
 }
 
 napi_value XentGrad(napi_env env, napi_callback_info info) {
   Args a(env, info);
   int64_t N = a.count(4, "N"), V = a.count(5, "V");
-  const float* z = a.f32(0, N * V, "logits");
+  const int64_t n = a.size("xentGrad logits (N x V)", {N, V});
+  const float* z = a.f32(0, n, "logits");
   const int32_t* t = a.i32(1, N, "targets");
   const float* c = a.f32(2, N, "coef");
-  float* dz = a.f32(3, N * V, "dz");
+  float* dz = a.f32(3, n, "dz");
   if (a.failed) return nullptr;
   std::string err = xentBwd(z, t, c, dz, N, V);
-  if (!err.empty()) return a.fail(err);
+  if (!err.empty()) return a.range(err);
   return undefinedValue(env);
 }
 
@@ -135,6 +142,7 @@ napi_value SampleRows(napi_env env, napi_callback_info info) {
   Args a(env, info);
   int64_t V = a.count(1, "V");
   double T = a.num(3, "T");
+  if (!a.failed && (V < 1 || !(T > 0))) return a.range("sampleRows: V must be >= 1 and T > 0");
   const int32_t* rows = a.i32(2, 0, "rows");
   const int64_t n = a.length(2);
   const double* u = a.f64(4, n, "u");
@@ -142,10 +150,10 @@ napi_value SampleRows(napi_env env, napi_callback_info info) {
   double* logprob = a.f64(6, n, "logprob");
   const float* logits = a.f32(0, 0, "logits");
   if (a.failed) return nullptr;
-  const int64_t have = a.length(0);
-  if (V < 1 || !(T > 0)) return a.fail("sampleRows: V must be >= 1 and T > 0");
+  // Whole rows of V the logits hold; a listed row must be one of them (a division, so nothing overflows).
+  const int64_t have = a.length(0) / V;
   for (int64_t j = 0; j < n; j++) {
-    if (rows[j] < 0 || (static_cast<int64_t>(rows[j]) + 1) * V > have) return a.fail("sampleRows: row " + std::to_string(rows[j]) + " is outside the logits");
+    if (rows[j] < 0 || rows[j] >= have) return a.range("sampleRows: row " + std::to_string(rows[j]) + " at position " + std::to_string(j) + " is outside the logits' " + std::to_string(have) + " rows");
   }
   sampleRows(logits, V, rows, n, T, u, token, logprob);
   return undefinedValue(env);
@@ -155,8 +163,9 @@ napi_value SampleRows(napi_env env, napi_callback_info info) {
 
 void registerFused(napi_env env, napi_value exports) {
   const struct { const char* name; napi_callback fn; } fns[] = {
-      {"layerNorm", LayerNorm}, {"layerNormGrad", LayerNormGrad}, {"geluGrad", GeluGrad},
-      {"attnProbs", AttnProbs}, {"attnProbsGrad", AttnProbsGrad}, {"cachedAttn", CachedAttn}, {"sampleRows", SampleRows}, {"xent", Xent}, {"xentGrad", XentGrad},
+      {"layerNorm", guarded<LayerNorm>}, {"layerNormGrad", guarded<LayerNormGrad>}, {"geluGrad", guarded<GeluGrad>},
+      {"attnProbs", guarded<AttnProbs>}, {"attnProbsGrad", guarded<AttnProbsGrad>}, {"cachedAttn", guarded<CachedAttn>},
+      {"sampleRows", guarded<SampleRows>}, {"xent", guarded<Xent>}, {"xentGrad", guarded<XentGrad>},
   };
   for (const auto& f : fns) {
     napi_value v;

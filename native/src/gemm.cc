@@ -12,9 +12,11 @@
 #include "gemm.h"
 
 #include <algorithm>
+#include <atomic>
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 
 #include "blas.h"
 #include "gemm-micro.h"
@@ -188,11 +190,15 @@ void parallel(const GemmMicro& g, const Mat& o) {
 }
 
 // ---- The system CBLAS, and when to use it -------------------------------------------------------------
-bool blasOn = true;
+// Process-wide, like the library: worker_threads that load the addon share these.
+std::atomic<bool> blasOn{true};
 
-const blas::Library* activeBlas() { return blasOn ? blas::library() : nullptr; }
+const blas::Library* activeBlas() { return blasOn.load(std::memory_order_relaxed) ? blas::library() : nullptr; }
 
-int blasThreads = 0;  // thread count last given to openblas_set_num_threads
+// One CBLAS call at a time: OpenBLAS builds without USE_LOCKING (and its thread count) are not safe for
+// concurrent callers, and two JS threads (worker_threads) may multiply at once.
+std::mutex blasMutex;
+int blasThreads = 0;  // thread count last given to openblas_set_num_threads (under blasMutex)
 
 // Whether the system CBLAS should run this batch rather than our own kernel. Picked by measurement on this
 // machine (2 cores, AMD EPYC Zen 5, shared and noisy host; Debian OpenBLAS 0.3.21, OpenMP, with its SkylakeX
@@ -265,6 +271,7 @@ void sgemmBatched(int64_t batch, const int64_t* aOff, const int64_t* bOff, bool 
   }
   const int T = numThreads();
   if (const blas::Library* l = activeBlas(); l && useBlasFor(batch, M, N, K)) {
+    std::lock_guard<std::mutex> lk(blasMutex);
     if (l->setNumThreads && blasThreads != T) {
       l->setNumThreads(T);
       blasThreads = T;

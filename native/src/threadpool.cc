@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -21,27 +22,36 @@ struct Job {
   std::atomic<int64_t> next{0};
 };
 
+// One pool for the process. The addon loaded in worker_threads shares it with the main thread, so the
+// JS threads may call run() and resize() concurrently: runMutex_ admits one parallel region at a time
+// (the job and the workers are shared), resize() waits for it, and a caller that finds the pool busy runs
+// its work on its own thread instead of waiting (same results: the chunks are the same, only serial).
 class Pool {
  public:
   explicit Pool(int n) { start(n); }
   ~Pool() { stop(); }
 
-  int size() const { return static_cast<int>(workers_.size()) + 1; }
+  int size() const { return size_.load(std::memory_order_relaxed); }
 
   void resize(int n) {
+    std::lock_guard<std::mutex> serial(runMutex_);
     stop();
     start(n);
   }
 
   void run(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
-    const int threads = size();
-    if (threads == 1 || n <= grain) {
+    if (size() == 1 || n <= grain) {
       fn(0, n);
       return;
     }
+    std::unique_lock<std::mutex> serial(runMutex_, std::try_to_lock);
+    if (!serial.owns_lock() || workers_.empty()) {
+      fn(0, n);
+      return;
+    }
+    const int threads = static_cast<int>(workers_.size()) + 1;
     // About 4 chunks per thread balances uneven work without much counter traffic.
     int64_t chunk = std::max<int64_t>(grain, (n + 4 * threads - 1) / (4 * threads));
-    std::lock_guard<std::mutex> serial(runMutex_);  // one parallel region at a time (JS calls are serial anyway)
     job_.fn = &fn;
     job_.n = n;
     job_.chunk = chunk;
@@ -90,7 +100,14 @@ class Pool {
   void start(int n) {
     quit_ = false;
     generation_ = 0;
-    for (int i = 1; i < n; i++) workers_.emplace_back([this] { loop(); });
+    for (int i = 1; i < n; i++) {
+      try {
+        workers_.emplace_back([this] { loop(); });
+      } catch (const std::system_error&) {
+        break;  // the system refused a thread: run with those that started
+      }
+    }
+    size_.store(static_cast<int>(workers_.size()) + 1, std::memory_order_relaxed);
   }
 
   void stop() {
@@ -109,6 +126,7 @@ class Pool {
   std::atomic<uint64_t> generation_{0};
   std::atomic<bool> quit_{false};
   std::atomic<int> pending_{0};
+  std::atomic<int> size_{1};
   Job job_;
 };
 
@@ -129,9 +147,11 @@ int defaultThreads() {
   return std::max(1u, std::thread::hardware_concurrency());
 }
 
+// Never destroyed: at exit another JS thread (a worker_thread still running) may be inside run(), and
+// joining the workers from a static destructor could wait on it or free the pool under it.
 Pool& pool() {
-  static Pool p(defaultThreads());
-  return p;
+  static Pool* p = new Pool(defaultThreads());
+  return *p;
 }
 
 }  // namespace
