@@ -48,16 +48,21 @@ export class Store {
       promptId: p('SELECT id FROM prompts WHERE text = ?').pluck(),
       addPrompt: p('INSERT INTO prompts (text, created_at) VALUES (?, ?)'),
       addCompletion: p('INSERT INTO completions (prompt_id, text, tokens, model, run_id, step, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      runExists: p('SELECT 1 FROM runs WHERE id = ?').pluck(),
       addTask: p('INSERT INTO tasks (prompt_id, k, gold, source, created_at) VALUES (?, ?, ?, ?, ?)'),
       addTaskCompletion: p('INSERT INTO task_completions (task_id, position, completion_id) VALUES (?, ?, ?)'),
       task: p('SELECT t.id, t.k, p.text AS prompt FROM tasks t JOIN prompts p ON p.id = t.prompt_id WHERE t.id = ?'),
       taskCompletions: p(`SELECT tc.position, c.text FROM task_completions tc JOIN completions c ON c.id = tc.completion_id
         WHERE tc.task_id = ? ORDER BY tc.position`),
-      labelByClient: p('SELECT id, task_id FROM labels WHERE user_id = ? AND client_id = ?'),
-      // One lookup answers "does the task exist, how many completions, is it assigned to this user, and
-      // labelled already": an assignment is done exactly when its label is stored (submitOne writes both).
-      taskFor: p(`SELECT t.k, a.user_id IS NOT NULL AS assigned, a.done_at IS NOT NULL AS done
+      labelByClient: p('SELECT id, task_id, kind, ranking, rationale FROM labels WHERE user_id = ? AND client_id = ?'),
+      // One lookup answers "does the task exist, how many completions, is it assigned to this user (and
+      // since when), and labelled already": an assignment is done exactly when its label is stored
+      // (submitOne writes both).
+      taskFor: p(`SELECT t.k, a.user_id IS NOT NULL AS assigned, a.done_at IS NOT NULL AS done, a.assigned_at
         FROM tasks t LEFT JOIN assignments a ON a.task_id = t.id AND a.user_id = ? WHERE t.id = ?`),
+      // The task's other holders that count against the overlap: finished, or assigned within the TTL.
+      othersHolding: p(`SELECT count(*) FROM assignments WHERE task_id = ? AND user_id <> ?
+        AND (done_at IS NOT NULL OR assigned_at > ?)`).pluck(),
       addLabel: p(`INSERT INTO labels (task_id, user_id, client_id, kind, ranking, rationale, ms, created_at)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
       finishAssignment: p('UPDATE assignments SET done_at = ? WHERE task_id = ? AND user_id = ?'),
@@ -184,7 +189,12 @@ export class Store {
   addTasks(tasks: NewTask[], rand: () => number = Math.random): number[] {
     for (const t of tasks) validateTask(t);
     const at = now();
-    return this.db.transaction(() => tasks.map((t) => {
+    return this.db.transaction(() => tasks.map((t, i) => {
+      // completions.run_id references runs: an unknown id would fail the foreign key mid-insert (a 500 on
+      // POST /api/tasks); refused here, in the transaction, so nothing of the batch is stored.
+      t.completions.forEach((c, j) => {
+        if (c.runId != null && this.st.runExists.get(c.runId) === undefined) throw new StoreError('invalid', `tasks[${i}].completions[${j}].run_id: no run ${JSON.stringify(c.runId)}`);
+      });
       const pid = (this.st.promptId.get(t.prompt) as number | undefined) ?? Number(this.st.addPrompt.run(t.prompt, at).lastInsertRowid);
       const ids = t.completions.map((c) => Number(this.st.addCompletion.run(pid, c.text, c.tokens ?? null, c.model ?? null, c.runId ?? null, c.step ?? null, at).lastInsertRowid));
       const order = ids.map((_, i) => i);
@@ -304,12 +314,17 @@ export class Store {
 
   /** The checks submitLabels makes, without writing: throws the StoreError it would; the stored id of a resubmit. */
   checkLabel(user: number, l: LabelInput): number | null {
-    const prior = this.st.labelByClient.get(user, l.clientId) as { id: number; task_id: number } | undefined;
+    const prior = this.st.labelByClient.get(user, l.clientId) as { id: number; task_id: number; kind: string; ranking: string | null; rationale: string | null } | undefined;
     if (prior) {
       if (prior.task_id !== l.taskId) throw new StoreError('conflict', `client id '${l.clientId}' was already used for task ${prior.task_id}`);
+      // A resend carries the same body; the same id with another answer is a client bug (or two labels
+      // sharing an id), and "stored nothing new" would silently drop that answer. ms is left out: it is
+      // timing, not the answer.
+      const same = prior.kind === l.kind && prior.ranking === (l.ranking ? JSON.stringify(l.ranking) : null) && prior.rationale === (l.rationale ?? null);
+      if (!same) throw new StoreError('conflict', `client id '${l.clientId}' was already used for a different label on task ${prior.task_id}`);
       return prior.id;
     }
-    const t = this.st.taskFor.get(user, l.taskId) as { k: number; assigned: number; done: number } | undefined;
+    const t = this.st.taskFor.get(user, l.taskId) as { k: number; assigned: number; done: number; assigned_at: string | null } | undefined;
     if (!t) throw new StoreError('not_found', `no task ${l.taskId}`);
     if (!t.assigned) throw new StoreError('forbidden', `task ${l.taskId} is not assigned to you`);
     if (t.done) throw new StoreError('conflict', `task ${l.taskId} already has your label (under another client id)`);
@@ -318,6 +333,14 @@ export class Store {
       const ok = r.length === t.k && [...r].sort((a, b) => a - b).every((v, i) => v === i);
       if (!ok) throw new StoreError('invalid', `ranking must order all ${t.k} positions 0..${t.k - 1}, best first`);
     } else if (l.ranking !== undefined) throw new StoreError('invalid', `a ${l.kind} has no ranking`);
+    // A hold past the TTL may have been handed to someone else (assignment.ts). A late label is still
+    // taken while the task has room (finished labels plus live holds of others below the overlap): the
+    // work is not wasted when nobody else took the task. Past that it is refused, so a task never gets
+    // more than `overlap` labels and the labeler who holds it now is never the one turned away.
+    const { fresh, overlap } = this.assignParams();
+    if (t.assigned_at! <= fresh && (this.st.othersHolding.get(l.taskId, user, fresh) as number) >= overlap) {
+      throw new StoreError('conflict', `task ${l.taskId}: assignment expired and the task was reassigned`);
+    }
     return null;
   }
 

@@ -18,12 +18,24 @@ export function validate(schema: Schema, value: unknown, path = 'body'): string 
 
 const patterns = new Map<string, RegExp>();
 
+// A lone UTF-16 surrogate ("\ud800" in JSON) is not Unicode: SQLite gets bytes that are not UTF-8
+// (ED A0 80), which read back as three U+FFFD, so the row is not what was acknowledged and the exported
+// JSONL no longer imports. Every string a body carries is refused with its path instead.
+const LONE_SURROGATE = ': contains a lone UTF-16 surrogate (not valid Unicode)';
+// String.prototype.isWellFormed is in Node 20 (engines) but not in the ES2023 lib the project compiles against.
+const wellFormed = (s: string): boolean => (s as string & { isWellFormed(): boolean }).isWellFormed();
+
+// A free-form object is stored with JSON.stringify, which recurses: ten thousand nested objects fit in a
+// 64 kB body and overflow the stack (a 500). A config never needs more than a few levels.
+export const MAX_DEPTH = 32;
+
 // The request path calls this for every body: the problem comes back relative to value (".kind: ...",
 // "[2]: ...") and its path is put together only when there is one, so a valid body allocates nothing.
 function check(schema: Schema, value: unknown): string | null {
   switch (schema.type) {
     case 'string': {
       if (typeof value !== 'string') return ': expected a string';
+      if (!wellFormed(value)) return LONE_SURROGATE;
       if (schema.minLength !== undefined && value.length < schema.minLength) return `: shorter than ${schema.minLength} characters`;
       if (schema.maxLength !== undefined && value.length > schema.maxLength) return `: longer than ${schema.maxLength} characters`;
       if (schema.enum && !schema.enum.includes(value)) return `: must be one of ${schema.enum.join(', ')}`;
@@ -55,7 +67,8 @@ function check(schema: Schema, value: unknown): string | null {
       if (typeof value !== 'object' || value === null || Array.isArray(value)) return ': expected an object';
       const v = value as Record<string, unknown>;
       if (schema.additionalProperties) {
-        return schema.maxProperties !== undefined && Object.keys(v).length > schema.maxProperties ? `: at most ${schema.maxProperties} fields` : null;
+        if (schema.maxProperties !== undefined && Object.keys(v).length > schema.maxProperties) return `: at most ${schema.maxProperties} fields`;
+        return freeForm(v);
       }
       if (schema.required) for (const k of schema.required) if (!(k in v)) return `.${k}: required`;
       for (const k in v) {
@@ -68,6 +81,28 @@ function check(schema: Schema, value: unknown): string | null {
       return null;
     }
   }
+}
+
+/** Depth and lone surrogates anywhere in a free-form value: walked with a stack, never by recursion. */
+function freeForm(root: object): string | null {
+  const todo: [value: unknown, path: string, depth: number][] = [[root, '', 1]];
+  for (let item = todo.pop(); item; item = todo.pop()) {
+    const [value, path, depth] = item;
+    if (typeof value === 'string') {
+      if (!wellFormed(value)) return path + LONE_SURROGATE;
+      continue;
+    }
+    if (typeof value !== 'object' || value === null) continue;
+    if (depth > MAX_DEPTH) return `${path}: nested deeper than ${MAX_DEPTH} levels`;
+    if (Array.isArray(value)) value.forEach((x, i) => todo.push([x, `${path}[${i}]`, depth + 1]));
+    else {
+      for (const [k, x] of Object.entries(value)) {
+        if (!wellFormed(k)) return `${path}: a field name${LONE_SURROGATE}`;
+        todo.push([x, `${path}.${k}`, depth + 1]);
+      }
+    }
+  }
+  return null;
 }
 
 // Shorthands that keep route definitions readable.

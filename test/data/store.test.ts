@@ -85,7 +85,7 @@ describe('data/store', () => {
       return 'stored';
     };
     expect(err({ taskId: t1, clientId: 'c-2', kind: 'tie' })).to.match(/^conflict: task \d+ already has your label/);
-    expect(err({ taskId: t1, clientId: 'c-1', kind: 'tie' })).to.equal('stored'); // idempotent: same id, same task
+    expect(err({ taskId: t1, clientId: 'c-1', kind: 'ranking', ranking: [0, 1], ms: 5 })).to.equal('stored'); // idempotent: same id, same answer (ms is timing)
     expect(err({ taskId: 999, clientId: 'c-3', kind: 'skip' })).to.equal('not_found: no task 999');
     expect(err({ taskId: t2, clientId: 'c-4', kind: 'skip' })).to.match(/^forbidden: task \d+ is not assigned to you/);
     store.nextTask(uid);
