@@ -1,4 +1,5 @@
 // Preference rows in the JSONL format of Anthropic HH-RLHF and TRL: {"prompt","chosen","rejected"}.
+import { jsonError } from '../lm/json-error.js';
 
 export interface Preference {
   prompt: string;
@@ -12,7 +13,7 @@ export function parsePreference(text: string, file: string, line: number): Prefe
   try {
     r = JSON.parse(text);
   } catch (e) {
-    throw new Error(`${file}:${line}: bad JSON (${(e as Error).message})`);
+    throw new Error(`${file}:${line}: ${jsonError(e)}`);
   }
   if (typeof r?.prompt !== 'string' || typeof r.chosen !== 'string' || typeof r.rejected !== 'string') {
     throw new Error(`${file}:${line}: expected {"prompt","chosen","rejected"} strings`);

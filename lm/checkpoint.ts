@@ -9,6 +9,7 @@ import { ConfigError, configFromHF, configToHF, GPTConfig } from './config.js';
 import { GPT, parameterShapes } from './model.js';
 import { SafetensorsError, SafetensorsFile, serializeSafetensors } from './safetensors.js';
 import { Tokenizer } from './tokenizer.js';
+import { jsonError } from './json-error.js';
 
 export class CheckpointError extends Error {}
 
@@ -22,7 +23,7 @@ export function readConfig(dir: string): GPTConfig {
   try {
     j = JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new CheckpointError(`${file}: bad JSON (${(e as Error).message})`);
+    throw new CheckpointError(`${file}: ${jsonError(e)}`);
   }
   try {
     return configFromHF(j, file);

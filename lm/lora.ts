@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { CheckpointError, writeFileAtomic } from './checkpoint.js';
 import { GPT, LinearAdapter, parameterShapes } from './model.js';
 import { SafetensorsError, SafetensorsFile, serializeSafetensors } from './safetensors.js';
+import { jsonError } from './json-error.js';
 
 export const LORA_TARGETS = { attn: ['attn.c_attn', 'attn.c_proj'], mlp: ['mlp.c_fc', 'mlp.c_proj'] } as const;
 export type LoraTarget = keyof typeof LORA_TARGETS;
@@ -113,7 +114,7 @@ export class Lora implements LinearAdapter {
     try {
       j = JSON.parse(readFileSync(cfgFile, 'utf8'));
     } catch (e) {
-      throw new CheckpointError(`${cfgFile}: bad JSON (${(e as Error).message})`);
+      throw new CheckpointError(`${cfgFile}: ${jsonError(e)}`);
     }
     if (j.peft_type !== 'LORA') throw new CheckpointError(`${cfgFile}: peft_type must be "LORA", got ${JSON.stringify(j.peft_type)}`);
     const modules = (Array.isArray(j.target_modules) ? j.target_modules : []) as string[];

@@ -3,6 +3,7 @@
 //   N bytes  UTF-8 JSON: { name: { dtype, shape, data_offsets: [begin, end] }, "__metadata__"?: {str: str} }
 //   rest     the byte buffer; offsets are relative to its start, little-endian values.
 // Pure code, no tfjs: every check here names the file and the tensor so a bad checkpoint fails clearly.
+import { jsonError } from './json-error.js';
 
 export const DTYPE_BYTES: Record<string, number> = {
   F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U64: 8, U32: 4, U16: 2, U8: 1, BOOL: 1,
@@ -38,7 +39,7 @@ export class SafetensorsFile {
     try {
       header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(buf.subarray(8, 8 + n)));
     } catch (e) {
-      fail(`header is not valid JSON (${(e as Error).message})`);
+      fail(`header is not valid JSON${jsonError(e).slice('bad JSON'.length)}`);
     }
     if (typeof header !== 'object' || header === null || Array.isArray(header)) fail('header is not a JSON object');
     this.data = buf.subarray(8 + n);

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { Rng } from './rng.js';
 import { Tokenizer } from './tokenizer.js';
+import { jsonError } from './json-error.js';
 
 export interface Batch {
   /** [B, T+1] token ids; inputs are [:, :-1], targets [:, 1:]. */
@@ -97,7 +98,7 @@ function pairData(files: { name: string; text: string }[], tok: Tokenizer, o: { 
       try {
         j = JSON.parse(line);
       } catch (e) {
-        throw new DataError(`${f.name}:${i + 1}: bad JSON (${(e as Error).message})`);
+        throw new DataError(`${f.name}:${i + 1}: ${jsonError(e)}`);
       }
       const { prompt, completion } = (j ?? {}) as Record<string, unknown>;
       if (typeof prompt !== 'string' || typeof completion !== 'string') throw new DataError(`${f.name}:${i + 1}: expected {"prompt": string, "completion": string}`);

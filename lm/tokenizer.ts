@@ -3,6 +3,7 @@
 import { Tokenizer as HFTokenizer } from '@huggingface/tokenizers';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { jsonError } from './json-error.js';
 
 export class TokenizerError extends Error {}
 
@@ -46,7 +47,7 @@ export class Tokenizer {
     try {
       json = JSON.parse(readFileSync(path, 'utf8'));
     } catch (e) {
-      throw new TokenizerError(`${path}: ${(e as Error).message}`);
+      throw new TokenizerError(`${path}: ${e instanceof SyntaxError ? jsonError(e) : (e as Error).message}`);
     }
     if (typeof json !== 'object' || json === null) throw new TokenizerError(`${path}: expected a JSON object`);
     return new Tokenizer(json as Record<string, unknown>, path);

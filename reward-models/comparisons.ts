@@ -7,6 +7,7 @@ import { createReadStream, existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { exportLines, openReader } from '../data/export.js';
 import { hash01, mix } from '../lm/sft-data.js';
+import { jsonError } from '../lm/json-error.js';
 
 export interface Comparison {
   prompt: string;
@@ -58,7 +59,7 @@ export function parseComparison(text: string, where: string): Comparison | null 
   try {
     r = JSON.parse(text);
   } catch (e) {
-    throw new Error(`${where}: bad JSON (${(e as Error).message})`);
+    throw new Error(`${where}: ${jsonError(e)}`);
   }
   if (typeof r !== 'object' || r === null) throw new Error(`${where}: expected a JSON object`);
   if (typeof r.prompt !== 'string') throw new Error(`${where}: "prompt" must be a string`);

@@ -17,6 +17,7 @@ import { btLoss, buildPairBatch, pairStats, PairStats, usable } from './bt-loss.
 import { Comparison, readComparisonsDb, readComparisonsFile, splitByPrompt } from './comparisons.js';
 import { RewardModel, RM_FIELD } from './reward-model.js';
 import { RmConfig } from './rm-config.js';
+import { parseJson } from '../lm/json-error.js';
 
 export interface RmHooks {
   sink?: MetricsSink;
@@ -296,7 +297,7 @@ async function readReference(file: string): Promise<{ prompt: string; completion
   if (!existsSync(file)) throw new Error(`${file}: not found`);
   return readFileSync(file, 'utf8').split('\n').flatMap((line, i) => {
     if (!line.trim()) return [];
-    const r = JSON.parse(line) as { prompt?: unknown; completion?: unknown };
+    const r = parseJson(line, `${file}:${i + 1}`) as { prompt?: unknown; completion?: unknown };
     if (typeof r.prompt !== 'string' || typeof r.completion !== 'string') throw new Error(`${file}:${i + 1}: expected {"prompt","completion"} strings`);
     return [{ prompt: r.prompt, completion: r.completion }];
   });

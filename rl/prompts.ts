@@ -3,6 +3,7 @@
 // pass over the set, so the prompts of step s depend only on (seed, s): that is what makes resume exact.
 import { existsSync, readFileSync } from 'node:fs';
 import { Rng } from '../lm/rng.js';
+import { jsonError } from '../lm/json-error.js';
 
 export function loadPrompts(file: string): string[] {
   if (!existsSync(file)) throw new Error(`prompts ${file}: not found`);
@@ -15,7 +16,7 @@ export function loadPrompts(file: string): string[] {
       try {
         j = JSON.parse(line);
       } catch (e) {
-        throw new Error(`prompts ${file}:${i + 1}: bad JSON (${(e as Error).message})`);
+        throw new Error(`prompts ${file}:${i + 1}: ${jsonError(e)}`);
       }
       const p = (j as { prompt?: unknown }).prompt;
       if (typeof p !== 'string') throw new Error(`prompts ${file}:${i + 1}: "prompt" must be a string`);
