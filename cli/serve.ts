@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import { Store } from '../data/store.js';
 import { startServer } from '../server/app.js';
-import { int } from './options.js';
+import { collect, int } from './options.js';
 
 export function serveCommand(): Command {
   return new Command('serve')
@@ -13,10 +13,12 @@ export function serveCommand(): Command {
     .option('--rate-limit <n>', 'requests per second per token', int(1), 500)
     .option('--reward-model <dir>', 'serve POST /api/score from this reward model (loaded in a worker thread)')
     .option('--max-runs <n>', 'training runs at once; more wait queued (each is a process using a core)', int(1), 1)
+    .option('--allow-read <dir>', "a folder run configs may read (checkpoints, prompts, data), besides the package's data/ and models/, data/ and runs/ beside the store; repeat for several", collect, [])
+    .option('--reward-modules <dir>', 'a folder whose JS/TS modules runs may use as reward or goldReward (code the server will run: register only what you trust); repeat for several', collect, [])
     .option('--json', 'print {"url"} when listening')
     .action(async (o) => {
       const store = new Store(o.db);
-      const s = await startServer({ store, host: o.host, port: o.port, rateLimit: o.rateLimit, rewardModel: o.rewardModel, runs: { maxRunning: o.maxRuns } });
+      const s = await startServer({ store, host: o.host, port: o.port, rateLimit: o.rateLimit, rewardModel: o.rewardModel, runs: { maxRunning: o.maxRuns, allowRead: o.allowRead, rewardModules: o.rewardModules } });
       const users = store.users().filter((u) => !u.disabled).length;
       if (o.json) process.stdout.write(JSON.stringify({ url: s.url, db: o.db }) + '\n');
       else {

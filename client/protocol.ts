@@ -59,6 +59,8 @@ export interface RunView {
   exit_code: number | null;
   /** Highest step with a metric, or null before the first. */
   last_step: number | null;
+  /** Who launched it through the API (null for CLI runs); they and admins may stop, resume and read its log. */
+  owner?: string | null;
 }
 
 /** A metric's points in step order; a non-finite value is null. */

@@ -4,6 +4,7 @@
 import type { MetricSeries, RunState, RunView, SampleView } from '../client/protocol.js';
 import { DB, now } from './db.js';
 import type { SinkRecord } from './metrics-sink.js';
+import { StoreError } from './store-types.js';
 
 export type { RunState, RunView };
 export const RUN_STATES: readonly RunState[] = ['queued', 'running', 'stopped', 'failed', 'done'];
@@ -12,6 +13,8 @@ export const RUN_STATES: readonly RunState[] = ['queued', 'running', 'stopped', 
 export interface RunRow extends RunView {
   pid: number | null;
   dir: string | null;
+  /** Who launched it through the API; null for CLI runs. */
+  owner_id: number | null;
 }
 
 interface RawRun extends Omit<RunRow, 'config'> {
@@ -29,13 +32,20 @@ export class RunsStore {
 
   constructor(readonly db: DB) {
     const p = (sql: string) => db.prepare(sql);
-    const cols = `id, kind, state, origin, config, error, pid, dir, created_at, started_at, ended_at, exit_code,
+    const cols = `id, kind, state, origin, config, error, pid, dir, owner_id, created_at, started_at, ended_at, exit_code,
+      (SELECT name FROM users u WHERE u.id = runs.owner_id) AS owner,
       (SELECT max(step) FROM metrics m WHERE m.run_id = runs.id) AS last_step`;
     this.st = {
-      insert: p(`INSERT INTO runs (id, kind, state, config, origin, dir, pid, created_at, updated_at, started_at)
-        VALUES (@id, @kind, @state, @config, @origin, @dir, @pid, @at, @at, @started)`),
+      insert: p(`INSERT INTO runs (id, kind, state, config, origin, dir, pid, owner_id, created_at, updated_at, started_at)
+        VALUES (@id, @kind, @state, @config, @origin, @dir, @pid, @owner, @at, @at, @started)`),
       get: p(`SELECT ${cols} FROM runs WHERE id = ?`),
       list: p(`SELECT ${cols} FROM runs ORDER BY created_at DESC, id DESC LIMIT ?`),
+      // the page after a run: keyset paging on (created_at, id), stable while runs are added
+      listBefore: p(`SELECT ${cols} FROM runs WHERE (created_at, id) < (SELECT created_at, id FROM runs WHERE id = @before)
+        ORDER BY created_at DESC, id DESC LIMIT @limit`),
+      active: p("SELECT count(*) FROM runs WHERE owner_id = ? AND state IN ('queued', 'running')").pluck(),
+      getSetting: p('SELECT value FROM settings WHERE key = ?').pluck(),
+      setSetting: p('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
       byState: p(`SELECT ${cols} FROM runs WHERE state = ? ORDER BY created_at, id`),
       setState: p(`UPDATE runs SET state = @state, error = @error, pid = @pid, exit_code = @exitCode, updated_at = @at,
         started_at = CASE WHEN @state = 'running' THEN @at ELSE started_at END,
@@ -56,19 +66,42 @@ export class RunsStore {
     };
   }
 
-  create(r: { id: string; kind: string; config: Record<string, unknown>; origin: 'server' | 'cli'; dir?: string | null; state?: RunState; pid?: number | null }): RunRow {
+  create(r: { id: string; kind: string; config: Record<string, unknown>; origin: 'server' | 'cli'; dir?: string | null; state?: RunState; pid?: number | null; owner?: number | null }): RunRow {
     const at = now();
     const state = r.state ?? 'queued';
-    this.st.insert.run({ id: r.id, kind: r.kind, state, config: JSON.stringify(r.config), origin: r.origin, dir: r.dir ?? null, pid: r.pid ?? null, at, started: state === 'running' ? at : null });
+    this.st.insert.run({ id: r.id, kind: r.kind, state, config: JSON.stringify(r.config), origin: r.origin, dir: r.dir ?? null, pid: r.pid ?? null, owner: r.owner ?? null, at, started: state === 'running' ? at : null });
     return this.get(r.id)!;
+  }
+
+  /**
+   * Check the user's count of queued and running runs and insert a new one, in one IMMEDIATE transaction,
+   * so that concurrent launches (even from several servers) cannot pass the limit together.
+   */
+  createWithin(r: Parameters<RunsStore['create']>[0] & { owner: number }, maxActive: number): RunRow {
+    return this.db.transaction(() => {
+      const n = this.st.active.get(r.owner) as number;
+      if (n >= maxActive) throw new StoreError('conflict', `you have ${n} runs queued or running, the most this server allows; stop one or wait for it to end`);
+      return this.create(r);
+    }).immediate();
+  }
+
+  /** A JSON setting of the runs (quotas); undefined when unset. */
+  setting(key: string): string | undefined {
+    return this.st.getSetting.get(key) as string | undefined;
+  }
+
+  setSetting(key: string, value: string): void {
+    this.st.setSetting.run(key, value);
   }
 
   get(id: string): RunRow | null {
     return toRow(this.st.get.get(id) as RawRun | undefined);
   }
 
-  list(limit = 200): RunRow[] {
-    return (this.st.list.all(limit) as RawRun[]).map((r) => toRow(r)!);
+  /** Newest first; `before` (a run id) gives the page after that run. */
+  list(limit = 200, before?: string): RunRow[] {
+    const rows = before === undefined ? this.st.list.all(limit) : this.st.listBefore.all({ before, limit });
+    return (rows as RawRun[]).map((r) => toRow(r)!);
   }
 
   inState(state: RunState): RunRow[] {
@@ -116,14 +149,16 @@ export class RunsStore {
 
   /** Every metric of a run as series (steps after `since` only), in step order. */
   metrics(runId: string, since = -1): Record<string, MetricSeries> {
-    const out: Record<string, MetricSeries> = {};
+    // A Map: a metric may be called anything a child prints, `constructor` and `__proto__` included
+    const out = new Map<string, MetricSeries>();
     for (const r of (since < 0 ? this.st.metrics : this.st.metricsAfter).iterate(runId, since) as IterableIterator<{ name: string; step: number; value: number | null; time: string }>) {
-      const s = (out[r.name] ??= { step: [], time: [], value: [] });
+      let s = out.get(r.name);
+      if (!s) out.set(r.name, (s = { step: [], time: [], value: [] }));
       s.step.push(r.step);
       s.time.push(ms(r.time));
       s.value.push(r.value);
     }
-    return out;
+    return Object.fromEntries(out); // own data properties, whatever the names
   }
 
   /** Sample generations of the latest `steps` steps that have any, newest step first. */

@@ -165,3 +165,11 @@ CREATE TRIGGER users_delete_version AFTER DELETE ON users BEGIN UPDATE cache_ver
 CREATE TRIGGER settings_insert_version AFTER INSERT ON settings BEGIN UPDATE cache_version SET n = n + 1; END;
 CREATE TRIGGER settings_update_version AFTER UPDATE ON settings BEGIN UPDATE cache_version SET n = n + 1; END;
 CREATE TRIGGER settings_delete_version AFTER DELETE ON settings BEGIN UPDATE cache_version SET n = n + 1; END;
+
+-- migration 4
+-- Runs have owners: a researcher stops, resumes and reads the logs of their own runs (admins any).
+-- NULL for runs recorded before owners existed and for CLI runs (rlhf <kind> --db).
+ALTER TABLE runs ADD COLUMN owner_id INTEGER REFERENCES users(id);
+CREATE INDEX runs_owner_state ON runs(owner_id, state);
+-- Paging GET /api/runs newest first.
+CREATE INDEX runs_created ON runs(created_at, id);

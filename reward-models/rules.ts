@@ -3,7 +3,8 @@
 // through the `sentiment` package) and `length` (characters of the completion). Anything else is read as
 // the path of a JS/TS module that exports `score(prompt, completion)` (sync or async).
 import Sentiment from 'sentiment';
-import { resolve } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { delimiter, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 export type ScoreFn = (prompt: string, completion: string) => number | Promise<number>;
@@ -31,15 +32,39 @@ export async function loadRule(spec: string): Promise<Rule> {
   const builtin = BUILTIN_RULES[spec];
   if (builtin) return builtin;
   if (!/[./\\]/.test(spec)) throw new Error(`unknown rule "${spec}": use ${Object.keys(BUILTIN_RULES).join(', ')} or a path to a module exporting score(prompt, completion)`);
+  const file = registeredModule(spec);
   let mod: { score?: unknown; default?: { score?: unknown } };
   try {
-    mod = await import(pathToFileURL(resolve(spec)).href);
+    mod = await import(pathToFileURL(file).href);
   } catch (e) {
     throw new Error(`cannot load rule module ${spec}: ${(e as Error).message.split('\n')[0]}`);
   }
   const fn = typeof mod.score === 'function' ? mod.score : typeof mod.default?.score === 'function' ? mod.default.score : undefined;
   if (!fn) throw new Error(`rule module ${spec} does not export a function score(prompt, completion)`);
   return { name: spec, score: fn as ScoreFn };
+}
+
+/**
+ * The module file to import. A run the server launched has RLHF_REWARD_MODULES set (the folders an admin
+ * registered, maybe none): a module must then really lie in one of them, symlinks followed, checked here
+ * where the import happens. A run started by hand (the variable unset) imports what its user names.
+ */
+export function registeredModule(spec: string, env: NodeJS.ProcessEnv = process.env): string {
+  const allowed = env.RLHF_REWARD_MODULES;
+  if (allowed === undefined) return resolve(spec);
+  const real = (p: string) => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return null;
+    }
+  };
+  const file = real(spec);
+  const roots = allowed.split(delimiter).filter(Boolean).map(real).filter((r): r is string => r !== null);
+  if (!file || !roots.some((r) => file.startsWith(r.endsWith(sep) ? r : r + sep))) {
+    throw new Error(`rule module ${spec}: not in a folder an admin registered for reward modules (rlhf serve --reward-modules DIR)`);
+  }
+  return file;
 }
 
 /** Scores a batch with a rule, checking that every score is a finite number. */

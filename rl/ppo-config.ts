@@ -158,7 +158,7 @@ export class PpoConfigError extends Error {}
 
 /** Merge defaults, check every field, and return the resolved config. */
 export function resolvePpoConfig(raw: Record<string, unknown>, source = 'config'): PpoConfig {
-  for (const k of Object.keys(raw)) if (!(k in FIELDS) && k !== 'lora' && k !== 'onlineFeedback') throw new PpoConfigError(`${source}: unknown field '${k}'`);
+  for (const k of Object.keys(raw)) if (!Object.hasOwn(FIELDS, k) && k !== 'lora' && k !== 'onlineFeedback') throw new PpoConfigError(`${source}: unknown field '${k}'`);
   const c = { ...PPO_DEFAULTS, ...raw } as unknown as Record<string, unknown>;
   for (const [key, f] of Object.entries(FIELDS)) {
     const v = c[key];

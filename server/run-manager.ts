@@ -9,14 +9,17 @@
 // parent (the previous server), so it is marked failed and its process, if any, is ended; queued runs start.
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { delimiter, dirname, join, resolve } from 'node:path';
 import type { RunServerEvent } from '../client/protocol.js';
 import type { SinkRecord } from '../data/metrics-sink.js';
 import { RunRow, RunsStore } from '../data/runs-store.js';
 import { alive, MANAGED_ENV } from '../data/sqlite-sink.js';
-import { Store, StoreError } from '../data/store.js';
+import { Store, StoreError, User } from '../data/store.js';
 import { CliRunWatcher } from './cli-run-watcher.js';
+import { confineRunConfig, resolveWorkspace, Workspace } from './run-confine.js';
+import { childEnv, folderBytes } from './run-process.js';
+import { checkQuotas, readQuotas, RunQuotas } from './run-quotas.js';
 import { parseRecord } from './run-records.js';
 
 export const RUN_KINDS = ['sft', 'train-rm', 'ppo'] as const;
@@ -31,9 +34,17 @@ export interface RunManagerOptions {
   command: (kind: string) => string[];
   /** Time a stopped child gets between SIGTERM and SIGKILL. */
   killAfterMs: number;
+  /** Folders run configs may read besides the defaults (the package's data/, and models/, data/ and runs/ beside the store). */
+  allowRead: string[];
+  /** Folders an admin registered whose modules may serve as `reward` / `goldReward`. */
+  rewardModules: string[];
+  /** How often a running child's folder is measured against the disk quota. */
+  diskCheckMs: number;
 }
 
 const RLHF_BIN = join(import.meta.dirname, '..', 'bin', 'rlhf.js');
+const PACKAGE_DATA = join(import.meta.dirname, '..', 'data');
+const MAX_LOG = 16 << 20; // a run's log stops growing here (a note says so): its disk is bounded too
 const MAX_LINE = 1 << 20; // a longer stdout line is logged, not parsed: bounded memory per child
 const [LIVE_ROWS, LIVE_TEXT] = [32, 2000];
 
@@ -48,6 +59,8 @@ export class RunManager {
   private readonly exited = new Map<string, Promise<void>>();
   private readonly watcher: CliRunWatcher;
   private closing = false;
+  private readonly logBytes = new Map<string, number>();
+  readonly workspace: Workspace;
 
   constructor(private readonly store: Store, private readonly broadcast: (e: RunServerEvent) => void, o: Partial<RunManagerOptions> = {}) {
     this.runs = new RunsStore(store.db);
@@ -56,32 +69,66 @@ export class RunManager {
       maxRunning: o.maxRunning ?? 1,
       command: o.command ?? ((kind) => [process.execPath, RLHF_BIN, kind]),
       killAfterMs: o.killAfterMs ?? 10_000,
+      allowRead: o.allowRead ?? [],
+      rewardModules: o.rewardModules ?? [],
+      diskCheckMs: o.diskCheckMs ?? 5_000,
     };
     mkdirSync(this.opts.runsDir, { recursive: true });
+    const home = dirname(resolve(store.db.name));
+    this.workspace = resolveWorkspace({
+      readRoots: [PACKAGE_DATA, join(home, 'models'), join(home, 'data'), this.opts.runsDir, ...this.opts.allowRead],
+      rewardModules: this.opts.rewardModules,
+      runsDir: this.opts.runsDir,
+      storeFile: store.db.name,
+    });
     this.recover();
     this.watcher = new CliRunWatcher(this.runs, broadcast);
     this.pump();
   }
 
-  /** Queue a run. Throws StoreError('invalid') naming the field for a config the manager can tell is wrong. */
-  launch(kind: string, config: Record<string, unknown>): RunRow {
+  /** The quotas in force (admin-set, else the defaults). */
+  quotas(): RunQuotas {
+    return readQuotas(this.runs.setting('run_quotas'));
+  }
+
+  /**
+   * Queue a run for `by` (null: the server itself, e.g. a test). The config is untrusted: its paths are
+   * confined to the workspace (run-confine.ts) and its sizes to the quotas (run-quotas.ts); a refusal is a
+   * StoreError('invalid') naming the field. The manager picks the run folder.
+   */
+  launch(kind: string, config: Record<string, unknown>, by: User | null = null): RunRow {
     if (!(RUN_KINDS as readonly string[]).includes(kind)) throw new StoreError('invalid', `body.kind: must be one of ${RUN_KINDS.join(', ')}`);
-    for (const f of REQUIRED[kind as RunKind]) if (!(f in config)) throw new StoreError('invalid', `body.config.${f}: required for a ${kind} run`);
-    if ('out' in config && (typeof config.out !== 'string' || !config.out)) throw new StoreError('invalid', 'body.config.out: must be a folder path');
+    for (const f of REQUIRED[kind as RunKind]) if (!Object.hasOwn(config, f)) throw new StoreError('invalid', `body.config.${f}: required for a ${kind} run`);
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
     const id = `${kind}-${stamp}-${randomBytes(3).toString('hex')}`;
-    const out = (config.out as string | undefined) ?? join(this.opts.runsDir, id);
-    const resolved = { ...config, out };
-    writeFileSync(this.configFile(id), JSON.stringify(resolved, null, 2) + '\n');
-    const run = this.runs.create({ id, kind, config: resolved, origin: 'server', dir: out });
+    const out = join(this.workspace.runsDir, id);
+    const resolved = confineRunConfig(kind, config, this.workspace, out);
+    const quotas = this.quotas();
+    checkQuotas(kind, resolved, quotas);
+    const row = { id, kind, config: resolved, origin: 'server' as const, dir: out, owner: by?.id ?? null };
+    writeFileSync(this.configFile(id), JSON.stringify(resolved, null, 2) + '\n'); // before the row: a queued run always has its file
+    let run: RunRow;
+    try {
+      run = by ? this.runs.createWithin({ ...row, owner: by.id }, quotas.maxQueuedPerUser) : this.runs.create(row);
+    } catch (e) {
+      rmSync(this.configFile(id), { force: true });
+      throw e;
+    }
+    this.audit(by, 'run.launch', { id, kind });
     this.changed(run);
     this.pump();
     return this.runs.get(id)!;
   }
 
   /** Stop a queued or running run (running: SIGTERM, then SIGKILL after killAfterMs). */
-  stop(id: string): RunRow {
-    const run = this.owned(id);
+  stop(id: string, by: User | null = null): RunRow {
+    const run = this.owned(id, by);
+    this.audit(by, 'run.stop', { id });
+    return this.halt(run);
+  }
+
+  private halt(run: RunRow): RunRow {
+    const id = run.id;
     if (run.state === 'queued') return this.changed(this.runs.setState(id, 'stopped', { error: null }));
     const child = this.children.get(id);
     if (run.state !== 'running' || !child) throw new StoreError('conflict', `run ${id} is ${run.state}; only queued or running runs can be stopped`);
@@ -94,17 +141,23 @@ export class RunManager {
   }
 
   /** Queue a stopped or failed run again; its child continues from the latest checkpoint (--resume). */
-  resume(id: string): RunRow {
-    const run = this.owned(id);
+  resume(id: string, by: User | null = null): RunRow {
+    const run = this.owned(id, by);
     if (run.state !== 'stopped' && run.state !== 'failed') throw new StoreError('conflict', `run ${id} is ${run.state}; only stopped or failed runs can be resumed`);
+    if (by && run.owner_id !== null) {
+      const q = this.quotas();
+      const n = this.runs.db.prepare("SELECT count(*) FROM runs WHERE owner_id = ? AND state IN ('queued', 'running')").pluck().get(run.owner_id) as number;
+      if (n >= q.maxQueuedPerUser) throw new StoreError('conflict', `${n} runs of this user are queued or running, the most this server allows; stop one or wait for it to end`);
+    }
+    this.audit(by, 'run.resume', { id });
     this.changed(this.runs.setState(id, 'queued'));
     this.pump();
     return this.runs.get(id)!;
   }
 
   /** The last `bytes` of a run's log (its stderr and any stdout line that is not a record). */
-  log(id: string, bytes = 64 * 1024): string {
-    if (!this.runs.get(id)) throw new StoreError('not_found', `no run ${id}`);
+  log(id: string, by: User | null = null, bytes = 64 * 1024): string {
+    this.readable(id, by);
     const file = this.logFile(id);
     if (!existsSync(file)) return '';
     const size = statSync(file).size;
@@ -123,15 +176,41 @@ export class RunManager {
   async close(): Promise<void> {
     this.closing = true;
     this.watcher.close();
-    for (const id of this.children.keys()) this.stop(id);
+    for (const id of this.children.keys()) this.halt(this.runs.get(id)!);
     await Promise.all(this.exited.values());
   }
 
-  private owned(id: string): RunRow {
+  /** A run `by` may act on: their own, or any for an admin (and for the server itself). */
+  private readable(id: string, by: User | null): RunRow {
     const run = this.runs.get(id);
     if (!run) throw new StoreError('not_found', `no run ${id}`);
+    if (by && by.role !== 'admin' && run.owner_id !== by.id) throw new StoreError('forbidden', `run ${id} belongs to another user; only they and admins can do this`);
+    return run;
+  }
+
+  private owned(id: string, by: User | null): RunRow {
+    const run = this.readable(id, by);
     if (run.origin !== 'server') throw new StoreError('conflict', `run ${id} was started from the command line; stop or resume it there`);
     return run;
+  }
+
+  private audit(by: User | null, action: string, detail: object): void {
+    this.runs.db.prepare('INSERT INTO audit_log (at, user_id, action, detail) VALUES (?, ?, ?, ?)').run(new Date().toISOString(), by?.id ?? null, action, JSON.stringify(detail));
+  }
+
+  /** Append to a run's log, up to MAX_LOG bytes (then one note): a chatty child cannot fill the disk. */
+  private appendLog(id: string, text: string): void {
+    const file = this.logFile(id);
+    const n = this.logBytes.get(id) ?? (existsSync(file) ? statSync(file).size : 0);
+    if (n >= MAX_LOG) return;
+    const bytes = Buffer.byteLength(text);
+    if (n + bytes < MAX_LOG) {
+      appendFileSync(file, text);
+      this.logBytes.set(id, n + bytes);
+    } else {
+      appendFileSync(file, `--- the log reached ${MAX_LOG >> 20} MB; the rest of this run's output is not kept\n`);
+      this.logBytes.set(id, MAX_LOG);
+    }
   }
 
   private configFile(id: string): string {
@@ -143,7 +222,7 @@ export class RunManager {
   }
 
   private changed(run: RunRow): RunRow {
-    const { pid: _pid, dir: _dir, ...view } = run;
+    const { pid: _pid, dir: _dir, owner_id: _owner, ...view } = run;
     this.broadcast({ type: 'run', run: view });
     return run;
   }
@@ -182,13 +261,27 @@ export class RunManager {
     const resume = run.started_at !== null; // it ran before: continue from its checkpoint
     const [cmd, ...pre] = this.opts.command(run.kind);
     const args = [...pre, '--config', this.configFile(id), '--json', '--db', resolve(this.store.db.name), '--run-id', id, ...(resume ? ['--resume'] : [])];
-    const log = this.logFile(id);
-    appendFileSync(log, `--- ${new Date().toISOString()} ${resume ? 'resume' : 'start'}: ${[cmd, ...args].join(' ')}\n`);
+    this.appendLog(id, `--- ${new Date().toISOString()} ${resume ? 'resume' : 'start'}: ${[cmd, ...args].join(' ')}\n`);
     // detached: its own process group, so a Ctrl-C meant for the server does not kill it behind the manager's
     // back (the server's shutdown stops it, and it ends 'stopped'); if the server dies, it stops itself.
-    const child = spawn(cmd, args, { cwd: process.cwd(), env: { ...process.env, [MANAGED_ENV]: id }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    // A scrubbed environment (run-process.ts): the child never sees the server's secrets, and it may import
+    // reward modules only from the folders an admin registered (RLHF_REWARD_MODULES, checked where it imports).
+    const env = childEnv(process.env, { [MANAGED_ENV]: id, RLHF_REWARD_MODULES: this.workspace.rewardModules.join(delimiter) });
+    const child = spawn(cmd, args, { cwd: process.cwd(), env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     this.children.set(id, child);
     this.changed(this.runs.setState(id, 'running', { pid: child.pid ?? null }));
+    // The disk quota: a run folder past it stops the run, which then fails with the reason.
+    let overDisk: string | null = null;
+    const limit = this.quotas().maxRunDiskMb * 2 ** 20;
+    const disk = setInterval(() => {
+      if (overDisk || !run.dir) return;
+      const used = folderBytes(run.dir, limit);
+      if (used <= limit) return;
+      overDisk = `disk quota: the run folder passed ${limit / 2 ** 20} MB (an admin sets maxRunDiskMb with PUT /api/run-quotas)`;
+      child.kill('SIGTERM');
+      setTimeout(() => child.kill('SIGKILL'), this.opts.killAfterMs).unref();
+    }, this.opts.diskCheckMs);
+    disk.unref();
     const tail: string[] = []; // last stderr lines, for the error message
     let spawnError: Error | null = null;
     let pending = '';
@@ -203,7 +296,7 @@ export class RunManager {
     });
     let errPending = '';
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-      appendFileSync(log, chunk);
+      this.appendLog(id, chunk);
       const lines = (errPending + chunk).split('\n');
       errPending = lines.pop()!.slice(-MAX_LINE);
       for (const l of lines) if (l.trim()) tail.push(l.trim());
@@ -213,12 +306,14 @@ export class RunManager {
     this.exited.set(id, new Promise((done) => child.on('close', (code, signal) => {
       if (pending) this.onLines(id, [pending]);
       if (errPending.trim()) tail.push(errPending.trim());
+      clearInterval(disk);
       this.children.delete(id);
       this.exited.delete(id);
       const stopped = this.stopping.delete(id) || this.closing;
       const how = signal ? `killed by ${signal}` : `exit code ${code}`;
-      appendFileSync(log, `--- ${new Date().toISOString()} ${how}\n`);
-      if (spawnError) this.changed(this.runs.setState(id, 'failed', { error: `could not start ${cmd}: ${spawnError.message}` }));
+      this.appendLog(id, `--- ${new Date().toISOString()} ${how}\n`);
+      if (overDisk) this.changed(this.runs.setState(id, 'failed', { error: overDisk, exitCode: code }));
+      else if (spawnError) this.changed(this.runs.setState(id, 'failed', { error: `could not start ${cmd}: ${spawnError.message}` }));
       else if (stopped) this.changed(this.runs.setState(id, 'stopped', { exitCode: code }));
       else if (code === 0) this.changed(this.runs.setState(id, 'done', { exitCode: 0 }));
       else {
@@ -240,7 +335,7 @@ export class RunManager {
       if (r) records.push(r);
       else other.push(line.length > 10_000 ? `${line.slice(0, 10_000)}… (${line.length} characters)` : line);
     }
-    if (other.length) appendFileSync(this.logFile(id), other.join('\n') + '\n');
+    if (other.length) this.appendLog(id, other.join('\n') + '\n');
     if (!records.length) return;
     this.runs.record(id, records);
     for (const r of records) {

@@ -20,7 +20,8 @@ export function parseRecord(line: string): SinkRecord | null {
   const time = typeof r.time === 'number' && Number.isFinite(r.time) ? r.time : Date.now();
   if (r.type === 'metrics' && isObj(r.metrics)) {
     // JSON has no NaN: JSON.stringify wrote a non-finite value as null; keep it as null (a gap)
-    const metrics: Record<string, number> = {};
+    // no prototype: a metric called `__proto__` or `constructor` is a metric like any other
+    const metrics = Object.create(null) as Record<string, number>;
     for (const [k, v] of Object.entries(r.metrics)) {
       if (k.length > 200) continue;
       if (typeof v === 'number' || v === null) metrics[k] = v === null ? NaN : v;

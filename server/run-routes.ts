@@ -7,11 +7,12 @@ import { openReader } from '../data/export.js';
 import { metricsCsv, RunRow } from '../data/runs-store.js';
 import { StoreError } from '../data/store.js';
 import { RUN_KINDS } from './run-manager.js';
+import { DEFAULT_QUOTAS, mergeQuotas } from './run-quotas.js';
 import type { Route } from './routes.js';
-import { anyObj, obj, str } from './schema.js';
+import { anyObj, int, obj, str } from './schema.js';
 
 const view = (r: RunRow): RunView => {
-  const { pid: _pid, dir: _dir, ...v } = r;
+  const { pid: _pid, dir: _dir, owner_id: _owner, ...v } = r;
   return v;
 };
 const idParam = (p: unknown): string => String(p);
@@ -24,15 +25,45 @@ function found(r: RunRow | null, id: string): RunRow {
 
 export const RUN_ROUTES: Route[] = [
   {
-    method: 'get', path: '/api/runs', role: 'researcher', summary: 'runs, newest first (launched here or recorded by a CLI run with --db)', ok: [200, 'RunView[]'],
-    handler: (_q, res, _u, { runs }) => res.json(runs.runs.list().map(view)),
+    method: 'get', path: '/api/runs', role: 'researcher',
+    summary: 'runs, newest first (launched here or recorded by a CLI run with --db), a page at a time; the X-Next-Page header holds the next page when there may be one',
+    query: { limit: str({ pattern: '^([1-9][0-9]?|1[0-9][0-9]|200)$', description: 'runs per page, 1-200 (default 50)' }), before: str({ pattern: '^[\\w.-]{1,200}$', description: 'the page after this run id' }) },
+    ok: [200, 'RunView[]'],
+    handler: (req, res, _u, { runs }) => {
+      const limit = req.query.limit === undefined ? 50 : Number(req.query.limit);
+      const before = req.query.before === undefined ? undefined : String(req.query.before);
+      if (before !== undefined && !runs.runs.get(before)) throw new StoreError('not_found', `query.before: no run ${before}`);
+      const page = runs.runs.list(limit, before);
+      if (page.length === limit) res.setHeader('X-Next-Page', `/api/runs?limit=${limit}&before=${encodeURIComponent(page.at(-1)!.id)}`);
+      res.json(page.map(view));
+    },
+  },
+  {
+    method: 'get', path: '/api/run-quotas', role: 'researcher', summary: 'the limits a run launched here must keep (steps, batch sizes, tokens, disk, runs queued per user)', ok: [200, 'RunQuotas'],
+    handler: (_q, res, _u, { runs }) => res.json(runs.quotas()),
+  },
+  {
+    method: 'put', path: '/api/run-quotas', role: 'admin', summary: 'change some of the run quotas (integers >= 1); the others keep their values',
+    body: obj(Object.fromEntries(Object.keys(DEFAULT_QUOTAS).map((k) => [k, int({ minimum: 1 })]))), ok: [200, 'RunQuotas'],
+    handler: (req, res, u, { runs, store }) => {
+      const q = mergeQuotas(runs.quotas(), req.body as Record<string, unknown>);
+      store.db.transaction(() => {
+        runs.runs.setSetting('run_quotas', JSON.stringify(q));
+        store.db.prepare('INSERT INTO audit_log (at, user_id, action, detail) VALUES (?, ?, ?, ?)').run(new Date().toISOString(), u.id, 'run.quotas', JSON.stringify(q));
+      }).immediate();
+      res.json(q);
+    },
+  },
+  {
+    method: 'get', path: '/api/reward-modules', role: 'researcher', summary: 'folders an admin registered (rlhf serve --reward-modules DIR): a module in one may be a run\'s reward or goldReward', ok: [200, '{folders}'],
+    handler: (_q, res, _u, { runs }) => res.json({ folders: runs.workspace.rewardModules, read: runs.workspace.readRoots }),
   },
   {
     method: 'post', path: '/api/runs', role: 'researcher',
-    summary: `launch a run as a child process (rlhf <kind> --config FILE --json); config holds the fields of that command's config file (out defaults to a folder of the server's runs directory)`,
+    summary: `launch a run as a child process (rlhf <kind> --config FILE --json); config holds the fields of that command's config file. Paths must lie in the server's workspace (GET /api/reward-modules lists its folders), out is always a new folder of the server's runs directory, and sizes must keep the quotas (GET /api/run-quotas)`,
     body: obj({ kind: str({ enum: [...RUN_KINDS] }), config: anyObj("the run's config, as in the command's --config file") }, ['kind', 'config']),
     ok: [201, 'the RunView, queued or running'],
-    handler: (req, res, _u, { runs }) => res.status(201).json(view(runs.launch(req.body.kind, req.body.config))),
+    handler: (req, res, u, { runs }) => res.status(201).json(view(runs.launch(req.body.kind, req.body.config, u))),
   },
   {
     method: 'get', path: '/api/runs/:id', role: 'researcher', summary: 'one run: state, error, resolved config, and its events', ok: [200, '{run, events}'],
@@ -43,11 +74,11 @@ export const RUN_ROUTES: Route[] = [
   },
   {
     method: 'post', path: '/api/runs/:id/stop', role: 'researcher', summary: 'stop a queued or running run (its latest checkpoint stays; resume continues from it)', ok: [202, 'the RunView; its state turns stopped when the child has exited'],
-    handler: (req, res, _u, { runs }) => res.status(202).json(view(runs.stop(idParam(req.params.id)))),
+    handler: (req, res, u, { runs }) => res.status(202).json(view(runs.stop(idParam(req.params.id), u))),
   },
   {
     method: 'post', path: '/api/runs/:id/resume', role: 'researcher', summary: 'queue a stopped or failed run again; it continues from its latest checkpoint', ok: [200, 'the RunView'],
-    handler: (req, res, _u, { runs }) => res.json(view(runs.resume(idParam(req.params.id)))),
+    handler: (req, res, u, { runs }) => res.json(view(runs.resume(idParam(req.params.id), u))),
   },
   {
     method: 'get', path: '/api/runs/:id/metrics', role: 'researcher', summary: "every metric of a run as series {step, time (Unix ms), value}; since=N gives the steps after N", query: { since: count('only steps after this one') },
@@ -87,8 +118,8 @@ export const RUN_ROUTES: Route[] = [
     },
   },
   {
-    method: 'get', path: '/api/runs/:id/log', role: 'researcher', summary: "the end of a run's log (stderr and other output of its child)", ok: [200, 'text/plain'],
-    handler: (req, res, _u, { runs }) => res.type('text/plain').send(runs.log(idParam(req.params.id))),
+    method: 'get', path: '/api/runs/:id/log', role: 'researcher', summary: "the end of a run's log (stderr and other output of its child); its owner and admins only", ok: [200, 'text/plain'],
+    handler: (req, res, u, { runs }) => res.type('text/plain').send(runs.log(idParam(req.params.id), u)),
   },
 ];
 

@@ -61,7 +61,7 @@ describe('server: run manager', () => {
   it('fails a run whose program cannot start, with the reason', async () => {
     const m = new RunManager(store, (e) => events.push(e), { runsDir: join(dir, 'runs'), command: () => [join(dir, 'no-such-program')] });
     managers.push(m);
-    const run = m.launch('sft', { data: ['x.txt'] });
+    const run = m.launch('sft', { data: ['corpus:moby-dick'] });
     const failed = await until(() => (m.runs.get(run.id)!.state === 'failed' ? m.runs.get(run.id) : null), 'failed');
     expect(failed!.error).to.match(/could not start .*ENOENT/);
   });
@@ -125,6 +125,7 @@ describe('server: run manager', () => {
 
   it('stores a big samples table whole but pushes a bounded preview of it', async () => {
     const m = manager();
+    m.runs.setSetting('run_quotas', JSON.stringify({ maxSampleRows: 100 })); // over the default quota of 64
     const run = m.launch('ppo', { steps: 1, sampleRows: 100, sampleChars: 5000 });
     await until(() => m.runs.get(run.id)!.state === 'done', 'done');
     const stored = m.runs.samples(run.id);

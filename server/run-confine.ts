@@ -1,0 +1,147 @@
+// A run config that arrives through the API is untrusted input (the model is Label Studio's document root
+// and W&B Launch's admin-defined queues). Before a run is queued, every path in its config is resolved
+// with symlinks followed and must lie under the workspace's read roots; the run's folder is always one the
+// server picks under its runs folder; a store path can only be the server's own store; and module rewards
+// load only from folders an admin registered. Refusals are 400s that name the field and never say whether
+// a path outside the workspace exists. The CLI, run by a user on their own machine, trusts its own paths:
+// this file is about the API.
+import { realpathSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve, sep } from 'node:path';
+import { StoreError } from '../data/store.js';
+
+export interface Workspace {
+  /** Folders a run may read from (checkpoints, prompts, data). */
+  readRoots: string[];
+  /** Folders whose JS/TS modules may be used as `reward` / `goldReward` (registered by an admin). */
+  rewardModules: string[];
+  /** Where runs write; a run's `out` is always a fresh folder under it. */
+  runsDir: string;
+  /** The server's own label store: the only store a run may name. */
+  storeFile: string;
+}
+
+/** Rules the child knows by name; anything else is a folder (a reward model) or a module path. */
+const BUILTIN_REWARDS = new Set(['sentiment', 'length']);
+/** Refused whatever roots an admin gave: kernel and device files are never run input. */
+const NEVER = ['/proc', '/dev', '/sys'];
+const MAX_DEPTH = 6;
+const MAX_KEYS = 500;
+
+const invalid = (field: string, why: string): never => {
+  throw new StoreError('invalid', `body.config.${field}: ${why}`);
+};
+
+/** `realpath` of the longest existing prefix, plus the rest: where a path really points, existing or not. */
+export function realPath(p: string): string {
+  const abs = resolve(p);
+  try {
+    return realpathSync(abs);
+  } catch {
+    const parent = dirname(abs);
+    return parent === abs ? abs : join(realPath(parent), basename(abs));
+  }
+}
+
+const under = (p: string, root: string): boolean => p === root || p.startsWith(root.endsWith(sep) ? root : root + sep);
+
+/** A workspace with its roots resolved once (so a symlinked root still matches). */
+export function resolveWorkspace(w: Workspace): Workspace {
+  return { readRoots: w.readRoots.map(realPath), rewardModules: w.rewardModules.map(realPath), runsDir: realPath(w.runsDir), storeFile: realPath(w.storeFile) };
+}
+
+/**
+ * Refuse what no config can need and what breaks the server's own handling: prototype keys (`__proto__`,
+ * `constructor`, `toString`: a field lookup with `in` would accept them), nesting deeper than any config
+ * has (JSON.stringify would overflow the stack), and strings with NUL bytes.
+ */
+export function checkShape(v: unknown, path = 'body.config', depth = 0, count = { keys: 0 }): void {
+  if (depth > MAX_DEPTH) throw new StoreError('invalid', `${path}: nested deeper than ${MAX_DEPTH} levels`);
+  if (typeof v === 'string' && v.includes('\0')) throw new StoreError('invalid', `${path}: contains a NUL character`);
+  if (typeof v !== 'object' || v === null) return;
+  for (const [k, x] of Object.entries(v)) {
+    if (++count.keys > MAX_KEYS) throw new StoreError('invalid', `body.config: more than ${MAX_KEYS} fields`);
+    if (!Array.isArray(v) && k in Object.prototype) throw new StoreError('invalid', `${path}.${k}: unknown field`);
+    checkShape(x, Array.isArray(v) ? `${path}[${k}]` : `${path}.${k}`, depth + 1, count);
+  }
+}
+
+/** Resolve a path field under the read roots; the refusal is the same whether or not the file exists. */
+function readable(ws: Workspace, field: string, v: unknown): string {
+  if (typeof v !== 'string' || !v) return invalid(field, 'must be a path');
+  const p = realPath(v); // relative paths are the server's working directory's, as for its children
+  // the runs folder's own files (other runs' logs and launch configs) are not run input; its run folders are
+  const runsFile = dirname(p) === ws.runsDir && !isDir(p);
+  if (runsFile || NEVER.some((n) => under(p, n)) || !ws.readRoots.some((r) => under(p, r))) {
+    return invalid(field, `must be inside the server's workspace (${ws.readRoots.join(', ')}); ask an admin to add a folder with rlhf serve --allow-read DIR`);
+  }
+  return p;
+}
+
+/** A store path in a config may only be the server's own store (any spelling of it). */
+function ownStore(ws: Workspace, field: string, v: unknown): string {
+  if (typeof v !== 'string' || realPath(v) !== ws.storeFile) invalid(field, "runs launched through the API use the server's own store; leave it out");
+  return ws.storeFile;
+}
+
+/** `reward` / `goldReward`: a built-in rule, a reward-model folder in the workspace, or a module an admin registered. */
+function reward(ws: Workspace, field: string, v: unknown): string {
+  if (typeof v !== 'string' || !v) return invalid(field, 'must be a rule name, a reward-model folder or a registered module');
+  if (BUILTIN_REWARDS.has(v)) return v;
+  const p = realPath(v);
+  if (ws.rewardModules.some((r) => under(p, r)) && isFile(p)) return p;
+  const refuse = () => invalid(field, `must be ${[...BUILTIN_REWARDS].join(' or ')}, a reward-model folder inside the workspace, or a module in a folder an admin registered (GET /api/reward-modules)`);
+  let dir: string;
+  try {
+    dir = readable(ws, field, v);
+  } catch {
+    return refuse();
+  }
+  return isDir(dir) ? dir : refuse();
+}
+
+const isFile = (p: string) => statSync(p, { throwIfNoEntry: false })?.isFile() === true;
+const isDir = (p: string) => statSync(p, { throwIfNoEntry: false })?.isDirectory() === true;
+
+/**
+ * The config a run launched through the API may have: every path confined and replaced by its real path,
+ * `out` set to `runDir` (a given `out` is refused), store paths pinned to the server's store.
+ */
+export function confineRunConfig(kind: string, config: Record<string, unknown>, ws: Workspace, runDir: string): Record<string, unknown> {
+  checkShape(config);
+  if ('out' in config) invalid('out', 'the server picks the run folder (under its runs folder); leave out unset');
+  const c: Record<string, unknown> = { ...config, out: runDir };
+  const path = (f: string) => {
+    if (c[f] !== undefined && c[f] !== null) c[f] = readable(ws, f, c[f]);
+  };
+  const paths = (f: string) => {
+    const v = c[f];
+    if (v === undefined) return;
+    if (!Array.isArray(v)) return invalid(f, 'must be a list of paths');
+    // corpus:NAME names a dataset package the child loads by name (data/corpora.ts), not a path
+    c[f] = v.map((x, i) => (typeof x === 'string' && /^corpus:[\w-]+$/.test(x) ? x : readable(ws, `${f}[${i}]`, x)));
+  };
+  path('model');
+  if (kind === 'sft') {
+    paths('data');
+    if (c.init && typeof c.init === 'object') {
+      const init = { ...(c.init as Record<string, unknown>) };
+      if (init.tokenizer !== undefined) init.tokenizer = readable(ws, 'init.tokenizer', init.tokenizer);
+      c.init = init;
+    }
+  } else if (kind === 'train-rm') {
+    paths('data');
+    path('reference');
+    if (c.db !== undefined && c.db !== null) c.db = ownStore(ws, 'db', c.db);
+  } else if (kind === 'ppo') {
+    path('prompts');
+    if (c.reward !== undefined) c.reward = reward(ws, 'reward', c.reward);
+    if (c.goldReward !== undefined && c.goldReward !== null) c.goldReward = reward(ws, 'goldReward', c.goldReward);
+    if (c.onlineFeedback && typeof c.onlineFeedback === 'object' && !Array.isArray(c.onlineFeedback)) {
+      const o = { ...(c.onlineFeedback as Record<string, unknown>) };
+      o.db = o.db === undefined ? ws.storeFile : ownStore(ws, 'onlineFeedback.db', o.db);
+      if (o.rmBase !== undefined && o.rmBase !== 'previous') o.rmBase = readable(ws, 'onlineFeedback.rmBase', o.rmBase);
+      c.onlineFeedback = o;
+    }
+  }
+  return c;
+}
