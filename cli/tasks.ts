@@ -2,16 +2,16 @@
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { parsePreference } from '../data/prefs.js';
-import { Store } from '../data/store.js';
 import { BackendName, initBackend } from '../lm/backend.js';
 import { loadCheckpoint } from '../lm/checkpoint.js';
 import { sampleTasks } from '../lm/sample-tasks.js';
 import { backendOption, float, int } from './options.js';
+import { createStore, dbOption } from './store-file.js';
 
 export function tasksCommand(): Command {
   const cmd = new Command('tasks').description('comparison tasks for labelers');
   cmd.command('add').description('sample K completions per prompt from a model and enqueue them as comparison tasks')
-    .option('--db <file>', 'SQLite file', 'rlhf.db')
+    .addOption(dbOption('SQLite label store (created when missing)'))
     .requiredOption('--model <dir>', 'checkpoint folder')
     .requiredOption('--prompts <file>', 'one prompt per line, or JSONL {"prompt"}')
     .option('--k <k>', 'completions per task', int(2), 2)
@@ -31,7 +31,7 @@ export function tasksCommand(): Command {
       }).slice(0, o.n ?? Infinity);
       await initBackend(o.backend as BackendName);
       const { model, tokenizer } = loadCheckpoint(o.model);
-      const store = new Store(o.db);
+      const store = createStore(o.db);
       let added = 0;
       await sampleTasks(model, tokenizer!, prompts, {
         k: o.k, maxNewTokens: o.maxNewTokens, temperature: o.temperature, topP: o.topP, seed: o.seed,
@@ -44,14 +44,14 @@ export function tasksCommand(): Command {
       model.dispose();
     });
   cmd.command('gold').description('add gold questions: JSONL {"prompt","chosen","rejected"} become tasks whose known answer is "chosen"')
-    .option('--db <file>', 'SQLite file', 'rlhf.db')
+    .addOption(dbOption('SQLite label store (created when missing)'))
     .requiredOption('--data <file>', 'JSONL file')
     .action((o) => {
       const rows = readFileSync(o.data, 'utf8').split('\n').map((l, i) => [l, i + 1] as const).filter(([l]) => l.trim()).map(([l, n]) => {
         const p = parsePreference(l, o.data, n);
         return { prompt: p.prompt, completions: [{ text: p.chosen }, { text: p.rejected }], gold: [0, 1], source: 'gold' };
       });
-      const store = new Store(o.db);
+      const store = createStore(o.db);
       const ids = store.addTasks(rows);
       store.close();
       process.stdout.write(`added ${ids.length} gold questions\n`);
