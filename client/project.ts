@@ -46,7 +46,9 @@ async function render(): Promise<void> {
         return h('tr', {}, h('td', {}, u.name), h('td', {}, u.role + (u.disabled ? ' (disabled)' : '')), h('td', {}, String(l?.labels ?? 0)), h('td', {}, String(l?.skips ?? 0)),
           h('td', {}, l?.medianSeconds?.toFixed(1) ?? '–'), h('td', {}, l?.gold.answered ? `${pct(l.gold.accuracy)} of ${l.gold.answered}` : '–'),
           h('td', {}, h('button', { onclick: () => void act('POST', `/api/users/${encodeURIComponent(u.name)}/token`) }, 'new token'), ' ',
-            h('button', { onclick: () => void act('POST', `/api/users/${encodeURIComponent(u.name)}/disable`) }, 'disable')));
+            u.disabled
+              ? h('button', { onclick: () => void act('POST', `/api/users/${encodeURIComponent(u.name)}/enable`) }, 'enable')
+              : h('button', { onclick: () => void act('POST', `/api/users/${encodeURIComponent(u.name)}/disable`) }, 'disable')));
       })),
     h('p', {}, name, ' ', role, ' ', h('button', { onclick: () => void act('POST', '/api/users', { name: name.value.trim(), role: role.value }) }, 'Add user')),
     h('h2', {}, 'Agreement'),
