@@ -119,7 +119,10 @@ export const RUN_ROUTES: Route[] = [
   },
   {
     method: 'get', path: '/api/runs/:id/log', role: 'researcher', summary: "the end of a run's log (stderr and other output of its child); its owner and admins only", ok: [200, 'text/plain'],
-    handler: (req, res, u, { runs }) => res.type('text/plain').send(runs.log(idParam(req.params.id), u)),
+    handler: (req, res, u, { runs }) => {
+      const log = runs.log(idParam(req.params.id), u); // first: a refusal must go out as JSON, not as text/plain
+      res.type('text/plain').send(log);
+    },
   },
 ];
 
