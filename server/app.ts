@@ -4,13 +4,14 @@
 import express, { NextFunction, Request, Response } from 'express';
 import { createServer, IncomingMessage, Server } from 'node:http';
 import { AddressInfo, Socket } from 'node:net';
+import { WS_TOKEN_PREFIX } from '../client/protocol.js';
 import { Store, StoreError, User } from '../data/store.js';
 import { buildClient, clientPage } from './client-bundle.js';
 import { LabelQueue } from './label-queue.js';
 import { inlineCommitter, threadCommitter } from './label-writer.js';
 import { leanApi, makeGate, SECURITY_HEADERS } from './lean-api.js';
 import { openApiDocument } from './openapi.js';
-import { RateLimiter } from './rate-limit.js';
+import { addressKey, RateLimiter } from './rate-limit.js';
 import { RunManager, RunManagerOptions } from './run-manager.js';
 import { Ctx, ROUTES, storeStatus } from './routes.js';
 import { validate } from './schema.js';
@@ -21,8 +22,23 @@ export interface ServerOptions {
   store: Store;
   host?: string;
   port?: number;
-  /** Requests per second per token (or per address before auth), with a burst of twice that. */
+  /** Requests per second per user, with a burst of twice that. */
   rateLimit?: number;
+  /**
+   * Requests without a valid token per second per address (an IPv6 /64), burst twice that; once spent,
+   * the address is refused (429) before its tokens are checked. Default: rateLimit, at most 50.
+   */
+  authFailureLimit?: number;
+  /** WebSocket upgrades per second per address, burst twice that (default 10). */
+  upgradeLimit?: number;
+  /**
+   * Milliseconds a client has to send a whole request, headers and body (default 10 s; Node's own is
+   * 300 s, long enough for a few thousand slow connections to hold the server). Responses (streamed
+   * exports, CSV downloads) and WebSockets are not timed by it.
+   */
+  requestTimeoutMs?: number;
+  /** Where start-up warnings go (default: a line on stderr). */
+  warn?: (line: string) => void;
   /** Largest JSON body accepted. */
   bodyLimit?: string;
   /** The run manager's options: runs folder, runs at once, the children's command. */
@@ -42,7 +58,9 @@ export interface RunningServer {
 
 export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const { store } = o;
-  const gate = makeGate(store, new RateLimiter(o.rateLimit ?? 500));
+  const rate = o.rateLimit ?? 500;
+  const failures = new RateLimiter(o.authFailureLimit ?? Math.min(rate, 50));
+  const gate = makeGate(store, new RateLimiter(rate), failures);
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -114,13 +132,30 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
 
   // The labeler's per-label requests skip Express (lean-api.ts); everything else goes through it.
   const lean = leanApi(ROUTES, gate, ctx, o.bodyLimit ?? '64kb');
-  const server = createServer((req, res) => lean(req, res) || app(req, res));
-  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => hub.upgrade(req, socket, head));
+  // Node checks the request timeouts every connectionsCheckingInterval (30 s by default): a few
+  // times per timeout instead, so a slow body is cut off close to the limit.
+  const timeout = o.requestTimeoutMs ?? 10_000;
+  const server = createServer({ requestTimeout: timeout, headersTimeout: timeout, connectionsCheckingInterval: Math.max(100, Math.min(1000, timeout / 4)) }, (req, res) => lean(req, res) || app(req, res));
+  const upgrades = new RateLimiter(o.upgradeLimit ?? 10);
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    socket.on('error', () => {}); // a peer gone mid-refusal
+    const addr = addressKey(socket.remoteAddress);
+    // Each upgrade costs a handshake and, once open, a socket held for hours: limited per address, and
+    // a bad token counts against the address as on every other route.
+    const wait = Math.max(failures.peek(addr), upgrades.take(addr));
+    if (wait > 0) return void socket.end(`HTTP/1.1 429 Too Many Requests\r\nRetry-After: ${Math.ceil(wait)}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+    const token = offered.find((p) => p.startsWith(WS_TOKEN_PREFIX))?.slice(WS_TOKEN_PREFIX.length);
+    if (!token || !store.authenticate(token)) failures.take(addr); // ws-hub.ts answers it 401
+    hub.upgrade(req, socket, head);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(o.port ?? 8080, o.host ?? '127.0.0.1', () => resolve());
   });
   const { address, port } = server.address() as AddressInfo;
+  // The server speaks plain HTTP: off this machine, bearer tokens and labels cross the network readable.
+  if (!isLoopback(address)) (o.warn ?? ((l) => process.stderr.write(l + '\n')))(`warning: binding to ${o.host ?? address} without TLS: tokens travel in clear; put a TLS-terminating proxy in front`);
   const host = address.includes(':') ? `[${address}]` : address;
   return {
     url: `http://${host}:${port}`,
@@ -132,4 +167,9 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       server.closeAllConnections();
     })),
   };
+}
+
+/** 127.0.0.0/8 and ::1 (also IPv4-mapped): the addresses that never leave this machine. */
+export function isLoopback(address: string): boolean {
+  return /^(::ffff:)?127\.\d+\.\d+\.\d+$/i.test(address) || address === '::1';
 }

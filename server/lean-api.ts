@@ -6,7 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseQuery } from 'node:querystring';
 import { ROLES, Role, Store, StoreError, User } from '../data/store.js';
-import { RateLimiter } from './rate-limit.js';
+import { addressKey, RateLimiter } from './rate-limit.js';
 import { Answer, Ctx, Route, storeStatus } from './routes.js';
 import { validate } from './schema.js';
 
@@ -26,14 +26,29 @@ export type Gate = (req: IncomingMessage, role: Role) => { user: User } | Refusa
 
 const rank = (r: Role) => ROLES.indexOf(r);
 
-export function makeGate(store: Store, limiter: RateLimiter): Gate {
+export const tooMany = (wait: number): Refusal => ({ status: 429, error: 'too many requests', headers: { 'Retry-After': String(Math.ceil(wait)) } });
+
+/**
+ * Rate limit, token, role. Users are limited per user (`limiter`); requests without a valid token per
+ * address (`failures`, see addressKey). An address that has used up its failures is refused before its
+ * next token is even looked at: a bucket per presented token (as before) never limited anyone cycling
+ * random tokens, and refusing only the failures would still answer a lucky guess. The price is that a
+ * valid user behind the same address waits out the refill too.
+ */
+export function makeGate(store: Store, limiter: RateLimiter, failures: RateLimiter = limiter): Gate {
   return (req, role): { user: User } | Refusal => {
+    const addr = addressKey(req.socket.remoteAddress);
+    let wait = failures.peek(addr);
+    if (wait > 0) return tooMany(wait);
     const m = /^Bearer ([\w-]{1,200})$/.exec(req.headers.authorization ?? '');
-    const token = m ? m[1] : null;
-    const wait = limiter.take(token ?? `ip:${req.socket.remoteAddress}`);
-    if (wait > 0) return { status: 429, error: 'too many requests', headers: { 'Retry-After': String(Math.ceil(wait)) } };
-    const user = token ? store.authenticate(token) : null;
-    if (!user) return { status: 401, error: 'missing or invalid bearer token', headers: { 'WWW-Authenticate': 'Bearer' } };
+    const user = m ? store.authenticate(m[1]) : null;
+    if (!user) {
+      wait = failures.take(addr);
+      if (wait > 0) return tooMany(wait);
+      return { status: 401, error: 'missing or invalid bearer token', headers: { 'WWW-Authenticate': 'Bearer' } };
+    }
+    wait = limiter.take(`user:${user.id}`);
+    if (wait > 0) return tooMany(wait);
     if (rank(user.role) < rank(role)) return { status: 403, error: `this needs the ${role} role` };
     return { user };
   };
