@@ -12,6 +12,7 @@ import { ONLINE_DEFAULTS } from '../rl/online-config.js';
 import { OnlineFeedback } from './online-feedback.js';
 import { backendOption, collect, float, int } from './options.js';
 import { Progress } from './progress.js';
+import { mustExist } from './store-file.js';
 
 const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
 
@@ -81,6 +82,9 @@ export function ppoCommand(): Command {
         raw.onlineFeedback = { ...(o.db ? { db: o.db } : {}), ...((raw.onlineFeedback as object | null) ?? {}), ...onlineFlags };
       }
       const config = resolvePpoConfig(raw, o.config ?? 'flags');
+      // the online loop reads labels from a server's store: a mistyped path must not become an empty one
+      // (checked before --db's run record could create it)
+      if (config.onlineFeedback) mustExist(config.onlineFeedback.db);
       await initBackend(o.backend as BackendName);
       const runId = o.runId ?? config.out.split(/[\\/]/).filter(Boolean).at(-1) ?? 'ppo';
       const sink = openRunSink({ kind: 'ppo', runId, json: Boolean(o.json), db: o.db, config: config as unknown as Record<string, unknown>, dir: config.out, resume: Boolean(o.resume) });

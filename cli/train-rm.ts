@@ -8,6 +8,7 @@ import { resolveRmConfig, RM_DEFAULTS } from '../reward-models/rm-config.js';
 import { trainRewardModel } from '../reward-models/train-rm.js';
 import { backendOption, collect, float, int } from './options.js';
 import { Progress } from './progress.js';
+import { mustExist } from './store-file.js';
 
 export function trainRmCommand(): Command {
   const d = RM_DEFAULTS;
@@ -47,6 +48,7 @@ export function trainRmCommand(): Command {
       for (const k of ['model', 'db', 'data', 'out', 'epochs', 'batchSize', 'lr', 'headLrScale', 'warmupSteps', 'minLrRatio', 'weightDecay', 'maxGradNorm', 'ties', 'margin', 'valFraction', 'evalEvery', 'patience', 'saveEvery', 'seed', 'reference']) set(k, o[k]);
       if (o.loraRank) raw.lora = { rank: o.loraRank, alpha: o.loraAlpha ?? 2 * o.loraRank, targets: String(o.loraTargets).split(',').map((t) => t.trim()) as LoraTarget[] };
       const config = resolveRmConfig(raw, o.config ?? 'flags');
+      if (config.db) mustExist(config.db); // it reads labels: a mistyped path must not become an empty store
       await initBackend(o.backend as BackendName);
       const runId = o.runId ?? config.out.split(/[\\/]/).filter(Boolean).at(-1) ?? 'train-rm';
       const sink = openRunSink({ kind: 'train-rm', runId, json: Boolean(o.json), db: config.db ?? undefined, config: config as unknown as Record<string, unknown>, dir: config.out, resume: Boolean(o.resume) });

@@ -5,6 +5,7 @@ import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { OPENINGS, STARTER } from '../../cli/start.js';
 import { Store } from '../../data/store.js';
 import { tempDir } from '../helpers.js';
 
@@ -60,7 +61,8 @@ describe('cli: users disable, enable, role; which commands create a store', func
     const dir = tempDir();
     const missing = join(dir, 'typo.db');
     for (const args of [['users', 'list'], ['users', 'token', '--name', 'x'], ['users', 'disable', '--name', 'x'], ['users', 'enable', '--name', 'x'],
-      ['users', 'role', '--name', 'x', '--role', 'labeler'], ['export'], ['export', '--format', 'full', '--out', join(dir, 'out.jsonl')], ['eval-rm', '--model', dir]]) {
+      ['users', 'role', '--name', 'x', '--role', 'labeler'], ['export'], ['export', '--format', 'full', '--out', join(dir, 'out.jsonl')], ['eval-rm', '--model', dir], ['train-rm', '--model', dir, '--out', join(dir, 'rm')],
+      ['ppo', '--model', STARTER, '--prompts', OPENINGS, '--reward', 'length', '--out', join(dir, 'ppo'), '--online-feedback']]) {
       const r = rlhf(...args, '--db', missing);
       oneErrorLine(r, /typo\.db/);
       expect(existsSync(missing), args.join(' ')).to.equal(false);
