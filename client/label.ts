@@ -1,9 +1,11 @@
 // The labeling page. Keys: A / B better, T tie, S skip (pairs); 1..K in order to rank K completions,
 // Backspace to undo; Enter submits. A label waits in localStorage (the outbox) until the server has
-// acknowledged it, and is resent after a network failure or a reload, so a blip loses nothing.
+// acknowledged it, and is resent after a network failure or a reload, so a blip loses nothing. Each
+// label waits with the token of the user who made it and is sent with that token, so signing in as
+// someone else (dom.ts asks first) never moves unsent labels to the new user.
 import type { LabelAck, LabelRequest, Me, ServerEvent, TaskView } from './protocol.js';
 import { WS_TOKEN_PREFIX } from './protocol.js';
-import { api, askToken, h, mount, token } from './dom.js';
+import { api, askToken, h, mount, signIn, TOKEN_KEY } from './dom.js';
 
 const OUTBOX = 'rlhf.outbox';
 let me: Me | null = null;
@@ -14,8 +16,16 @@ let ranking: number[] = [];
 let sent = 0;
 let message = '';
 
-const outbox = (): LabelRequest[] => JSON.parse(localStorage.getItem(OUTBOX) ?? '[]');
-const saveOutbox = (o: LabelRequest[]) => localStorage.setItem(OUTBOX, JSON.stringify(o));
+interface Queued {
+  token: string;
+  label: LabelRequest;
+}
+const signedIn = () => localStorage.getItem(TOKEN_KEY) ?? '';
+// Entries written before labels carried a token are bare LabelRequests: start() tags them with the token
+// signed in at load, before any switch.
+const outbox = (): Queued[] => (JSON.parse(localStorage.getItem(OUTBOX) ?? '[]') as (Queued | LabelRequest)[])
+  .map((q) => ('label' in q ? q : { token: signedIn(), label: q }));
+const saveOutbox = (o: Queued[]) => localStorage.setItem(OUTBOX, JSON.stringify(o));
 
 /**
  * Send everything in the outbox; a label leaves it only when the server acknowledged or refused it.
@@ -24,12 +34,16 @@ const saveOutbox = (o: LabelRequest[]) => localStorage.setItem(OUTBOX, JSON.stri
  */
 async function flush(): Promise<boolean> {
   const box = outbox();
+  const current = signedIn();
   let got = false;
-  for (const [i, l] of box.entries()) {
-    const andNext = i === box.length - 1 && !task;
+  for (const [i, { token, label: l }] of box.entries()) {
+    // Only the signed-in user's label may ask for the next task: another user's would assign a task to
+    // them and show it here.
+    const mine = token === current;
+    const andNext = i === box.length - 1 && !task && mine;
     let r: { status: number; data: LabelAck & { error?: string } };
     try {
-      r = await api<LabelAck & { error?: string }>('POST', andNext ? '/api/labels?next=true' : '/api/labels', l);
+      r = await api<LabelAck & { error?: string }>('POST', andNext ? '/api/labels?next=true' : '/api/labels', l, token);
     } catch {
       message = `offline: ${outbox().length} label(s) kept, retrying`;
       retryLater();
@@ -40,10 +54,10 @@ async function flush(): Promise<boolean> {
       retryLater();
       return false;
     }
-    saveOutbox(outbox().filter((x) => x.clientId !== l.clientId));
+    saveOutbox(outbox().filter((x) => x.label.clientId !== l.clientId));
     if (r.status >= 400) message = `label for task ${l.taskId} refused: ${r.data.error}`;
     else {
-      sent += r.data.created ? 1 : 0;
+      if (mine) sent += r.data.created ? 1 : 0;
       if (r.data.next !== undefined && !task) {
         show(r.data.next);
         got = true;
@@ -79,7 +93,7 @@ async function submit(): Promise<void> {
     taskId: task.id, clientId: crypto.randomUUID(), kind: choice === 'tie' || choice === 'skip' ? choice : 'ranking',
     ...(choice === 'tie' || choice === 'skip' ? {} : { ranking }), ...(rationale ? { rationale } : {}), ms: Math.round(performance.now() - shownAt),
   };
-  saveOutbox([...outbox(), label]); // kept before it is sent
+  saveOutbox([...outbox(), { token: signedIn(), label }]); // kept before it is sent
   task = null;
   render();
   await flush();
@@ -125,7 +139,7 @@ function render(): void {
 let guidelines: HTMLElement | null = null;
 
 function connect(): void {
-  const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`, [WS_TOKEN_PREFIX + localStorage.getItem('rlhf.token')]);
+  const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`, [WS_TOKEN_PREFIX + signedIn()]);
   ws.onmessage = (e) => {
     const ev = JSON.parse(e.data) as ServerEvent;
     if (ev.type === 'tasks' && !task) void next();
@@ -134,7 +148,8 @@ function connect(): void {
 }
 
 async function start(): Promise<void> {
-  if (!token()) return askToken(() => void start());
+  saveOutbox(outbox()); // untagged entries belong to whoever was signed in when they were queued: now
+  if (!(await signIn())) return askToken(() => void start());
   const r = await api<Me>('GET', '/api/me');
   if (r.status === 401) return askToken(() => void start());
   me = r.data;
