@@ -1,6 +1,6 @@
 // rlhf serve: the labeling server (API, pages, live events) on one SQLite file.
 import { Command } from 'commander';
-import { Store } from '../data/store.js';
+import { createStore, dbOption } from './store-file.js';
 import { startServer } from '../server/app.js';
 import { collect, int } from './options.js';
 
@@ -9,7 +9,7 @@ export function serveCommand(): Command {
     .description('run the labeling server: JSON API, labeling, project and run dashboard pages, WebSocket events; training runs go in runs/ beside the database')
     .option('--port <n>', 'port (0 picks a free one)', int(0), 8080)
     .option('--host <addr>', 'address to bind; 127.0.0.1 keeps it on this machine', '127.0.0.1')
-    .option('--db <file>', 'SQLite file', 'rlhf.db')
+    .addOption(dbOption('SQLite label store (created with its folder when missing)'))
     .option('--rate-limit <n>', 'requests per second per token', int(1), 500)
     .option('--reward-model <dir>', 'serve POST /api/score from this reward model (loaded in a worker thread)')
     .option('--max-runs <n>', 'training runs at once; more wait queued (each is a process using a core)', int(1), 1)
@@ -17,7 +17,7 @@ export function serveCommand(): Command {
     .option('--reward-modules <dir>', 'a folder whose JS/TS modules runs may use as reward or goldReward (code the server will run: register only what you trust); repeat for several', collect, [])
     .option('--json', 'print {"url"} when listening')
     .action(async (o) => {
-      const store = new Store(o.db);
+      const store = createStore(o.db);
       const s = await startServer({ store, host: o.host, port: o.port, rateLimit: o.rateLimit, rewardModel: o.rewardModel, runs: { maxRunning: o.maxRuns, allowRead: o.allowRead, rewardModules: o.rewardModules } });
       const users = store.users().filter((u) => !u.disabled).length;
       if (o.json) process.stdout.write(JSON.stringify({ url: s.url, db: o.db }) + '\n');
