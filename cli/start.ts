@@ -15,7 +15,7 @@ import { loadCheckpoint } from '../lm/checkpoint.js';
 import { sampleTasks } from '../lm/sample-tasks.js';
 import { RunningServer, startServer } from '../server/app.js';
 import { ensureAdminToken } from './admin-token.js';
-import { backendOption, int } from './options.js';
+import { backendOption, collect, int } from './options.js';
 import { createStore, dbOption } from './store-file.js';
 
 export const STARTER = join(import.meta.dirname, '..', 'data', 'models', 'starter');
@@ -28,6 +28,8 @@ export function startCommand(): Command {
     .option('--port <n>', 'port', int(0), 8080)
     .option('--host <addr>', 'address to bind', '127.0.0.1')
     .option('--seed-tasks <n>', 'comparisons to create from the starter model when the queue is empty', int(0), 24)
+    .option('--allow-read <dir>', 'a folder run configs from the dashboard may read, as for rlhf serve; repeat for several', collect, [])
+    .option('--reward-modules <dir>', 'a folder whose modules runs may use as reward or goldReward, as for rlhf serve; repeat for several', collect, [])
     .addOption(backendOption())
     .option('--json', 'print {"url","admin_token","admin_token_file","label","project","dashboard","db"}')
     .action(async (o) => {
@@ -42,7 +44,7 @@ export function startCommand(): Command {
         store.addTasks(tasks.map((t) => ({ prompt: t.prompt, source: 'starter', completions: t.completions.map((c) => ({ ...c, model: 'starter' })) })));
         model.dispose();
       }
-      const s = await listen(() => startServer({ store, host: o.host, port: o.port, runs: { maxRunning: 1 } }), o.host, o.port);
+      const s = await listen(() => startServer({ store, host: o.host, port: o.port, runs: { maxRunning: 1, allowRead: o.allowRead, rewardModules: o.rewardModules } }), o.host, o.port);
       const { token, file } = ensureAdminToken(store, o.db);
       // #token=… signs the page in once (it moves the token to localStorage and out of the address bar).
       const link = (page: string, withToken: boolean) => `${s.url}/${page}${withToken ? `#token=${token}` : ''}`;
