@@ -66,7 +66,7 @@ describe('data/store: label integrity', () => {
       { kind: 'tie', rationale: 'clearer' },
       { kind: 'ranking', ranking: [1, 0] },
       { kind: 'ranking', ranking: [1, 0], rationale: 'shorter' },
-    ] as const) {
+    ] as Omit<LabelInput, 'taskId' | 'clientId'>[]) {
       expect(submit(ann, { taskId: t1, clientId: 'c', ...other }), JSON.stringify(other)).to.equal(`conflict: client id 'c' was already used for a different label on task ${t1}`);
     }
     expect(submit(ann, { taskId: t2, clientId: 'c', kind: 'skip' })).to.equal(`conflict: client id 'c' was already used for task ${t1}`);
