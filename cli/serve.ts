@@ -10,7 +10,7 @@ export function serveCommand(): Command {
     .option('--port <n>', 'port (0 picks a free one)', int(0), 8080)
     .option('--host <addr>', 'address to bind; 127.0.0.1 keeps it on this machine', '127.0.0.1')
     .addOption(dbOption('SQLite label store (created with its folder when missing)'))
-    .option('--rate-limit <n>', 'requests per second per token', int(1), 500)
+    .option('--rate-limit <n>', 'requests per second per user (and per address before a token is checked), with bursts of twice that', int(1), 500)
     .option('--reward-model <dir>', 'serve POST /api/score from this reward model (loaded in a worker thread)')
     .option('--max-runs <n>', 'training runs at once; more wait queued (each is a process using a core)', int(1), 1)
     .option('--allow-read <dir>', "a folder run configs may read (checkpoints, prompts, data), besides the package's data/ and models/, data/ and runs/ beside the store; repeat for several", collect, [])
