@@ -85,6 +85,11 @@ export class RunsStore {
     }).immediate();
   }
 
+  /** How many runs a user has queued or running. */
+  active(owner: number): number {
+    return this.st.active.get(owner) as number;
+  }
+
   /** A JSON setting of the runs (quotas); undefined when unset. */
   setting(key: string): string | undefined {
     return this.st.getSetting.get(key) as string | undefined;

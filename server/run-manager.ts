@@ -9,7 +9,7 @@
 // parent (the previous server), so it is marked failed and its process, if any, is ended; queued runs start.
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import type { RunServerEvent } from '../client/protocol.js';
 import type { SinkRecord } from '../data/metrics-sink.js';
@@ -18,8 +18,9 @@ import { alive, MANAGED_ENV } from '../data/sqlite-sink.js';
 import { Store, StoreError, User } from '../data/store.js';
 import { CliRunWatcher } from './cli-run-watcher.js';
 import { confineRunConfig, resolveWorkspace, Workspace } from './run-confine.js';
-import { childEnv, folderBytes } from './run-process.js';
+import { childEnv, watchDisk } from './run-process.js';
 import { checkQuotas, readQuotas, RunQuotas } from './run-quotas.js';
+import { RunLogs } from './run-logs.js';
 import { parseRecord } from './run-records.js';
 
 export const RUN_KINDS = ['sft', 'train-rm', 'ppo'] as const;
@@ -44,7 +45,6 @@ export interface RunManagerOptions {
 
 const RLHF_BIN = join(import.meta.dirname, '..', 'bin', 'rlhf.js');
 const PACKAGE_DATA = join(import.meta.dirname, '..', 'data');
-const MAX_LOG = 16 << 20; // a run's log stops growing here (a note says so): its disk is bounded too
 const MAX_LINE = 1 << 20; // a longer stdout line is logged, not parsed: bounded memory per child
 const [LIVE_ROWS, LIVE_TEXT] = [32, 2000];
 
@@ -59,7 +59,7 @@ export class RunManager {
   private readonly exited = new Map<string, Promise<void>>();
   private readonly watcher: CliRunWatcher;
   private closing = false;
-  private readonly logBytes = new Map<string, number>();
+  private readonly logs: RunLogs;
   readonly workspace: Workspace;
 
   constructor(private readonly store: Store, private readonly broadcast: (e: RunServerEvent) => void, o: Partial<RunManagerOptions> = {}) {
@@ -74,6 +74,7 @@ export class RunManager {
       diskCheckMs: o.diskCheckMs ?? 5_000,
     };
     mkdirSync(this.opts.runsDir, { recursive: true });
+    this.logs = new RunLogs(this.opts.runsDir);
     const home = dirname(resolve(store.db.name));
     this.workspace = resolveWorkspace({
       readRoots: [PACKAGE_DATA, join(home, 'models'), join(home, 'data'), this.opts.runsDir, ...this.opts.allowRead],
@@ -146,7 +147,7 @@ export class RunManager {
     if (run.state !== 'stopped' && run.state !== 'failed') throw new StoreError('conflict', `run ${id} is ${run.state}; only stopped or failed runs can be resumed`);
     if (by && run.owner_id !== null) {
       const q = this.quotas();
-      const n = this.runs.db.prepare("SELECT count(*) FROM runs WHERE owner_id = ? AND state IN ('queued', 'running')").pluck().get(run.owner_id) as number;
+      const n = this.runs.active(run.owner_id);
       if (n >= q.maxQueuedPerUser) throw new StoreError('conflict', `${n} runs of this user are queued or running, the most this server allows; stop one or wait for it to end`);
     }
     this.audit(by, 'run.resume', { id });
@@ -155,21 +156,10 @@ export class RunManager {
     return this.runs.get(id)!;
   }
 
-  /** The last `bytes` of a run's log (its stderr and any stdout line that is not a record). */
+  /** The last `bytes` of a run's log (its stderr and any stdout line that is not a record); its owner's and admins'. */
   log(id: string, by: User | null = null, bytes = 64 * 1024): string {
     this.readable(id, by);
-    const file = this.logFile(id);
-    if (!existsSync(file)) return '';
-    const size = statSync(file).size;
-    const n = Math.min(size, bytes);
-    const buf = Buffer.alloc(n);
-    const fd = openSync(file, 'r');
-    try {
-      readSync(fd, buf, 0, n, size - n);
-    } finally {
-      closeSync(fd);
-    }
-    return buf.toString('utf8');
+    return this.logs.tail(id, bytes);
   }
 
   /** Stop every child (they end 'stopped', resumable) and wait for them to exit. */
@@ -198,27 +188,8 @@ export class RunManager {
     this.runs.db.prepare('INSERT INTO audit_log (at, user_id, action, detail) VALUES (?, ?, ?, ?)').run(new Date().toISOString(), by?.id ?? null, action, JSON.stringify(detail));
   }
 
-  /** Append to a run's log, up to MAX_LOG bytes (then one note): a chatty child cannot fill the disk. */
-  private appendLog(id: string, text: string): void {
-    const file = this.logFile(id);
-    const n = this.logBytes.get(id) ?? (existsSync(file) ? statSync(file).size : 0);
-    if (n >= MAX_LOG) return;
-    const bytes = Buffer.byteLength(text);
-    if (n + bytes < MAX_LOG) {
-      appendFileSync(file, text);
-      this.logBytes.set(id, n + bytes);
-    } else {
-      appendFileSync(file, `--- the log reached ${MAX_LOG >> 20} MB; the rest of this run's output is not kept\n`);
-      this.logBytes.set(id, MAX_LOG);
-    }
-  }
-
   private configFile(id: string): string {
     return join(this.opts.runsDir, `${id}.config.json`);
-  }
-
-  private logFile(id: string): string {
-    return join(this.opts.runsDir, `${id}.log`);
   }
 
   private changed(run: RunRow): RunRow {
@@ -261,7 +232,7 @@ export class RunManager {
     const resume = run.started_at !== null; // it ran before: continue from its checkpoint
     const [cmd, ...pre] = this.opts.command(run.kind);
     const args = [...pre, '--config', this.configFile(id), '--json', '--db', resolve(this.store.db.name), '--run-id', id, ...(resume ? ['--resume'] : [])];
-    this.appendLog(id, `--- ${new Date().toISOString()} ${resume ? 'resume' : 'start'}: ${[cmd, ...args].join(' ')}\n`);
+    this.logs.append(id, `--- ${new Date().toISOString()} ${resume ? 'resume' : 'start'}: ${[cmd, ...args].join(' ')}\n`);
     // detached: its own process group, so a Ctrl-C meant for the server does not kill it behind the manager's
     // back (the server's shutdown stops it, and it ends 'stopped'); if the server dies, it stops itself.
     // A scrubbed environment (run-process.ts): the child never sees the server's secrets, and it may import
@@ -272,16 +243,12 @@ export class RunManager {
     this.changed(this.runs.setState(id, 'running', { pid: child.pid ?? null }));
     // The disk quota: a run folder past it stops the run, which then fails with the reason.
     let overDisk: string | null = null;
-    const limit = this.quotas().maxRunDiskMb * 2 ** 20;
-    const disk = setInterval(() => {
-      if (overDisk || !run.dir) return;
-      const used = folderBytes(run.dir, limit);
-      if (used <= limit) return;
-      overDisk = `disk quota: the run folder passed ${limit / 2 ** 20} MB (an admin sets maxRunDiskMb with PUT /api/run-quotas)`;
+    const mb = this.quotas().maxRunDiskMb;
+    const unwatch = watchDisk(run.dir ?? join(this.opts.runsDir, id), mb * 2 ** 20, this.opts.diskCheckMs, () => {
+      overDisk = `disk quota: the run folder passed ${mb} MB (an admin sets maxRunDiskMb with PUT /api/run-quotas)`;
       child.kill('SIGTERM');
       setTimeout(() => child.kill('SIGKILL'), this.opts.killAfterMs).unref();
-    }, this.opts.diskCheckMs);
-    disk.unref();
+    });
     const tail: string[] = []; // last stderr lines, for the error message
     let spawnError: Error | null = null;
     let pending = '';
@@ -296,7 +263,7 @@ export class RunManager {
     });
     let errPending = '';
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-      this.appendLog(id, chunk);
+      this.logs.append(id, chunk);
       const lines = (errPending + chunk).split('\n');
       errPending = lines.pop()!.slice(-MAX_LINE);
       for (const l of lines) if (l.trim()) tail.push(l.trim());
@@ -306,12 +273,12 @@ export class RunManager {
     this.exited.set(id, new Promise((done) => child.on('close', (code, signal) => {
       if (pending) this.onLines(id, [pending]);
       if (errPending.trim()) tail.push(errPending.trim());
-      clearInterval(disk);
+      unwatch();
       this.children.delete(id);
       this.exited.delete(id);
       const stopped = this.stopping.delete(id) || this.closing;
       const how = signal ? `killed by ${signal}` : `exit code ${code}`;
-      this.appendLog(id, `--- ${new Date().toISOString()} ${how}\n`);
+      this.logs.append(id, `--- ${new Date().toISOString()} ${how}\n`);
       if (overDisk) this.changed(this.runs.setState(id, 'failed', { error: overDisk, exitCode: code }));
       else if (spawnError) this.changed(this.runs.setState(id, 'failed', { error: `could not start ${cmd}: ${spawnError.message}` }));
       else if (stopped) this.changed(this.runs.setState(id, 'stopped', { exitCode: code }));
@@ -335,7 +302,7 @@ export class RunManager {
       if (r) records.push(r);
       else other.push(line.length > 10_000 ? `${line.slice(0, 10_000)}… (${line.length} characters)` : line);
     }
-    if (other.length) this.appendLog(id, other.join('\n') + '\n');
+    if (other.length) this.logs.append(id, other.join('\n') + '\n');
     if (!records.length) return;
     this.runs.record(id, records);
     for (const r of records) {

@@ -38,3 +38,15 @@ export function folderBytes(dir: string, stopAt = Infinity): number {
   }
   return total;
 }
+
+/** Measure `dir` every `everyMs`; call `over` once when it passes `limit` bytes. Returns the stop function. */
+export function watchDisk(dir: string, limit: number, everyMs: number, over: () => void): () => void {
+  let fired = false;
+  const t = setInterval(() => {
+    if (fired || folderBytes(dir, limit) <= limit) return;
+    fired = true;
+    over();
+  }, everyMs);
+  t.unref();
+  return () => clearInterval(t);
+}
