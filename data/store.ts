@@ -1,47 +1,34 @@
-// The label store: users and tokens, comparison tasks, assignment with overlap, idempotent labels.
+// The label store: comparison tasks, assignment with overlap, idempotent labels (users and tokens: users.ts).
 // better-sqlite3 style: synchronous calls, statements prepared once, multi-row writes in one transaction.
 // The store never imports tfjs; the server and the CLI share it.
-import { createHash, randomBytes } from 'node:crypto';
 import type { Role, TaskView } from '../client/protocol.js';
 import { AssignParams, Assigner } from './assignment.js';
-import { DB, now, openDb } from './db.js';
+import { now, openDb } from './db.js';
+import { UserStore } from './users.js';
 import { LabelInput, LabelItem, LabelOutcome, LabelResult, NewTask, ROLES, StoreError, User } from './store-types.js';
 import { VersionedCache } from './versioned-cache.js';
 
 export * from './store-types.js';
 
-export const hashToken = (token: string): string => createHash('sha256').update(token).digest('hex');
+export { hashToken } from './users.js';
 
 // Every transaction that writes begins IMMEDIATE: it takes the write lock up front (waiting up to
 // busy_timeout), instead of reading first and failing with SQLITE_BUSY when it upgrades to a writer
 // while another process holds the lock.
 
-export class Store {
-  readonly db: DB;
+/** The users and tokens part lives in users.ts; a Store is also a UserStore. */
+export class Store extends UserStore {
   private readonly st;
-  // Looked up on every request; our own writes clear them (see versioned-cache.ts).
-  private readonly authCache: VersionedCache<User>;
+  // Looked up on every request; our own writes clear it (see versioned-cache.ts).
   private readonly settingCache: VersionedCache<string>;
-  // Told after this connection changes a user's token, role or state (the WebSocket hub re-checks its sockets).
-  private readonly userListeners = new Set<() => void>();
   private readonly assigner: Assigner;
   private readonly views = new Map<number, TaskView>();
   private viewChars = 0;
 
   constructor(file: string) {
-    this.db = openDb(file);
+    super(openDb(file));
     const p = (sql: string) => this.db.prepare(sql);
     this.st = {
-      addUser: p('INSERT INTO users (name, role, token_hash, created_at) VALUES (?, ?, ?, ?)'),
-      userByHash: p('SELECT id, name, role FROM users WHERE token_hash = ? AND disabled = 0'),
-      setToken: p('UPDATE users SET token_hash = ? WHERE name = ?'),
-      disableUser: p('UPDATE users SET disabled = 1 WHERE name = ?'),
-      enableUser: p('UPDATE users SET disabled = 0 WHERE name = ?'),
-      setRole: p('UPDATE users SET role = ? WHERE name = ?'),
-      userByName: p('SELECT id, role, disabled FROM users WHERE name = ?'),
-      enabledAdmins: p("SELECT count(*) FROM users WHERE role = 'admin' AND disabled = 0").pluck(),
-      usersVersion: p('SELECT n FROM cache_version WHERE id = 1').pluck(),
-      users: p('SELECT id, name, role, disabled, created_at FROM users ORDER BY id'),
       getSetting: p('SELECT value FROM settings WHERE key = ?').pluck(),
       setSetting: p('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
       audit: p('INSERT INTO audit_log (at, user_id, action, detail) VALUES (?, ?, ?, ?)'),
@@ -68,106 +55,11 @@ export class Store {
       finishAssignment: p('UPDATE assignments SET done_at = ? WHERE task_id = ? AND user_id = ?'),
     };
     this.assigner = new Assigner(this.db);
-    this.authCache = new VersionedCache(this.db);
     this.settingCache = new VersionedCache(this.db);
   }
 
   close(): void {
     this.db.close();
-  }
-
-  /** Create a user and return a new bearer token (shown once; only its hash is stored). */
-  addUser(name: string, role: Role): string {
-    if (!/^[\w.@-]{1,64}$/.test(name)) throw new StoreError('invalid', 'name must be 1-64 letters, digits, or . _ @ -');
-    if (!ROLES.includes(role)) throw new StoreError('invalid', `role must be one of ${ROLES.join(', ')}`);
-    const token = randomBytes(32).toString('base64url');
-    try {
-      this.db.transaction(() => {
-        this.st.addUser.run(name, role, hashToken(token), now());
-        this.st.audit.run(now(), null, 'user.add', JSON.stringify({ name, role }));
-      }).immediate();
-    } catch (e) {
-      if (String(e).includes('UNIQUE')) throw new StoreError('conflict', `user '${name}' already exists`);
-      throw e;
-    }
-    return token;
-  }
-
-  /** A fresh token for an existing user; the old one stops working. */
-  rotateToken(name: string, by: number | null): string {
-    const token = randomBytes(32).toString('base64url');
-    const r = this.st.setToken.run(hashToken(token), name);
-    this.authCache.clear();
-    if (!r.changes) throw new StoreError('not_found', `no user '${name}'`);
-    this.st.audit.run(now(), by, 'user.token', JSON.stringify({ name }));
-    this.usersChanged();
-    return token;
-  }
-
-  /** The user's token stops working until enableUser. Refused for the last enabled admin (conflict). */
-  disableUser(name: string, by: number | null): void {
-    this.changeUser(name, by, 'user.disable', { name }, (u) => {
-      if (u.role === 'admin' && !u.disabled) this.keepAnAdmin(name, 'disable');
-      this.st.disableUser.run(name);
-    });
-  }
-
-  /** A disabled user's token works again (the same token: disabling never changes it). */
-  enableUser(name: string, by: number | null): void {
-    this.changeUser(name, by, 'user.enable', { name }, () => this.st.enableUser.run(name));
-  }
-
-  /** Change a user's role; demoting the last enabled admin is refused (conflict). */
-  setRole(name: string, role: Role, by: number | null): void {
-    if (!ROLES.includes(role)) throw new StoreError('invalid', `role must be one of ${ROLES.join(', ')}`);
-    this.changeUser(name, by, 'user.role', { name, role }, (u) => {
-      if (u.role === 'admin' && role !== 'admin' && !u.disabled) this.keepAnAdmin(name, 'demote');
-      this.st.setRole.run(role, name);
-    });
-  }
-
-  // Check and write in one IMMEDIATE transaction, so two processes cannot each disable "the other" admin.
-  private changeUser(name: string, by: number | null, action: string, detail: object, write: (u: { role: Role; disabled: number }) => void): void {
-    try {
-      this.db.transaction(() => {
-        const u = this.st.userByName.get(name) as { role: Role; disabled: number } | undefined;
-        if (!u) throw new StoreError('not_found', `no user '${name}'`);
-        write(u);
-        this.st.audit.run(now(), by, action, JSON.stringify(detail));
-      }).immediate();
-    } finally {
-      this.authCache.clear();
-    }
-    this.usersChanged();
-  }
-
-  private keepAnAdmin(name: string, what: string): void {
-    if ((this.st.enabledAdmins.get() as number) <= 1) {
-      throw new StoreError('conflict', `cannot ${what} '${name}': the last enabled admin (add or enable another admin first)`);
-    }
-  }
-
-  /** Call fn after each change this connection makes to users; returns the unsubscribe. */
-  onUsersChanged(fn: () => void): () => void {
-    this.userListeners.add(fn);
-    return () => this.userListeners.delete(fn);
-  }
-
-  private usersChanged(): void {
-    for (const fn of this.userListeners) fn();
-  }
-
-  /** A counter that moves whenever users or settings change, from any process (schema.sql, migration 3). */
-  usersVersion(): number {
-    return this.st.usersVersion.get() as number;
-  }
-
-  users(): { id: number; name: string; role: Role; disabled: number; created_at: string }[] {
-    return this.st.users.all() as never;
-  }
-
-  authenticate(token: string): User | null {
-    return this.authCache.get(token, () => this.st.userByHash.get(hashToken(token)) as User | undefined) ?? null;
   }
 
   setting(key: 'overlap' | 'guidelines' | 'assignment_ttl_s'): string {
