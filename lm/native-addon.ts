@@ -50,10 +50,14 @@ export const REDUCE = { Sum: 0, Mean: 1, Max: 2, Min: 3 } as const;
 const root = join(import.meta.dirname, '..');
 let cached: { ok: true; addon: NativeAddon } | { ok: false; why: string } | null = null;
 
+/** The addon file loadNativeAddon loads: RLHF_NATIVE_ADDON points at another build (or at nothing, to see the fallback). */
+export function nativeAddonFile(): string {
+  return process.env.RLHF_NATIVE_ADDON ?? join(root, 'build', 'Release', 'rlhf_native.node');
+}
+
 export function loadNativeAddon(): { ok: true; addon: NativeAddon } | { ok: false; why: string } {
   if (cached) return cached;
-  // RLHF_NATIVE_ADDON points at another build (or at nothing, to see the fallback).
-  const file = process.env.RLHF_NATIVE_ADDON ?? join(root, 'build', 'Release', 'rlhf_native.node');
+  const file = nativeAddonFile();
   if (!existsSync(file)) {
     let why = 'addon not built';
     try {

@@ -69,6 +69,7 @@ napi_value AttnProbs(napi_env env, napi_callback_info info) {
   const float* bias = t == napi_null ? nullptr : a.f32(1, a.size("attnProbs bias (biasGroups x tq x n)", {groups, tq, n}), "bias");
   float* p = a.f32(2, size, "p");
   if (a.failed) return nullptr;
+  if (size == 0) return undefinedValue(env);  // nothing to write (and no loop over rows of nothing)
   attnFwd(s, bias, p, rows, n, static_cast<float>(scale), groupRows, groups, tq);
   return undefinedValue(env);
 }
@@ -83,6 +84,7 @@ napi_value AttnProbsGrad(napi_env env, napi_callback_info info) {
   const float* p = a.f32(1, size, "p");
   float* ds = a.f32(2, size, "ds");
   if (a.failed) return nullptr;
+  if (size == 0) return undefinedValue(env);
   attnBwd(dp, p, ds, rows, n, static_cast<float>(scale));
   return undefinedValue(env);
 }
@@ -104,8 +106,12 @@ napi_value CachedAttn(napi_env env, napi_callback_info info) {
   napi_valuetype t = napi_null;
   if (a.argc > 3) napi_typeof(env, a.argv[3], &t);
   const float* bias = t == napi_null ? nullptr : a.f32(3, a.size("cachedAttn bias (biasB x T x Tk)", {biasB, T, Tk}), "bias");
-  float* y = a.f32(4, a.size("cachedAttn y (B x T x C)", {B, T, C}), "y");
+  const int64_t ySize = a.size("cachedAttn y (B x T x C)", {B, T, C});
+  float* y = a.f32(4, ySize, "y");
   if (a.failed) return nullptr;
+  // No token, or heads of width 0: nothing goes into the caches or y. Returning also keeps B x H empty
+  // heads (up to 2^63 with hd = 0) from looping, and a cap of 2^53 from sizing the scratch row.
+  if (ySize == 0) return undefinedValue(env);
   cachedAttn(qkv, kc, vc, bias, y, B, T, H, hd, past, cap, static_cast<float>(scale), biasB);
   return undefinedValue(env);
 }

@@ -52,12 +52,14 @@ napi_value BiasActivation(napi_env env, napi_callback_info info) {
   Args a(env, info);
   int64_t rows = a.count(2, "rows"), cols = a.count(3, "cols"), act = a.count(4, "activation");
   if (!a.failed && act > 4) return a.range("activation: unknown (" + std::to_string(act) + ")");
-  float* y = a.f32(0, a.size("y (rows x cols)", {rows, cols}), "y");
+  const int64_t n = a.size("y (rows x cols)", {rows, cols});
+  float* y = a.f32(0, n, "y");
   napi_valuetype t = napi_undefined;
   if (a.argc > 1) napi_typeof(env, a.argv[1], &t);
   const float* bias = t == napi_null || t == napi_undefined ? nullptr : a.f32(1, cols, "bias");
   if (a.failed) return nullptr;
-  rlhf::biasActivation(y, bias, rows, cols, static_cast<int>(act));
+  // Nothing to do for an empty y; returning here also keeps 2^53 rows of 0 columns from looping 2^53 times.
+  if (n > 0) rlhf::biasActivation(y, bias, rows, cols, static_cast<int>(act));
   return undefinedValue(env);
 }
 
@@ -117,7 +119,7 @@ napi_value Softmax(napi_env env, napi_callback_info info) {
   const float* x = a.f32(0, n, "softmax x");
   float* out = a.f32(1, n, "softmax out");
   if (a.failed) return nullptr;
-  rlhf::softmaxRows(x, out, rows, cols);
+  if (n > 0) rlhf::softmaxRows(x, out, rows, cols);
   return undefinedValue(env);
 }
 
@@ -145,9 +147,11 @@ napi_value Gather(napi_env env, napi_callback_info info) {
   const int32_t* ids = a.i32(1, 0, "gather ids");
   const int64_t n = a.length(1);
   const float* x = a.f32(0, a.size("gather x (outer x axisDim x inner)", {outer, axisDim, inner}), "gather x");
-  float* out = a.f32(2, a.size("gather out (outer x ids x inner)", {outer, n, inner}), "gather out");
+  const int64_t size = a.size("gather out (outer x ids x inner)", {outer, n, inner});
+  float* out = a.f32(2, size, "gather out");
   if (a.failed) return nullptr;
-  std::string err = rlhf::gather(x, ids, out, outer, axisDim, inner, n);
+  // An empty out still has its ids checked, but copies nothing (not outer x ids empty rows).
+  std::string err = rlhf::gather(x, ids, out, size ? outer : 0, axisDim, inner, n);
   if (!err.empty()) return a.range(err);
   return undefinedValue(env);
 }

@@ -19,8 +19,10 @@ namespace rlhf {
 /** Largest count accepted (Number.MAX_SAFE_INTEGER): every count is exact in a double. */
 constexpr int64_t kMaxCount = (int64_t{1} << 53) - 1;
 
-/** A double as JS would print it, for messages ("4294967296", "1.5", "nan", "-inf"). */
+/** A double for messages, as JS prints it ("4294967296", "1.5", "NaN", "-Infinity"). */
 inline std::string numText(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "Infinity" : "-Infinity";
   char s[32];
   std::snprintf(s, sizeof s, "%.17g", v);
   return s;
