@@ -124,7 +124,8 @@ napi_value Xent(napi_env env, napi_callback_info info) {
   const int32_t* t = a.i32(1, N, "targets");
   float* nll = a.f32(2, N, "nll");
   if (a.failed) return nullptr;
-  std::string err = xentFwd(z, t, nll, N, V);
+  const std::vector<int32_t> tv = snapshot(t, N);  // checked targets stay checked (napi-args.h)
+  std::string err = xentFwd(z, tv.data(), nll, N, V);
   if (!err.empty()) return a.range(err);
   return undefinedValue(env);
 }
@@ -138,7 +139,8 @@ napi_value XentGrad(napi_env env, napi_callback_info info) {
   const float* c = a.f32(2, N, "coef");
   float* dz = a.f32(3, n, "dz");
   if (a.failed) return nullptr;
-  std::string err = xentBwd(z, t, c, dz, N, V);
+  const std::vector<int32_t> tv = snapshot(t, N);
+  std::string err = xentBwd(z, tv.data(), c, dz, N, V);
   if (!err.empty()) return a.range(err);
   return undefinedValue(env);
 }
@@ -149,7 +151,7 @@ napi_value SampleRows(napi_env env, napi_callback_info info) {
   int64_t V = a.count(1, "V");
   double T = a.num(3, "T");
   if (!a.failed && (V < 1 || !(T > 0))) return a.range("sampleRows: V must be >= 1 and T > 0");
-  const int32_t* rows = a.i32(2, 0, "rows");
+  const int32_t* rowArg = a.i32(2, 0, "rows");
   const int64_t n = a.length(2);
   const double* u = a.f64(4, n, "u");
   int32_t* token = a.i32(5, n, "token");
@@ -158,6 +160,8 @@ napi_value SampleRows(napi_env env, napi_callback_info info) {
   if (a.failed) return nullptr;
   // Whole rows of V the logits hold; a listed row must be one of them (a division, so nothing overflows).
   const int64_t have = a.length(0) / V;
+  const std::vector<int32_t> rowv = snapshot(rowArg, n);  // checked rows stay checked (napi-args.h)
+  const int32_t* rows = rowv.data();
   for (int64_t j = 0; j < n; j++) {
     if (rows[j] < 0 || rows[j] >= have) return a.range("sampleRows: row " + std::to_string(rows[j]) + " at position " + std::to_string(j) + " is outside the logits' " + std::to_string(have) + " rows");
   }

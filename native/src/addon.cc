@@ -151,7 +151,8 @@ napi_value Gather(napi_env env, napi_callback_info info) {
   float* out = a.f32(2, size, "gather out");
   if (a.failed) return nullptr;
   // An empty out still has its ids checked, but copies nothing (not outer x ids empty rows).
-  std::string err = rlhf::gather(x, ids, out, size ? outer : 0, axisDim, inner, n);
+  const std::vector<int32_t> idv = rlhf::snapshot(ids, n);
+  std::string err = rlhf::gather(x, idv.data(), out, size ? outer : 0, axisDim, inner, n);
   if (!err.empty()) return a.range(err);
   return undefinedValue(env);
 }
@@ -165,7 +166,8 @@ napi_value SegmentSum(napi_env env, napi_callback_info info) {
   const float* upd = a.f32(0, a.size("scatter updates (ids x inner)", {n, inner}), "scatter updates");
   float* out = a.f32(2, a.size("scatter out (rows x inner)", {rows, inner}), "scatter out");
   if (a.failed) return nullptr;
-  std::string err = rlhf::segmentSum(upd, ids, out, n, rows, inner);
+  const std::vector<int32_t> idv = rlhf::snapshot(ids, n);
+  std::string err = rlhf::segmentSum(upd, idv.data(), out, n, rows, inner);
   if (!err.empty()) return a.range(err);
   return undefinedValue(env);
 }

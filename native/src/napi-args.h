@@ -180,6 +180,13 @@ struct Args {
   }
 };
 
+/**
+ * A copy of n indices. They are checked once and then used, and an Int32Array on a SharedArrayBuffer may
+ * change under the call (another thread writing it): a copy makes the check hold for every use. O(n), as
+ * the check is, and small next to the rows the indices select.
+ */
+inline std::vector<int32_t> snapshot(const int32_t* p, int64_t n) { return p ? std::vector<int32_t>(p, p + n) : std::vector<int32_t>(); }
+
 inline napi_value undefinedValue(napi_env env) {
   napi_value u;
   napi_get_undefined(env, &u);

@@ -55,10 +55,80 @@ for (let round = 0; round < 2 || Date.now() - t0 < workerData.ms; round++) {
 parentPort.postMessage({ worst, calls, hostileThrew });
 `;
 
+export interface SharedRace { binding: string; calls: number; threw: number; wrong: number; other: string[] }
+
 export interface WorkersSummary {
   workers: { exitCode: number; error?: string; worst?: number; calls?: number; hostileThrew?: boolean }[];
   terminated: { exitCode: number };
   main: { worst: number; calls: number; after: number };
+  shared: SharedRace[];
+  flipperExit: number;
+}
+
+// Writes every index of a shared Int32Array in turn as 0, 2^31 - 1, 0, -2^31 until told to stop.
+const FLIPPER = String.raw`
+const { workerData } = require('node:worker_threads');
+const ids = new Int32Array(workerData.ids);
+const stop = new Int32Array(workerData.stop);
+const bad = [0, 2147483647, 0, -2147483648];
+for (let i = 0; Atomics.load(stop, 0) === 0; i++) {
+  const v = bad[i & 3];
+  for (let j = 0; j < ids.length; j++) ids[j] = v;
+}
+`;
+
+/**
+ * Index arrays on a SharedArrayBuffer that another thread keeps rewriting between valid (0) and wild values:
+ * each call must throw a RangeError or work from indices that were all valid. Unless the addon checks and
+ * uses one copy, an index checked as 0 is read again as -2^31 and the copy goes wild.
+ */
+async function raceSharedIndices(addon: Addon, ms: number): Promise<{ shared: SharedRace[]; flipperExit: number }> {
+  const n = 64;
+  const inner = 1024;
+  const ids = new Int32Array(new SharedArrayBuffer(4 * n));
+  const stop = new Int32Array(new SharedArrayBuffer(4));
+  const flipper = new Worker(FLIPPER, { eval: true, execArgv: [], workerData: { ids: ids.buffer, stop: stop.buffer } });
+  const exit = new Promise<number>((resolve) => flipper.on('exit', resolve));
+  await new Promise((resolve) => flipper.on('online', resolve));
+  const x = Float32Array.from({ length: 4 * inner }, (_, i) => Math.floor(i / inner) + 1);  // row r holds r + 1
+  const V = 4;
+  const logits = new Float32Array(n * V);
+  const calls: [string, () => boolean][] = [
+    ['gather', () => {
+      const out = new Float32Array(n * inner);
+      addon.gather(x, ids, out, 1, 4, inner);
+      return out.every((v) => v === 1);  // every index was 0: row 0 everywhere
+    }],
+    ['segmentSum', () => {
+      const out = new Float32Array(4 * inner);
+      addon.segmentSum(new Float32Array(n * inner).fill(1), ids, out, 4, inner);
+      return out.every((v, i) => v === (i < inner ? n : 0));
+    }],
+    ['xent', () => {
+      addon.xent(logits, ids, new Float32Array(n), n, V);
+      return true;
+    }],
+    ['sampleRows', () => {
+      const token = new Int32Array(n);
+      addon.sampleRows(logits, V, ids, 1, new Float64Array(n).fill(0.5), token, new Float64Array(n));
+      return token.every((t) => t >= 0 && t < V);
+    }],
+  ];
+  const shared: SharedRace[] = [];
+  for (const [binding, call] of calls) {
+    const r: SharedRace = { binding, calls: 0, threw: 0, wrong: 0, other: [] };
+    for (const t0 = Date.now(); Date.now() - t0 < ms / calls.length; r.calls++) {
+      try {
+        if (!call()) r.wrong++;
+      } catch (e) {
+        if (e instanceof RangeError) r.threw++;
+        else if (r.other.length < 3) r.other.push(String(e));
+      }
+    }
+    shared.push(r);
+  }
+  Atomics.store(stop, 0, 1);
+  return { shared, flipperExit: await exit };
 }
 
 function start(file: string, data: Record<string, unknown>): { worker: Worker; done: Promise<WorkersSummary['workers'][number]> } {
@@ -107,5 +177,5 @@ export async function runWorkers(addon: Addon, file: string): Promise<WorkersSum
     addon.matmul(s.a, s.b, out, 1, s.M, s.N, s.K, false, false, [0], [0]);
     after = Math.max(after, worstOf(out, s.want));
   }
-  return { workers, terminated: { exitCode: terminated.exitCode }, main: { worst, calls, after } };
+  return { workers, terminated: { exitCode: terminated.exitCode }, main: { worst, calls, after }, ...(await raceSharedIndices(addon, 1200)) };
 }

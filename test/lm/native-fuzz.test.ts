@@ -109,7 +109,7 @@ describe('lm/native-fuzz (hostile arguments to every native binding, in child pr
     expect(run.results.filter((r) => !r.threw).length).to.be.above(300);
   });
 
-  it('worker_threads load the addon while the main thread uses it: matmuls in three workers (one resizing the pool, one switching kernels) and the main thread are correct, a terminated worker and the rest exit cleanly', function () {
+  it('worker_threads load the addon while the main thread uses it: matmuls in three workers (one resizing the pool, one switching kernels) and the main thread are correct, a terminated worker and the rest exit cleanly, and indices another thread rewrites are checked and used as one copy', function () {
     const p = child(['workers']);
     expect(p.signal, p.stderr).to.equal(null);
     expect(p.status, p.stderr).to.equal(0);
@@ -126,5 +126,12 @@ describe('lm/native-fuzz (hostile arguments to every native binding, in child pr
     expect(s.main.calls).to.be.above(0);
     expect(s.main.worst, 'main thread: largest error').to.be.below(1e-3);
     expect(s.main.after, 'main thread, after the workers').to.be.below(1e-3);
+    // Indices on a SharedArrayBuffer rewritten by another thread: each call threw or used valid ones.
+    expect(s.flipperExit).to.equal(0);
+    for (const r of s.shared) {
+      expect(r.other, `${r.binding}: errors other than RangeError`).to.deep.equal([]);
+      expect(r.wrong, `${r.binding}: results from indices that were never all valid`).to.equal(0);
+      expect(r.calls, `${r.binding}: calls`).to.be.above(10);
+    }
   });
 });
