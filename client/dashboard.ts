@@ -7,7 +7,7 @@ import { ChartGrid, runColor } from './dashboard-charts.js';
 import type { RunEventLike, XAxis } from './chart-data.js';
 import { eventRows, ShownRunEvents } from './dashboard-events.js';
 import { api, askToken, h, mount, token } from './dom.js';
-import { MetricSeries, RunServerEvent, RunView, SampleView, ServerEvent, WS_TOKEN_PREFIX } from './protocol.js';
+import { MetricSeries, RunServerEvent, RunView, SampleView, ServerEvent, WS_REVOKED, WS_TOKEN_PREFIX } from './protocol.js';
 
 const TEMPLATES: Record<string, object> = {
   sft: { model: 'data/models/starter', data: ['corpus:moby-dick'], steps: 200, batchSize: 8, seqLen: 64, lr: 0.001, evalEvery: 20, saveEvery: 50, lora: { rank: 8, alpha: 16, targets: ['attn', 'mlp'] } },
@@ -124,7 +124,8 @@ function connect(): void {
   const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`, [WS_TOKEN_PREFIX + token()]);
   ws.onopen = () => (el.status.textContent = 'live');
   ws.onmessage = (m) => onEvent(JSON.parse(String(m.data)) as ServerEvent);
-  ws.onclose = () => {
+  ws.onclose = (e) => {
+    if (e.code === WS_REVOKED) return void (el.status.textContent = 'signed out: this token no longer works');
     el.status.textContent = 'reconnecting…';
     setTimeout(() => {
       connect();

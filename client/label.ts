@@ -4,7 +4,7 @@
 // label waits with the token of the user who made it and is sent with that token, so signing in as
 // someone else (dom.ts asks first) never moves unsent labels to the new user.
 import type { LabelAck, LabelRequest, Me, ServerEvent, TaskView } from './protocol.js';
-import { WS_TOKEN_PREFIX } from './protocol.js';
+import { WS_REVOKED, WS_TOKEN_PREFIX } from './protocol.js';
 import { api, askToken, h, mount, signIn, TOKEN_KEY } from './dom.js';
 
 const OUTBOX = 'rlhf.outbox';
@@ -144,7 +144,11 @@ function connect(): void {
     const ev = JSON.parse(e.data) as ServerEvent;
     if (ev.type === 'tasks' && !task) void next();
   };
-  ws.onclose = () => setTimeout(connect, 3000);
+  ws.onclose = (e) => {
+    if (e.code !== WS_REVOKED) return void setTimeout(connect, 3000);
+    message = 'signed out: your token no longer works (ask your project lead for a new link)';
+    render();
+  };
 }
 
 async function start(): Promise<void> {

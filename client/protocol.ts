@@ -77,3 +77,6 @@ export type RunServerEvent =
 
 /** The subprotocol prefix that carries the bearer token on the WebSocket upgrade (browsers cannot set headers). */
 export const WS_TOKEN_PREFIX = 'bearer.';
+
+/** Close code of a socket whose token stopped working (disabled, revoked or replaced): the page signs out, it does not reconnect. */
+export const WS_REVOKED = 4401;

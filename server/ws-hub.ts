@@ -9,15 +9,15 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
-import { WS_TOKEN_PREFIX } from '../client/protocol.js';
+import { WS_REVOKED, WS_TOKEN_PREFIX } from '../client/protocol.js';
 import { ROLES, Role, Store, User } from '../data/store.js';
 
 const MAX_FRAME = 4096;
 const SEND_CAP = 256 * 1024;
 const HEARTBEAT_MS = 15_000;
 const REVALIDATE_MS = 1000;
-/** Close code of a socket whose token no longer authenticates (4000-4999 are the application's). */
-export const WS_REVOKED = 4401;
+// WS_REVOKED (4401, in the application's 4000-4999 range): the close code of a socket whose token no longer authenticates
+export { WS_REVOKED };
 
 export class WsHub {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME, handleProtocols: (p) => [...p].find((x) => x.startsWith(WS_TOKEN_PREFIX)) ?? false });
