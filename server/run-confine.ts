@@ -65,13 +65,21 @@ export function checkShape(v: unknown, path = 'body.config', depth = 0, count = 
   }
 }
 
+/** The store, its WAL and shared memory, and the admin token file beside it: never run input, whatever the roots. */
+const storeFile = (ws: Workspace, p: string): boolean =>
+  p === ws.storeFile || p === `${ws.storeFile}-wal` || p === `${ws.storeFile}-shm` || p.endsWith('.admin-token');
+
 /** Resolve a path field under the read roots; the refusal is the same whether or not the file exists. */
 function readable(ws: Workspace, field: string, v: unknown): string {
   if (typeof v !== 'string' || !v) return invalid(field, 'must be a path');
-  const p = realPath(v); // relative paths are the server's working directory's, as for its children
+  const given = resolve(v); // relative paths are the server's working directory's, as for its children
+  const p = realPath(v);
   // the runs folder's own files (other runs' logs and launch configs) are not run input; its run folders are
   const runsFile = dirname(p) === ws.runsDir && !isDir(p);
-  if (runsFile || NEVER.some((n) => under(p, n)) || !ws.readRoots.some((r) => under(p, r))) {
+  // /proc/<pid>/fd/N resolves to whatever the descriptor is (a log of the server's stdout, say): refused as
+  // given, not only where it leads
+  const kernel = NEVER.some((n) => under(given, n) || under(p, n));
+  if (runsFile || kernel || storeFile(ws, p) || !ws.readRoots.some((r) => under(p, r))) {
     return invalid(field, `must be inside the server's workspace (${ws.readRoots.join(', ')}); ask an admin to add a folder with rlhf serve --allow-read DIR`);
   }
   return p;

@@ -90,7 +90,7 @@ describe('lm/sampling', () => {
     // Top-k / top-p are not in the native sampler: those go through sampleToken.
     const o = { temperature: 1, topK: 2, topP: 1 };
     expect(sampleRows(logits, 6, [0], o, new Rng(4), r.addon)).to.deep.equal([sampleToken(logits, o, new Rng(4))]);
-    expect(() => r.addon.sampleRows(logits, 6, Int32Array.from([1]), 1, new Float64Array(1), new Int32Array(1), new Float64Array(1))).to.throw(/row 1 is outside/);
+    expect(() => r.addon.sampleRows(logits, 6, Int32Array.from([1]), 1, new Float64Array(1), new Int32Array(1), new Float64Array(1))).to.throw(/row 1 at position 0 is outside/);
   });
 
   it('rejects bad options', () => {

@@ -63,7 +63,9 @@ describe('server: run config confinement', () => {
     expect(refuse('ppo', { prompts: join(home, 'data', 'etc', 'passwd') })).to.match(/body\.config\.prompts/);
     expect(refuse('ppo', { prompts: join(home, 'data', 'looks-inside.txt') })).to.match(/body\.config\.prompts/);
     const everything = resolveWorkspace({ ...ws, readRoots: ['/'] });
-    for (const p of ['/proc/self/environ', `/proc/${process.pid}/fd/1`, '/dev/zero', '/sys/kernel']) expect(refuse('ppo', { prompts: p }, everything)).to.match(/body\.config\.prompts/);
+    for (const p of ['/proc/self/environ', `/proc/${process.pid}/fd/1`, `/proc/${process.pid}/fd/2`, '/dev/zero', '/dev/stdout', '/sys/kernel']) expect(refuse('ppo', { prompts: p }, everything)).to.match(/body\.config\.prompts/);
+    // nor the store and the admin token beside it, even when an admin opened the whole disk
+    for (const f of ['rlhf.db', 'rlhf.db-wal', 'rlhf.admin-token']) expect(refuse('ppo', { prompts: join(home, f) }, everything)).to.match(/body\.config\.prompts/);
   });
 
   it("refuses the runs folder's own files (other runs' logs and launch configs) but not its run folders", () => {
