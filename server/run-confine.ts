@@ -91,13 +91,17 @@ function ownStore(ws: Workspace, field: string, v: unknown): string {
   return ws.storeFile;
 }
 
-/** `reward` / `goldReward`: a built-in rule, a reward-model folder in the workspace, or a module an admin registered. */
-function reward(ws: Workspace, field: string, v: unknown): string {
+/**
+ * `reward`: a built-in rule, a reward-model folder in the workspace, or a module an admin registered.
+ * `goldReward` is a rule or a module only (rl/ppo.ts loads it with ruleSource), so no folder.
+ */
+function reward(ws: Workspace, field: string, v: unknown, folder = true): string {
   if (typeof v !== 'string' || !v) return invalid(field, 'must be a rule name, a reward-model folder or a registered module');
   if (BUILTIN_REWARDS.has(v)) return v;
   const p = realPath(v);
   if (ws.rewardModules.some((r) => under(p, r)) && isFile(p)) return p;
-  const refuse = () => invalid(field, `must be ${[...BUILTIN_REWARDS].join(' or ')}, a reward-model folder inside the workspace, or a module in a folder an admin registered (GET /api/reward-modules)`);
+  const refuse = () => invalid(field, `must be ${[...BUILTIN_REWARDS].join(' or ')}, ${folder ? 'a reward-model folder inside the workspace, ' : ''}or a module in a folder an admin registered (GET /api/reward-modules)`);
+  if (!folder) return refuse();
   let dir: string;
   try {
     dir = readable(ws, field, v);
@@ -143,7 +147,7 @@ export function confineRunConfig(kind: string, config: Record<string, unknown>, 
   } else if (kind === 'ppo') {
     path('prompts');
     if (c.reward !== undefined) c.reward = reward(ws, 'reward', c.reward);
-    if (c.goldReward !== undefined && c.goldReward !== null) c.goldReward = reward(ws, 'goldReward', c.goldReward);
+    if (c.goldReward !== undefined && c.goldReward !== null) c.goldReward = reward(ws, 'goldReward', c.goldReward, false);
     if (c.onlineFeedback && typeof c.onlineFeedback === 'object' && !Array.isArray(c.onlineFeedback)) {
       const o = { ...(c.onlineFeedback as Record<string, unknown>) };
       o.db = o.db === undefined ? ws.storeFile : ownStore(ws, 'onlineFeedback.db', o.db);

@@ -68,7 +68,7 @@ export function checkQuotas(kind: string, c: Record<string, unknown>, q: RunQuot
     const v = num(o[f]);
     if (v !== null) over(prefix + f, v, limit, what);
   };
-  for (const f of ['batchSize', 'miniBatchSize', 'rewardBatchSize', 'scoreBatchSize', 'evalBatches']) field(f, q.maxBatchSize, 'sequences');
+  for (const f of ['batchSize', 'miniBatchSize', 'rewardBatchSize', 'scoreBatchSize']) field(f, q.maxBatchSize, 'sequences');
   field('keepCheckpoints', q.maxCheckpoints, 'checkpoints');
   field('sampleRows', q.maxSampleRows, 'rows');
   if (kind === 'train-rm') field('epochs', Math.max(1, Math.floor(q.maxSteps / 1000)), 'epochs');

@@ -87,6 +87,8 @@ describe('server: run config confinement', () => {
     expect(confineRunConfig('ppo', { reward: join(home, 'models', 'm'), goldReward: 'length' }, ws, out())).to.deep.include({ reward: join(home, 'models', 'm'), goldReward: 'length' });
     expect(refuse('ppo', { reward: join(home, 'data', 'evil.mjs') })).to.match(/^body\.config\.reward: must be sentiment or length, a reward-model folder/);
     expect(refuse('ppo', { goldReward: '/tmp/anything.mjs' })).to.match(/^body\.config\.goldReward:/);
+    expect(refuse('ppo', { goldReward: join(home, 'models', 'm') })).to.match(/^body\.config\.goldReward: must be sentiment or length, or a module/);
+    expect(confineRunConfig('ppo', { goldReward: join(home, 'rewards', 'score.mjs') }, ws, out()).goldReward).to.equal(join(home, 'rewards', 'score.mjs'));
     expect(refuse('ppo', { reward: './evil' })).to.match(/^body\.config\.reward:/);
     expect(refuse('ppo', { reward: join(home, 'rewards') }, resolveWorkspace({ ...ws, readRoots: [join(home, 'data')] }))).to.match(/body\.config\.reward/);
   });
