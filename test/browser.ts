@@ -4,7 +4,9 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Browser, chromium } from 'playwright-core';
+import { Browser, chromium, Page } from 'playwright-core';
+import { Store } from '../data/store.js';
+import { RunningServer, startServer } from '../server/app.js';
 
 export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
@@ -22,4 +24,36 @@ export function launchChromium(): Promise<Browser> {
 export function screenshotPath(name: string): string {
   if (process.env.RLHF_UPDATE_SCREENSHOTS === '1') return join(import.meta.dirname, '..', 'docs', name);
   return join(mkdtempSync(join(tmpdir(), 'rlhf-shot-')), name);
+}
+
+/** What a page test works with: a fresh store, a server on it and a page, for each test. */
+export interface PageRig {
+  store: Store;
+  srv: RunningServer;
+  page: Page;
+}
+
+/**
+ * The mocha hooks every page test has: one chromium for the file; per test a store in a temp folder, a
+ * server on it and a new page, all closed after. `set` receives each test's rig before the test runs.
+ */
+export function pageHooks(set: (rig: PageRig) => void | Promise<void>): void {
+  let browser: Browser;
+  let rig: PageRig | null = null;
+  before(async () => {
+    browser = await launchChromium();
+  });
+  after(async () => browser?.close());
+  beforeEach(async () => {
+    const store = new Store(join(mkdtempSync(join(tmpdir(), 'rlhf-page-')), 'rlhf.db'));
+    rig = { store, srv: await startServer({ store, port: 0 }), page: await browser.newPage() };
+    await set(rig);
+  });
+  afterEach(async () => {
+    if (!rig) return;
+    await rig.page.close();
+    await rig.srv.close();
+    rig.store.close();
+    rig = null;
+  });
 }

@@ -1,34 +1,17 @@
 // The labeling page in a real browser: Debian's chromium driven by playwright-core.
 import { expect } from 'chai';
-import { join } from 'node:path';
-import { Browser, Page } from 'playwright-core';
-import { launchChromium } from '../browser.js';
-import { Store } from '../../data/store.js';
-import { RunningServer, startServer } from '../../server/app.js';
-import { tempDir } from '../helpers.js';
-
+import type { Page } from 'playwright-core';
+import { pageHooks } from '../browser.js';
+import type { Store } from '../../data/store.js';
+import type { RunningServer } from '../../server/app.js';
 
 describe('client: labeling page in chromium', function () {
   this.timeout(120_000);
-  let browser: Browser;
   let store: Store;
   let srv: RunningServer;
   let page: Page;
 
-  before(async () => {
-    browser = await launchChromium();
-  });
-  after(async () => browser?.close());
-  beforeEach(async () => {
-    store = new Store(join(tempDir(), 'rlhf.db'));
-    srv = await startServer({ store, port: 0 });
-    page = await browser.newPage();
-  });
-  afterEach(async () => {
-    await page.close();
-    await srv.close();
-    store.close();
-  });
+  pageHooks((rig) => void ({ store, srv, page } = rig));
 
   it('a labeler labels five tasks with the keyboard; a <script> completion stays inert text', async () => {
     const token = store.addUser('ann', 'labeler');

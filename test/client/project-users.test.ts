@@ -1,34 +1,18 @@
 // The project page's user buttons in a real browser (Debian's chromium through playwright-core): a disabled
 // user gets an Enable button that works through the API, and disabling the last admin shows the refusal.
 import { expect } from 'chai';
-import { join } from 'node:path';
-import { Browser, Page } from 'playwright-core';
-import { launchChromium } from '../browser.js';
-import { Store } from '../../data/store.js';
-import { RunningServer, startServer } from '../../server/app.js';
-import { tempDir } from '../helpers.js';
+import type { Page } from 'playwright-core';
+import { pageHooks } from '../browser.js';
+import type { Store } from '../../data/store.js';
+import type { RunningServer } from '../../server/app.js';
 
 describe('client: project page user management in chromium', function () {
   this.timeout(120_000);
-  let browser: Browser;
   let store: Store;
   let srv: RunningServer;
   let page: Page;
 
-  before(async () => {
-    browser = await launchChromium();
-  });
-  after(async () => browser?.close());
-  beforeEach(async () => {
-    store = new Store(join(tempDir(), 'rlhf.db'));
-    srv = await startServer({ store, port: 0 });
-    page = await browser.newPage();
-  });
-  afterEach(async () => {
-    await page.close();
-    await srv.close();
-    store.close();
-  });
+  pageHooks((rig) => void ({ store, srv, page } = rig));
 
   it('a disabled user has an Enable button that gives their token back; the last admin cannot be disabled', async () => {
     const boss = store.addUser('boss', 'admin');

@@ -2,37 +2,23 @@
 // WebSocket with WS_REVOKED and the page says it is signed out, instead of reconnecting with a dead token
 // every few seconds.
 import { expect } from 'chai';
-import { join } from 'node:path';
-import { Browser, Page } from 'playwright-core';
-import { launchChromium } from '../browser.js';
-import { Store } from '../../data/store.js';
-import { RunningServer, startServer } from '../../server/app.js';
-import { tempDir } from '../helpers.js';
+import type { Page } from 'playwright-core';
+import { pageHooks } from '../browser.js';
+import type { Store } from '../../data/store.js';
+import type { RunningServer } from '../../server/app.js';
 
 describe('client: a page whose user is disabled signs out', function () {
   this.timeout(120_000);
-  let browser: Browser;
   let store: Store;
   let srv: RunningServer;
   let page: Page;
   let upgrades: number;
 
-  before(async () => {
-    browser = await launchChromium();
-  });
-  after(async () => browser?.close());
-  beforeEach(async () => {
-    store = new Store(join(tempDir(), 'rlhf.db'));
+  pageHooks((rig) => {
+    ({ store, srv, page } = rig);
     store.addUser('boss', 'admin');
-    srv = await startServer({ store, port: 0 });
     upgrades = 0;
     srv.server.prependListener('upgrade', () => upgrades++);
-    page = await browser.newPage();
-  });
-  afterEach(async () => {
-    await page.close();
-    await srv.close();
-    store.close();
   });
 
   for (const [path, role, selector] of [['/dashboard', 'researcher', '#live'], ['/label', 'labeler', '#message']] as const) {

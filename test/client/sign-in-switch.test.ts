@@ -2,38 +2,24 @@
 // of its own (keyboard only here), switches only on yes, and labels still waiting in the outbox are sent
 // as the user who made them.
 import { expect } from 'chai';
-import { join } from 'node:path';
-import { Browser, Page } from 'playwright-core';
-import { launchChromium } from '../browser.js';
-import { Store } from '../../data/store.js';
-import { RunningServer, startServer } from '../../server/app.js';
-import { tempDir } from '../helpers.js';
+import type { Page } from 'playwright-core';
+import { pageHooks } from '../browser.js';
+import type { Store } from '../../data/store.js';
+import type { RunningServer } from '../../server/app.js';
 
 describe('client: signing in from a link when someone is signed in', function () {
   this.timeout(120_000);
-  let browser: Browser;
   let store: Store;
   let srv: RunningServer;
   let page: Page;
   let ann: string;
   let bob: string;
 
-  before(async () => {
-    browser = await launchChromium();
-  });
-  after(async () => browser?.close());
-  beforeEach(async () => {
-    store = new Store(join(tempDir(), 'rlhf.db'));
-    srv = await startServer({ store, port: 0 });
-    page = await browser.newPage();
+  pageHooks((rig) => {
+    ({ store, srv, page } = rig);
     ann = store.addUser('ann', 'labeler');
     bob = store.addUser('bob', 'labeler');
     store.addTasks([1, 2, 3].map((i) => ({ prompt: `Prompt ${i}`, completions: [{ text: `a${i}` }, { text: `b${i}` }] })));
-  });
-  afterEach(async () => {
-    await page.close();
-    await srv.close();
-    store.close();
   });
 
   const stored = () => page.evaluate(() => localStorage.getItem('rlhf.token'));

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { Store } from '../../data/store.js';
 import { RunningServer, startServer } from '../../server/app.js';
 import { tempDir } from '../helpers.js';
+import { apiClient } from './api-client.js';
 import { tinySftConfig, until } from './run-helpers.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -21,15 +22,11 @@ describe('server: a hostile researcher', function () {
   let srv: RunningServer;
   let eve: string;
   const statuses: number[] = [];
-  const call = async (method: string, path: string, body?: unknown, token = eve) => {
-    const res = await fetch(srv.url + path, {
-      method,
-      headers: { Authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
-      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-    });
-    statuses.push(res.status);
-    const text = await res.text();
-    return { status: res.status, text, data: res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : null };
+  const api = apiClient(() => srv.url);
+  const call = async (method: string, path: string, body?: unknown) => {
+    const r = await api(eve, method, path, body);
+    statuses.push(r.status);
+    return r;
   };
   const launch = (config: Record<string, unknown>, kind = 'ppo') => call('POST', '/api/runs', { kind, config });
   const evilModule = (file: string, marker: string) => writeFileSync(file, `import { writeFileSync } from 'node:fs';\nwriteFileSync(${JSON.stringify(marker)}, 'ran');\nexport const score = () => 1;\n`);

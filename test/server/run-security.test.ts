@@ -8,6 +8,7 @@ import { Store } from '../../data/store.js';
 import { RunningServer, startServer } from '../../server/app.js';
 import { parseRecord } from '../../server/run-records.js';
 import { tempDir } from '../helpers.js';
+import { apiClient } from './api-client.js';
 import { fakeCommand, until } from './run-helpers.js';
 
 describe('server: runs between users (owners, audit, environment, quotas, paging)', () => {
@@ -17,15 +18,7 @@ describe('server: runs between users (owners, audit, environment, quotas, paging
   let rita: string;
   let bob: string;
   let root: string;
-  const call = async (token: string, method: string, path: string, body?: unknown) => {
-    const res = await fetch(srv.url + path, {
-      method,
-      headers: { Authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, text, data: res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : null, headers: res.headers };
-  };
+  const call = apiClient(() => srv.url);
   const state = async (id: string) => (await call(root, 'GET', `/api/runs/${id}`)).data.run.state as string;
   const never = () => join(dir, 'never');
 

@@ -9,6 +9,7 @@ import { RunServerEvent, WS_TOKEN_PREFIX } from '../../client/protocol.js';
 import { Store } from '../../data/store.js';
 import { RunningServer, startServer } from '../../server/app.js';
 import { tempDir } from '../helpers.js';
+import { apiClient } from './api-client.js';
 import { fakeCommand, until } from './run-helpers.js';
 
 describe('server: runs API', () => {
@@ -17,15 +18,7 @@ describe('server: runs API', () => {
   let srv: RunningServer;
   let rita: string;
   let ann: string;
-  const call = async (token: string, method: string, path: string, body?: unknown) => {
-    const res = await fetch(srv.url + path, {
-      method,
-      headers: { Authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, text, data: res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : null, headers: res.headers };
-  };
+  const call = apiClient(() => srv.url);
   const listen = (token: string) => new Promise<{ ws: WebSocket; got: RunServerEvent[] }>((resolve, reject) => {
     const ws = new WebSocket(srv.url.replace('http', 'ws') + '/ws', [WS_TOKEN_PREFIX + token]);
     const got: RunServerEvent[] = [];

@@ -8,6 +8,7 @@ import { WS_TOKEN_PREFIX } from '../../client/protocol.js';
 import { Store, StoreError } from '../../data/store.js';
 import { RunningServer, startServer } from '../../server/app.js';
 import { tempDir } from '../helpers.js';
+import { apiClient } from './api-client.js';
 
 describe('server: users security', () => {
   let file: string;
@@ -15,15 +16,7 @@ describe('server: users security', () => {
   let srv: RunningServer;
   let admin: string;
   let rita: string;
-  const call = async (token: string, method: string, path: string, body?: unknown) => {
-    const res = await fetch(srv.url + path, {
-      method,
-      headers: { Authorization: `Bearer ${token}`, ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, data: text ? JSON.parse(text) : null, headers: res.headers };
-  };
+  const call = apiClient(() => srv.url);
   /** An open socket and everything it receives after the greeting, and how it closed. */
   const watch = async (token: string) => {
     const ws = new WebSocket(srv.url.replace('http', 'ws') + '/ws', [WS_TOKEN_PREFIX + token]);
