@@ -25,8 +25,8 @@ export interface ServerOptions {
   /** Requests per second per user, with a burst of twice that. */
   rateLimit?: number;
   /**
-   * Requests without a valid token per second per address (an IPv6 /64), burst twice that; once spent,
-   * the address is refused (429) before its tokens are checked. Default: rateLimit, at most 50.
+   * Requests without a valid token per second per address (an IPv6 /64), burst twice that; past it they
+   * get 429 instead of 401 (a valid token is never limited by its address). Default: rateLimit, at most 50.
    */
   authFailureLimit?: number;
   /** WebSocket upgrades per second per address, burst twice that (default 10). */
@@ -142,11 +142,11 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     const addr = addressKey(socket.remoteAddress);
     // Each upgrade costs a handshake and, once open, a socket held for hours: limited per address, and
     // a bad token counts against the address as on every other route.
-    const wait = Math.max(failures.peek(addr), upgrades.take(addr));
-    if (wait > 0) return void socket.end(`HTTP/1.1 429 Too Many Requests\r\nRetry-After: ${Math.ceil(wait)}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
     const token = offered.find((p) => p.startsWith(WS_TOKEN_PREFIX))?.slice(WS_TOKEN_PREFIX.length);
-    if (!token || !store.authenticate(token)) failures.take(addr); // ws-hub.ts answers it 401
+    const valid = !!token && store.authenticate(token) !== null; // an invalid one: ws-hub.ts answers it 401
+    const wait = valid ? upgrades.take(addr) : Math.max(failures.take(addr), upgrades.take(addr));
+    if (wait > 0) return void socket.end(`HTTP/1.1 429 Too Many Requests\r\nRetry-After: ${Math.ceil(wait)}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     hub.upgrade(req, socket, head);
   });
   await new Promise<void>((resolve, reject) => {

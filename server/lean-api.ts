@@ -37,17 +37,17 @@ export const tooMany = (wait: number): Refusal => ({ status: 429, error: 'too ma
  */
 export function makeGate(store: Store, limiter: RateLimiter, failures: RateLimiter = limiter): Gate {
   return (req, role): { user: User } | Refusal => {
-    const addr = addressKey(req.socket.remoteAddress);
-    let wait = failures.peek(addr);
-    if (wait > 0) return tooMany(wait);
+    // A valid token is limited per user, never by its address: someone else's failed guesses from the same
+    // network (an office NAT) must not lock a user out. Requests without one are limited per address; a
+    // lookup is a hash and an indexed read, and with 256-bit tokens the limit bounds work, not guessing.
     const m = /^Bearer ([\w-]{1,200})$/.exec(req.headers.authorization ?? '');
     const user = m ? store.authenticate(m[1]) : null;
     if (!user) {
-      wait = failures.take(addr);
+      const wait = failures.take(addressKey(req.socket.remoteAddress));
       if (wait > 0) return tooMany(wait);
       return { status: 401, error: 'missing or invalid bearer token', headers: { 'WWW-Authenticate': 'Bearer' } };
     }
-    wait = limiter.take(`user:${user.id}`);
+    const wait = limiter.take(`user:${user.id}`);
     if (wait > 0) return tooMany(wait);
     if (rank(user.role) < rank(role)) return { status: 403, error: `this needs the ${role} role` };
     return { user };

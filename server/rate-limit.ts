@@ -25,7 +25,7 @@ export class RateLimiter {
     return (1 - b.tokens) / this.rate;
   }
 
-  /** What take would answer, without counting a request: for refusing before doing the work. */
+  /** What take would answer, without counting a request (tests, monitoring). */
   peek(key: string): number {
     const b = this.buckets.get(key);
     if (!b) return 0;

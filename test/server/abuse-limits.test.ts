@@ -31,7 +31,7 @@ describe('server: abuse limits', function () {
     store.close();
   });
 
-  it('random invalid tokens from one address get 429, with Retry-After, before they are even checked', async () => {
+  it('random invalid tokens from one address get 429, with Retry-After; a valid token from the same address still works', async () => {
     await start({ rateLimit: 1000, authFailureLimit: 5 }); // 10 failures at once, then 5 a second
     const statuses: number[] = [];
     let retry: string | null = null;
@@ -46,10 +46,9 @@ describe('server: abuse limits', function () {
     expect(Number(retry)).to.be.at.least(1);
     // no token at all counts the same
     expect((await fetch(srv!.url + '/api/me')).status).to.equal(429);
-    // the address waits out the refill, whatever token it sends next; then a valid one works again
-    expect((await fetch(srv!.url + '/api/me', { headers: { Authorization: `Bearer ${ann}` } })).status).to.equal(429);
-    await new Promise((r) => setTimeout(r, 400));
+    // someone else's failures never lock out a user on the same address (an office NAT)
     expect((await fetch(srv!.url + '/api/me', { headers: { Authorization: `Bearer ${ann}` } })).status).to.equal(200);
+    expect((await fetch(srv!.url + '/api/me', { headers: { Authorization: 'Bearer nope' } })).status).to.equal(429);
   });
 
   it('refuses a flood of WebSocket upgrades from one address with 429; bad tokens on upgrades count as failures', async () => {
