@@ -1,4 +1,4 @@
-# The native CPU backend's addon (lm/native-backend.ts loads it). Built at install by scripts/build-native.mjs
+# The native CPU backend's addon (backend/native-backend.ts loads it). Built at install by scripts/build-native.mjs
 # through npm's own node-gyp against the machine's Node headers: nothing is downloaded.
 # The SIMD kernels are compiled once per instruction set (static libraries with their own -m flags) and
 # chosen at run time (native/src/isa.cc), so one build runs on any x86-64 and uses AVX-512 where present.

@@ -1,5 +1,5 @@
 // Chooses the tfjs backend at run time: the TensorFlow binding (GPU, then CPU), then our own native CPU
-// backend (lm/native-backend.ts, built at install from native/src), then wasm, then the pure-JS cpu
+// backend (backend/native-backend.ts, built at install from native/src), then wasm, then the pure-JS cpu
 // backend. The TensorFlow packages download libtensorflow at install time, which fails on machines
 // without internet; they are optionalDependencies, so we probe for them here instead.
 import * as tf from '@tensorflow/tfjs';

@@ -11,6 +11,7 @@ import { NATIVE_KERNELS } from './native-kernels.js';
 export const NATIVE = 'native';
 let addonInUse: NativeAddon | null = null;
 const jsKernelsUsed = new Set<string>();
+let ownKernelCalls = 0;
 const nativeNames = new Set(NATIVE_KERNELS.map((k) => k.kernelName));
 
 /**
@@ -55,7 +56,7 @@ export function registerNativeBackend(): { ok: true; addon: NativeAddon } | { ok
       disposeFunc: fallback?.disposeFunc,
       kernelFunc: timed(nk.kernelName, (args) => {
         const out = nk.kernelFunc(args as never, addon, args.backend as never);
-        if (out) return out;
+        if (out) return (ownKernelCalls++, out);
         if (!fallback) throw new Error(`kernel '${nk.kernelName}' has no cpu fallback for these inputs`);
         jsKernelsUsed.add(`${nk.kernelName} (fallback)`);
         return fallback.kernelFunc(args);
@@ -66,7 +67,7 @@ export function registerNativeBackend(): { ok: true; addon: NativeAddon } | { ok
     tf.registerKernel({
       kernelName: name,
       backendName: NATIVE,
-      kernelFunc: timed(name, ({ inputs, attrs, backend }) => fn(inputs as never, (attrs ?? {}) as never, addon, backend as never)),
+      kernelFunc: timed(name, ({ inputs, attrs, backend }) => (ownKernelCalls++, fn(inputs as never, (attrs ?? {}) as never, addon, backend as never))),
     });
   }
   addonInUse = addon;
@@ -97,4 +98,9 @@ export function nativeAddon(): NativeAddon | null {
 /** Kernels that ran in JavaScript (tfjs-backend-cpu) on the native backend so far in this process. */
 export function nativeFallbackKernels(): string[] {
   return [...jsKernelsUsed].sort();
+}
+
+/** Calls of our own kernels (not the cpu fallbacks) so far: a test checks that the kernel it compares really ran. */
+export function nativeKernelCalls(): number {
+  return ownKernelCalls;
 }

@@ -10,7 +10,7 @@ type Args = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedA
 interface CpuBackend {
   data: { get(d: object): { values: unknown } };
   makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array | Int32Array): Info;
-  /** An output buffer from the backend's pool (lm/native-memory.ts); its old contents must be overwritten. */
+  /** An output buffer from the backend's pool (backend/native-memory.ts); its old contents must be overwritten. */
   alloc(n: number): Float32Array;
 }
 

@@ -7,8 +7,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { parseArgs } from 'node:util';
 import { cpus } from 'node:os';
-import { AdamW } from '../lm/adamw.js';
-import { BackendName, initBackend } from '../lm/backend.js';
+import { AdamW } from '../train/adamw.js';
+import { BackendName, initBackend } from '../backend/backend.js';
 import { tiedHead } from '../lm/ops.js';
 import { machine, recordBlock } from './record.js';
 
@@ -147,7 +147,7 @@ for (const kr of kernels) {
 }
 tf.dispose(keep);
 
-// ---- AdamW (lm/adamw.ts) on 10M parameters: reads g twice (norm, update) and p, m, v; writes p, m, v.
+// ---- AdamW (train/adamw.ts) on 10M parameters: reads g twice (norm, update) and p, m, v; writes p, m, v.
 {
   const params = new Map<string, tf.Variable>();
   const grads = new Map<string, tf.Tensor>();
@@ -166,7 +166,7 @@ tf.dispose(keep);
   const ms = median(ts);
   const minMs = Math.min(...ts);
   const bytes = 10e6 * 8 * f32;
-  out.push({ name: 'AdamW update (lm/adamw.ts)', shape: '10M parameters', ms, minMs, gbs: bytes / (ms / 1000) / 1e9 });
+  out.push({ name: 'AdamW update (train/adamw.ts)', shape: '10M parameters', ms, minMs, gbs: bytes / (ms / 1000) / 1e9 });
   log(`AdamW 10M: ${ms.toFixed(1)} ms`);
   tf.dispose([...params.values(), ...grads.values()]);
 }

@@ -1,12 +1,12 @@
 // One benchmark shape in its own process (the wasm heap never shrinks, so shapes must not share one).
 // Prints one JSON line: plain matMul GFLOP/s, training tokens/s, generation tokens/s with and without the KV cache.
 import * as tf from '@tensorflow/tfjs';
-import { AdamW } from '../lm/adamw.js';
-import { BackendName, initBackend } from '../lm/backend.js';
+import { AdamW } from '../train/adamw.js';
+import { BackendName, initBackend } from '../backend/backend.js';
 import { generate } from '../lm/generate.js';
 import { GPT } from '../lm/model.js';
 import { Rng } from '../lm/rng.js';
-import { trainStep } from '../lm/train-step.js';
+import { trainStep } from '../sft/train-step.js';
 import { forwardFlopsPerToken, SHAPES, trainFlopsPerToken } from './shapes.js';
 
 const [shapeName, backendName = 'auto', trainSteps = '3', recomputeTokens = '64'] = process.argv.slice(2);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { RecordSink, SinkRecord } from '../data/metrics-sink.js';
 import { BENCHMARKS_FILE, machine, recordBlock } from './record.js';
-import { initBackend } from '../lm/backend.js';
+import { initBackend } from '../backend/backend.js';
 import { runPpo } from '../rl/ppo.js';
 import { resolvePpoConfig } from '../rl/ppo-config.js';
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { collectSimulatedLabels } from '../cli/simulated-labels.js';
 import { exportLines, openReader } from '../data/export.js';
-import { initBackend } from '../lm/backend.js';
+import { initBackend } from '../backend/backend.js';
 import { Comparison, parseComparison, splitByPrompt } from '../reward-models/comparisons.js';
 import { RewardModel } from '../reward-models/reward-model.js';
 import { resolveRmConfig } from '../reward-models/rm-config.js';

@@ -12,7 +12,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { WebSocket } from 'ws';
-import { RunServerEvent, WS_TOKEN_PREFIX } from '../client/protocol.js';
+import { RunServerEvent, WS_TOKEN_PREFIX } from '../protocol/wire.js';
 import { Store } from '../data/store.js';
 
 const ROOT = join(import.meta.dirname, '..');

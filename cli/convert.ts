@@ -1,6 +1,6 @@
 // rlhf convert: rewrite a checkpoint folder with its weights stored as F32, F16 or BF16.
 import { Command, Option } from 'commander';
-import { BackendName, initBackend } from '../lm/backend.js';
+import { BackendName, initBackend } from '../backend/backend.js';
 import { loadCheckpoint, saveCheckpoint } from '../lm/checkpoint.js';
 import { backendOption } from './options.js';
 

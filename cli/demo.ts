@@ -11,7 +11,7 @@ import { createInterface } from 'node:readline';
 import type { SinkRecord } from '../data/metrics-sink.js';
 import { openRunSink } from '../data/sqlite-sink.js';
 import { Store } from '../data/store.js';
-import { BackendName, currentBackend, initBackend } from '../lm/backend.js';
+import { BackendName, currentBackend, initBackend } from '../backend/backend.js';
 import { loadCheckpoint } from '../lm/checkpoint.js';
 import { generate } from '../lm/generate.js';
 import { Lora } from '../lm/lora.js';

@@ -1,6 +1,6 @@
 // rlhf eval-rm: a reward model's accuracy and calibration on preference labels.
 import { Command, Option } from 'commander';
-import { BackendName, initBackend } from '../lm/backend.js';
+import { BackendName, initBackend } from '../backend/backend.js';
 import { calibration } from '../reward-models/calibration.js';
 import { splitByPrompt } from '../reward-models/comparisons.js';
 import { RewardModel } from '../reward-models/reward-model.js';

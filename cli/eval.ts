@@ -1,11 +1,11 @@
 // rlhf eval: perplexity of a checkpoint (optionally with a LoRA adapter) on text or JSONL pairs.
 import { Command } from 'commander';
 import { corpusText, CorpusName } from '../data/corpora.js';
-import { BackendName, initBackend } from '../lm/backend.js';
+import { BackendName, initBackend } from '../backend/backend.js';
 import { loadCheckpoint } from '../lm/checkpoint.js';
 import { Lora } from '../lm/lora.js';
-import { perplexity } from '../lm/perplexity.js';
-import { readSources } from '../lm/sft-data.js';
+import { perplexity } from '../sft/perplexity.js';
+import { readSources } from '../sft/sft-data.js';
 import { backendOption, collect, int } from './options.js';
 
 export function evalCommand(): Command {

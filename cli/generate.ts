@@ -1,6 +1,6 @@
 // rlhf generate: sample completions from a checkpoint folder.
 import { Command } from 'commander';
-import { BackendName, initBackend } from '../lm/backend.js';
+import { BackendName, initBackend } from '../backend/backend.js';
 import { loadCheckpoint } from '../lm/checkpoint.js';
 import { generate } from '../lm/generate.js';
 import { backendOption, collect, float, int } from './options.js';

@@ -1,6 +1,6 @@
 // rlhf init: write a freshly initialised GPT-2 checkpoint around a tokenizer.
 import { Command } from 'commander';
-import { BackendName, initBackend } from '../lm/backend.js';
+import { BackendName, initBackend } from '../backend/backend.js';
 import { saveCheckpoint } from '../lm/checkpoint.js';
 import { validateConfig } from '../lm/config.js';
 import { GPT } from '../lm/model.js';

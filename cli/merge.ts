@@ -1,7 +1,7 @@
 // rlhf merge: fold a LoRA adapter into its base model and write a plain GPT-2 checkpoint.
 import * as tf from '@tensorflow/tfjs';
 import { Command } from 'commander';
-import { BackendName, initBackend } from '../lm/backend.js';
+import { BackendName, initBackend } from '../backend/backend.js';
 import { loadCheckpoint, saveCheckpoint } from '../lm/checkpoint.js';
 import { Lora } from '../lm/lora.js';
 import { backendOption } from './options.js';

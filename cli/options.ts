@@ -1,6 +1,6 @@
 // Option parsing shared by the commands: numbers that fail loudly, the --backend choice, error exits.
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { BACKEND_NAMES } from '../lm/backend.js';
+import { BACKEND_NAMES } from '../backend/backend.js';
 
 export function int(min: number) {
   return (v: string): number => {

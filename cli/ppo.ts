@@ -4,12 +4,12 @@
 import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { openRunSink } from '../data/sqlite-sink.js';
-import { BackendName, initBackend } from '../lm/backend.js';
+import { BackendName, initBackend } from '../backend/backend.js';
 import { LoraTarget } from '../lm/lora.js';
 import { runPpo } from '../rl/ppo.js';
 import { FIELDS, PPO_DEFAULTS, resolvePpoConfig } from '../rl/ppo-config.js';
-import { ONLINE_DEFAULTS } from '../rl/online-config.js';
-import { OnlineFeedback } from './online-feedback.js';
+import { ONLINE_DEFAULTS } from '../rl/online/config.js';
+import { OnlineFeedback } from '../rl/online/loop.js';
 import { backendOption, collect, float, int } from './options.js';
 import { Progress } from './progress.js';
 import { mustExist } from './store-file.js';

@@ -1,6 +1,6 @@
 // rlhf score: normalised reward-model scores for completions of a prompt.
 import { Command } from 'commander';
-import { BackendName, initBackend } from '../lm/backend.js';
+import { BackendName, initBackend } from '../backend/backend.js';
 import { RewardModel } from '../reward-models/reward-model.js';
 import { backendOption, collect } from './options.js';
 

@@ -2,11 +2,11 @@
 import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { corpusText, CorpusName } from '../data/corpora.js';
-import { BackendName, initBackend } from '../lm/backend.js';
+import { BackendName, initBackend } from '../backend/backend.js';
 import { LoraTarget } from '../lm/lora.js';
-import { runSft } from '../lm/sft.js';
+import { runSft } from '../sft/sft.js';
 import { openRunSink } from '../data/sqlite-sink.js';
-import { resolveSftConfig, SFT_DEFAULTS } from '../lm/sft-config.js';
+import { resolveSftConfig, SFT_DEFAULTS } from '../sft/sft-config.js';
 import { backendOption, collect, float, int, withShapeOptions } from './options.js';
 import { Progress } from './progress.js';
 
@@ -14,7 +14,7 @@ export function sftCommand(): Command {
   const d = SFT_DEFAULTS;
   return withShapeOptions(new Command('sft'))
     .description('supervised fine-tuning on plain text (LM loss) or JSONL {"prompt","completion"} pairs (loss on completions)')
-    .option('--config <file>', 'JSON config (fields as in lm/sft-config.ts); flags override it')
+    .option('--config <file>', 'JSON config (fields as in sft/sft-config.ts); flags override it')
     .option('--model <dir>', 'checkpoint folder to start from')
     .option('--init-tokenizer <path>', 'start from a fresh model with this tokenizer.json (or folder)')
     .option('--data <path>', 'a .txt or .jsonl file, or corpus:moby-dick / corpus:sotu; repeat for several', collect)

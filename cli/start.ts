@@ -10,7 +10,7 @@ import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { BackendName, initBackend } from '../lm/backend.js';
+import { BackendName, initBackend } from '../backend/backend.js';
 import { loadCheckpoint } from '../lm/checkpoint.js';
 import { sampleTasks } from '../lm/sample-tasks.js';
 import { RunningServer, startServer } from '../server/app.js';

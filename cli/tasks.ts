@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { parsePreference } from '../data/prefs.js';
-import { BackendName, initBackend } from '../lm/backend.js';
+import { BackendName, initBackend } from '../backend/backend.js';
 import { loadCheckpoint } from '../lm/checkpoint.js';
 import { sampleTasks } from '../lm/sample-tasks.js';
 import { backendOption, float, int } from './options.js';

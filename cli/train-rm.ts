@@ -2,7 +2,7 @@
 import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { openRunSink } from '../data/sqlite-sink.js';
-import { BackendName, initBackend } from '../lm/backend.js';
+import { BackendName, initBackend } from '../backend/backend.js';
 import { LoraTarget } from '../lm/lora.js';
 import { resolveRmConfig, RM_DEFAULTS } from '../reward-models/rm-config.js';
 import { trainRewardModel } from '../reward-models/train-rm.js';

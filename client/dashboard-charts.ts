@@ -7,7 +7,7 @@ import { Chart, Legend, LinearScale, LineController, LineElement, LogarithmicSca
 import { drawPoints, groupMetrics, markerX, Pt, SwitchMarker, XAxis } from './chart-data.js';
 import { DrawnMarker, setMarkers, switchMarkerPlugin } from './dashboard-markers.js';
 import { h } from './dom.js';
-import type { MetricSeries } from './protocol.js';
+import type { MetricSeries } from '../protocol/wire.js';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, LogarithmicScale, Legend, Tooltip);
 

@@ -7,7 +7,7 @@ import { ChartGrid, runColor } from './dashboard-charts.js';
 import type { RunEventLike, XAxis } from './chart-data.js';
 import { eventRows, ShownRunEvents } from './dashboard-events.js';
 import { api, askToken, h, mount, token } from './dom.js';
-import { MetricSeries, RunServerEvent, RunView, SampleView, ServerEvent, WS_REVOKED, WS_TOKEN_PREFIX } from './protocol.js';
+import { MetricSeries, RunServerEvent, RunView, SampleView, ServerEvent, WS_REVOKED, WS_TOKEN_PREFIX } from '../protocol/wire.js';
 
 const TEMPLATES: Record<string, object> = {
   sft: { model: 'data/models/starter', data: ['corpus:moby-dick'], steps: 200, batchSize: 8, seqLen: 64, lr: 0.001, evalEvery: 20, saveEvery: 50, lora: { rank: 8, alpha: 16, targets: ['attn', 'mlp'] } },

@@ -3,8 +3,8 @@
 // acknowledged it, and is resent after a network failure or a reload, so a blip loses nothing. Each
 // label waits with the token of the user who made it and is sent with that token, so signing in as
 // someone else (dom.ts asks first) never moves unsent labels to the new user.
-import type { LabelAck, LabelRequest, Me, ServerEvent, TaskView } from './protocol.js';
-import { WS_REVOKED, WS_TOKEN_PREFIX } from './protocol.js';
+import type { LabelAck, LabelRequest, Me, ServerEvent, TaskView } from '../protocol/wire.js';
+import { WS_REVOKED, WS_TOKEN_PREFIX } from '../protocol/wire.js';
 import { api, askToken, h, mount, signIn, TOKEN_KEY } from './dom.js';
 
 const OUTBOX = 'rlhf.outbox';

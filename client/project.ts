@@ -1,13 +1,9 @@
 // The project page (researcher and admin): labelers and tokens, overlap and guidelines, statistics
 // (counts, speed, agreement, gold accuracy) and exports.
 import { api, askToken, h, mount, token } from './dom.js';
+import type { Stats } from '../protocol/wire.js';
 
 interface UserRow { name: string; role: string; disabled: number; created_at: string }
-interface Stats {
-  tasks: number; labels: number; byKind: Record<string, number>;
-  labelers: { name: string; labels: number; skips: number; medianSeconds: number | null; gold: { answered: number; accuracy: number | null } }[];
-  agreement: { tasks: number; pairs: number; percent: number | null; krippendorffAlpha: number | null };
-}
 
 const pct = (x: number | null) => (x === null ? '–' : `${(100 * x).toFixed(1)}%`);
 let note = '';

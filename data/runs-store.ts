@@ -1,7 +1,7 @@
 // Runs in the SQLite store: their state, config and folder, and the records they report (metrics,
 // sample generations, events). Shared by the server's run manager and by `rlhf <kind> --db` (sqlite-sink.ts).
 // better-sqlite3 style: statements prepared once; every write transaction begins IMMEDIATE.
-import type { MetricSeries, RunState, RunView, SampleView } from '../client/protocol.js';
+import type { MetricSeries, RunState, RunView, SampleView } from '../protocol/wire.js';
 import { DB, now } from './db.js';
 import type { SinkRecord } from './metrics-sink.js';
 import { StoreError } from './store-types.js';

@@ -1,5 +1,5 @@
 // The store's vocabulary, shared by the store, the server and its writer thread (store.ts re-exports it).
-import type { LabelRequest, Role, TaskView } from '../client/protocol.js';
+import type { LabelRequest, Role, TaskView } from '../protocol/wire.js';
 
 export type { Role };
 export const ROLES: readonly Role[] = ['labeler', 'researcher', 'admin'];
@@ -24,8 +24,8 @@ export interface NewTask {
   source?: string;
 }
 
-// A task as shown and a label as submitted are the wire types of client/protocol.ts (type-only import).
-export type { TaskView } from '../client/protocol.js';
+// A task as shown and a label as submitted are the wire types of protocol/wire.ts (type-only import).
+export type { TaskView } from '../protocol/wire.js';
 /** A label to store: ranking lists display positions best first (a permutation of 0..k-1). */
 export type LabelInput = LabelRequest;
 

@@ -1,7 +1,7 @@
 // The label store: comparison tasks, assignment with overlap, idempotent labels (users and tokens: users.ts).
 // better-sqlite3 style: synchronous calls, statements prepared once, multi-row writes in one transaction.
 // The store never imports tfjs; the server and the CLI share it.
-import type { Role, TaskView } from '../client/protocol.js';
+import type { Role, TaskView } from '../protocol/wire.js';
 import { AssignParams, Assigner } from './assignment.js';
 import { now, openDb } from './db.js';
 import { UserStore } from './users.js';

@@ -3,7 +3,7 @@
 // object per store. Every change is audited and tells the listeners (the WebSocket hub closes sockets whose
 // token stopped working).
 import { createHash, randomBytes } from 'node:crypto';
-import type { Role } from '../client/protocol.js';
+import type { Role } from '../protocol/wire.js';
 import { DB, now } from './db.js';
 import { ROLES, StoreError, User } from './store-types.js';
 import { VersionedCache } from './versioned-cache.js';

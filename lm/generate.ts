@@ -4,9 +4,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { GPT, KVCache } from './model.js';
 import { Rng } from './rng.js';
-import { nativeAddon } from './native-backend.js';
+import { nativeAddon } from '../backend/native-backend.js';
 import { checkSampling, sampleRows, SamplingOptions } from './sampling.js';
-import { readView } from './tensor-views.js';
+import { readView } from '../backend/tensor-views.js';
 import { Tokenizer } from './tokenizer.js';
 
 export interface GenerateOptions extends SamplingOptions {

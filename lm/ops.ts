@@ -6,9 +6,10 @@
 //  - a composition keeps every intermediate alive until the backward pass; these save only what their
 //    backward needs, and every gradFunc body runs inside tf.tidy so its temporaries die at once.
 // On the native backend LayerNorm, GELU, the attention probabilities and the cross-entropy each run as
-// one fused kernel (lm/native-fused.ts); the compositions below serve every other backend.
+// one fused kernel (backend/native-fused.ts); the compositions below serve every other backend.
 // All ops take the residual stream flattened to rows: x is [N, C] with N = B * T.
 import * as tf from '@tensorflow/tfjs';
+import { taping } from '../backend/engine-state.js';
 
 type T2 = tf.Tensor2D;
 
@@ -20,7 +21,7 @@ type T2 = tf.Tensor2D;
 const wasm = () => tf.getBackend() === 'wasm';
 /**
  * A fused kernel of the current backend, if it has one. The native backend registers one per op below
- * (lm/native-fused.ts: one pass over memory each); elsewhere the ops use their tfjs compositions.
+ * (backend/native-fused.ts: one pass over memory each); elsewhere the ops use their tfjs compositions.
  */
 function fused(name: string): boolean {
   return tf.getKernel(name, tf.getBackend()) !== undefined;
@@ -31,13 +32,9 @@ function run(name: string, inputs: Record<string, tf.Tensor | null>, attrs: Reco
   return Array.isArray(r) ? r : [r];
 }
 
-/**
- * Whether tfjs is recording a tape for gradients. Outside one (generation, rollouts, scoring) the ops below
- * skip tf.customGrad's bookkeeping and run their forward kernels alone.
- */
-export function taping(): boolean {
-  return (tf.engine() as unknown as { state: { gradientDepth: number } }).state.gradientDepth > 0;
-}
+// Whether tfjs is recording a tape (tfjs private state: backend/engine-state.ts); outside one the ops below
+// skip tf.customGrad's bookkeeping and run their forward kernels alone.
+export { taping };
 
 /** x @ w + b: one fused kernel off wasm (wasm's fused matMul misses XNNPACK for our layouts). */
 function affine(x: T2, w: T2, b: tf.Tensor1D): T2 {

@@ -102,7 +102,7 @@ export function sampleToken(logits: Float32Array, o: SamplingOptions, rng: Rng):
   return { token: last, logprob: z[last] - lse }; // rounding left u just above 0
 }
 
-/** The native addon's row sampler (lm/native-addon.ts). */
+/** The native addon's row sampler (backend/native-addon.ts). */
 export interface NativeSampler {
   sampleRows(logits: Float32Array, V: number, rows: Int32Array, T: number, u: Float64Array, token: Int32Array, logprob: Float64Array): void;
 }

@@ -1,4 +1,5 @@
-// Messages between the server and the browser pages: the one module both sides import.
+// The HTTP and WebSocket message types: what the server, the pages, the store and the labelers exchange.
+// Every side imports this one module, and it imports nothing.
 
 export type Role = 'labeler' | 'researcher' | 'admin';
 
@@ -80,3 +81,20 @@ export const WS_TOKEN_PREFIX = 'bearer.';
 
 /** Close code of a socket whose token stopped working (disabled, revoked or replaced): the page signs out, it does not reconnect. */
 export const WS_REVOKED = 4401;
+
+/** GET /api/stats: the project's counts, per-labeler speed and gold accuracy, and agreement (server/stats.ts). */
+export interface LabelerStats {
+  name: string;
+  labels: number;
+  skips: number;
+  medianSeconds: number | null;
+  gold: { answered: number; correct: number; accuracy: number | null };
+}
+
+export interface Stats {
+  tasks: number;
+  labels: number;
+  byKind: Record<string, number>;
+  labelers: LabelerStats[];
+  agreement: { tasks: number; pairs: number; percent: number | null; krippendorffAlpha: number | null };
+}

@@ -6,7 +6,7 @@
 import { createReadStream, existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { exportLines, openReader } from '../data/export.js';
-import { hash01, mix } from '../lm/sft-data.js';
+import { hash01, mix } from '../lm/rng.js';
 import { jsonError } from '../lm/json-error.js';
 
 export interface Comparison {

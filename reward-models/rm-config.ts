@@ -1,6 +1,6 @@
 // The one typed config of a reward-model run: every field documented, validated with messages naming the
 // field. The resolved copy is written into the run folder as rm-config.json.
-import { fieldChecks } from '../lm/config-checks.js';
+import { fieldChecks } from '../train/config-checks.js';
 import { LoraConfig } from '../lm/lora.js';
 import type { TiePolicy } from './bt-loss.js';
 

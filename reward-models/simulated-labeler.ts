@@ -3,9 +3,8 @@
 // completion; the labeler ranks by score, marks a tie when all scores are equal, and with probability
 // `noise` flips its choice (a pair is swapped; a longer ranking is shuffled). Whether a task's choice is
 // flipped depends only on (seed, task id), so a run's labels do not depend on which labeler got which task.
-import type { LabelAck, LabelRequest, TaskView } from '../client/protocol.js';
-import { Rng } from '../lm/rng.js';
-import { mix } from '../lm/sft-data.js';
+import type { LabelAck, LabelRequest, TaskView } from '../protocol/wire.js';
+import { mix, Rng, shuffleInPlace } from '../lm/rng.js';
 import { Rule } from './rules.js';
 
 export interface SimulateOptions {
@@ -88,7 +87,7 @@ export async function simulateLabeler(o: SimulateOptions): Promise<SimulateResul
       const rng = new Rng(mix(o.seed, task.id, 1));
       const k = label.ranking!;
       if (k.length === 2) k.reverse();
-      else for (let i = k.length - 1; i > 0; i--) { const j = Math.floor(rng.next() * (i + 1)); [k[i], k[j]] = [k[j], k[i]]; }
+      else shuffleInPlace(k, rng);
       r.flipped++;
     }
     const body: LabelRequest = { taskId: task.id, clientId: `sim-${who}-${task.id}`, kind: label.kind, ranking: label.ranking, ms: 0 };

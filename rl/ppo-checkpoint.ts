@@ -1,14 +1,14 @@
 // PPO run checkpoints: everything a resumed run needs to continue exactly as an unbroken one would.
 // out/checkpoints/step-N/ holds the policy (a HF folder, or a PEFT adapter under LoRA), the value head
 // (value_head.safetensors), the separate critic (critic/), the AdamW moments (optimizer.safetensors)
-// and ppo_state.json (step, episodes, KL controller, data position, RNG). lm/run-checkpoint.ts's
+// and ppo_state.json (step, episodes, KL controller, data position, RNG). train/run-checkpoint.ts's
 // publishCheckpoint writes it into a temporary folder renamed into place; `latest` names the newest.
 import * as tf from '@tensorflow/tfjs';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AdamW } from '../lm/adamw.js';
+import { AdamW } from '../train/adamw.js';
 import { CheckpointError, saveCheckpoint, writeFileAtomic } from '../lm/checkpoint.js';
-import { publishCheckpoint, serializeOptimizer } from '../lm/run-checkpoint.js';
+import { publishCheckpoint, serializeOptimizer } from '../train/run-checkpoint.js';
 import { SafetensorsFile, serializeSafetensors } from '../lm/safetensors.js';
 import type { KlControllerState } from './kl-controller.js';
 import { PpoModels, ValueHead } from './policy.js';

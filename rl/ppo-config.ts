@@ -4,7 +4,7 @@
 // The resolved copy is written into the run folder as ppo-config.json.
 import { LoraConfig, validateLora } from '../lm/lora.js';
 import type { KlEstimator } from './kl.js';
-import { OnlineFeedbackConfig, resolveOnlineFeedback } from './online-config.js';
+import { OnlineFeedbackConfig, resolveOnlineFeedback } from './online/config.js';
 
 export interface PpoConfig {
   /** Policy checkpoint folder (a Hugging Face GPT-2 folder with tokenizer.json); also the reference model. */
@@ -87,7 +87,7 @@ export interface PpoConfig {
   sampleRows: number;
   /** Seed of sampling, prompt order, minibatch order and LoRA init. */
   seed: number;
-  /** The online human-feedback loop (rl/online-config.ts); null turns it off. */
+  /** The online human-feedback loop (rl/online/config.ts); null turns it off. */
   onlineFeedback: OnlineFeedbackConfig | null;
 }
 

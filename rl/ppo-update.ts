@@ -4,8 +4,8 @@
 // with two guards from TRL's older PPOTrainer: a minibatch whose mean ratio exceeds ratioThreshold is
 // skipped, and once approxkl exceeds 1.5 × targetKl the iteration's remaining updates are dropped.
 import * as tf from '@tensorflow/tfjs';
-import { AdamW, NonFiniteError } from '../lm/adamw.js';
-import { permutation } from './prompts.js';
+import { AdamW, NonFiniteError } from '../train/adamw.js';
+import { permutation } from '../lm/rng.js';
 import { maskedMeanT, policyLoss, valueLoss } from './losses.js';
 import { Packed, PpoModels, rowsOf } from './policy.js';
 

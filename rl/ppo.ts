@@ -11,10 +11,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import type { MetricsSink } from '../data/metrics-sink.js';
-import { AdamW, NonFiniteError } from '../lm/adamw.js';
+import { AdamW, NonFiniteError } from '../train/adamw.js';
 import { writeFileAtomic } from '../lm/checkpoint.js';
 import { generate } from '../lm/generate.js';
-import { loadOptimizer, openRunFolder } from '../lm/run-checkpoint.js';
+import { loadOptimizer, openRunFolder } from '../train/run-checkpoint.js';
 import { gae } from './gae.js';
 import { klController } from './kl-controller.js';
 import { klRows } from './kl.js';

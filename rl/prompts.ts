@@ -2,7 +2,7 @@
 // skipped); a .jsonl file holds {"prompt": "..."} objects. The order is a fresh seeded permutation per
 // pass over the set, so the prompts of step s depend only on (seed, s): that is what makes resume exact.
 import { existsSync, readFileSync } from 'node:fs';
-import { Rng } from '../lm/rng.js';
+import { permutation } from '../lm/rng.js';
 import { jsonError } from '../lm/json-error.js';
 
 export function loadPrompts(file: string): string[] {
@@ -25,17 +25,6 @@ export function loadPrompts(file: string): string[] {
   } else out = text.split('\n').map((l) => l.replace(/\r$/, '')).filter((l) => l.trim());
   if (!out.length) throw new Error(`prompts ${file}: no prompts`);
   return out;
-}
-
-/** Fisher–Yates shuffle of 0..n-1 from a seed. */
-export function permutation(n: number, seed: number): number[] {
-  const rng = new Rng(seed);
-  const p = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rng.next() * (i + 1));
-    [p[i], p[j]] = [p[j], p[i]];
-  }
-  return p;
 }
 
 /** Indices of the prompts at stream positions [start, start + count). */

@@ -4,6 +4,7 @@
 // The loop asks for a source at every step boundary, so a refreshed reward model can be swapped in.
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { RewardModel } from '../reward-models/reward-model.js';
 import { loadRule, scoreAll } from '../reward-models/rules.js';
 
 export interface RewardSource {
@@ -17,15 +18,6 @@ export interface RewardSource {
   dispose?(): void;
 }
 
-/** What reward-models/reward-model.ts exports (imported lazily: that module is optional here). */
-interface RewardModelLike {
-  score(prompts: string[], completions: string[], batchSize?: number): Promise<number[]>;
-  dispose(): void;
-}
-interface RewardModelModule {
-  RewardModel: { load(dir: string): Promise<RewardModelLike> };
-}
-
 /** A rule or module reward through reward-models/rules.ts. */
 export async function ruleSource(spec: string): Promise<RewardSource> {
   const rule = await loadRule(spec);
@@ -34,14 +26,7 @@ export async function ruleSource(spec: string): Promise<RewardSource> {
 
 /** A trained reward model (normalised scores, its own tokenizer), scored in batches of batchSize. */
 export async function rewardModelSource(dir: string, batchSize = 16): Promise<RewardSource> {
-  const path = '../reward-models/reward-model.js'; // a variable: the module may not exist in every checkout
-  let mod: RewardModelModule;
-  try {
-    mod = (await import(path)) as RewardModelModule;
-  } catch (e) {
-    throw new Error(`reward model ${dir}: cannot load reward-models/reward-model.ts (${(e as Error).message.split('\n')[0]})`);
-  }
-  const rm = await mod.RewardModel.load(dir);
+  const rm = RewardModel.load(dir);
   return {
     name: `reward-model:${dir}`,
     score: async (p, c) => {

@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { corpusText } from '../data/corpora.js';
-import { mix } from '../lm/sft-data.js';
+import { mix } from '../lm/rng.js';
 
 const picked = new Set<string>();
 for (const name of ['moby-dick', 'sotu'] as const) {

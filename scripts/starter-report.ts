@@ -5,12 +5,12 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { corpusText, CorpusName } from '../data/corpora.js';
 import { realWordFraction } from '../data/word-check.js';
-import { initBackend } from '../lm/backend.js';
+import { initBackend } from '../backend/backend.js';
 import { loadCheckpoint } from '../lm/checkpoint.js';
 import { generate } from '../lm/generate.js';
-import { batchPerplexity, windowBatches } from '../lm/perplexity.js';
-import { SftConfig } from '../lm/sft-config.js';
-import { readSources, splitText } from '../lm/sft-data.js';
+import { batchPerplexity, windowBatches } from '../sft/perplexity.js';
+import { SftConfig } from '../sft/sft-config.js';
+import { readSources, splitText } from '../sft/sft-data.js';
 
 const [modelDir, buildDir, wallSeconds] = process.argv.slice(2);
 const backend = await initBackend('auto');

@@ -4,7 +4,7 @@
 import express, { NextFunction, Request, Response } from 'express';
 import { createServer, IncomingMessage, Server } from 'node:http';
 import { AddressInfo, Socket } from 'node:net';
-import { WS_TOKEN_PREFIX } from '../client/protocol.js';
+import { WS_TOKEN_PREFIX } from '../protocol/wire.js';
 import { Store, StoreError, User } from '../data/store.js';
 import { buildClient, clientPage } from './client-bundle.js';
 import { LabelQueue } from './label-queue.js';

@@ -1,7 +1,7 @@
 // Runs started by hand (`rlhf <kind> --db`) write their records straight into the store; the server did
 // not launch them, so nothing tells it. While such a run is marked running, this watcher looks once a
 // second for its new metric rows and state, and pushes them to dashboards like a managed run's.
-import type { RunServerEvent } from '../client/protocol.js';
+import type { RunServerEvent } from '../protocol/wire.js';
 import { RunsStore } from '../data/runs-store.js';
 
 const POLL_MS = 1000;

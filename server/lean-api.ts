@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseQuery } from 'node:querystring';
 import { ROLES, Role, Store, StoreError, User } from '../data/store.js';
 import { addressKey, RateLimiter } from './rate-limit.js';
-import { Answer, Ctx, Route, storeStatus } from './routes.js';
+import { Answer, Ctx, Route, storeStatus } from './route-types.js';
 import { validate } from './schema.js';
 
 // Pages load only our own scripts and styles; model text can never run as code.

@@ -1,5 +1,5 @@
 // The OpenAPI 3 document, generated from the same route table and schemas that validate requests.
-import { Route } from './routes.js';
+import type { Route } from './route-types.js';
 
 export function openApiDocument(routes: Route[]): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};

@@ -11,7 +11,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { delimiter, dirname, join, resolve } from 'node:path';
-import type { RunServerEvent } from '../client/protocol.js';
+import type { RunServerEvent } from '../protocol/wire.js';
 import type { SinkRecord } from '../data/metrics-sink.js';
 import { RunRow, RunsStore } from '../data/runs-store.js';
 import { alive, MANAGED_ENV } from '../data/sqlite-sink.js';

@@ -2,13 +2,13 @@
 // log and config. Researchers and admins only. Thin handlers over the run manager and the runs store;
 // routes.ts appends these to its table, so they share auth, validation and the OpenAPI document.
 import type { Response } from 'express';
-import type { RunView } from '../client/protocol.js';
+import type { RunView } from '../protocol/wire.js';
 import { openReader } from '../data/export.js';
 import { metricsCsv, RunRow } from '../data/runs-store.js';
 import { StoreError } from '../data/store.js';
 import { RUN_KINDS } from './run-manager.js';
 import { DEFAULT_QUOTAS, mergeQuotas } from './run-quotas.js';
-import type { Route } from './routes.js';
+import { drained, Route } from './route-types.js';
 import { anyObj, int, obj, str } from './schema.js';
 
 const view = (r: RunRow): RunView => {
@@ -125,16 +125,3 @@ export const RUN_ROUTES: Route[] = [
     },
   },
 ];
-
-/** Resolves when the response can take more data, or is closed. */
-function drained(res: Response): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.on('drain', done);
-    res.on('close', done);
-  });
-}

@@ -1,7 +1,7 @@
 // POST /api/score: reward-model scores for completions of a prompt, computed by the scoring worker
 // (score-proxy.ts) so that inference never blocks the event loop. Available when the server was started
 // with a reward model (rlhf serve --reward-model DIR); otherwise 503 says how to enable it.
-import type { Route } from './routes.js';
+import type { Route } from './route-types.js';
 import { arr, obj, str } from './schema.js';
 import { ScoreUnavailable } from './score-proxy.js';
 

@@ -2,7 +2,7 @@
 // inference never runs on the server's event loop. Messages: {id, prompts, completions} in,
 // {id, scores, raw} or {id, error} out. It loads the model once and says {ready} or {fatal}.
 import { parentPort, workerData } from 'node:worker_threads';
-import { BackendName, initBackend } from '../lm/backend.js';
+import { BackendName, initBackend } from '../backend/backend.js';
 import { RewardModel } from '../reward-models/reward-model.js';
 
 interface Job {

@@ -1,23 +1,10 @@
 // Project statistics: label counts, per-labeler speed, inter-annotator agreement on the top choice
 // (percent agreement over pairs of labels, and Krippendorff's alpha for nominal data), and each
 // labeler's accuracy on gold questions. Skips are left out of agreement and accuracy; a tie is a category.
+import type { LabelerStats, Stats } from '../protocol/wire.js';
 import { Store } from '../data/store.js';
 
-export interface LabelerStats {
-  name: string;
-  labels: number;
-  skips: number;
-  medianSeconds: number | null;
-  gold: { answered: number; correct: number; accuracy: number | null };
-}
-
-export interface Stats {
-  tasks: number;
-  labels: number;
-  byKind: Record<string, number>;
-  labelers: LabelerStats[];
-  agreement: { tasks: number; pairs: number; percent: number | null; krippendorffAlpha: number | null };
-}
+export type { LabelerStats, Stats };
 
 /** Krippendorff's alpha for nominal values; units are lists of the values coded for one item. */
 export function krippendorffAlpha(units: string[][]): number | null {

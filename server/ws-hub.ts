@@ -9,7 +9,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
-import { WS_REVOKED, WS_TOKEN_PREFIX } from '../client/protocol.js';
+import { WS_REVOKED, WS_TOKEN_PREFIX } from '../protocol/wire.js';
 import { ROLES, Role, Store, User } from '../data/store.js';
 
 const MAX_FRAME = 4096;

@@ -1,9 +1,9 @@
 // Perplexity of a model on data: every token of a text file (consecutive windows, each target counted
 // once), or every completion token of a JSONL pairs file.
 import * as tf from '@tensorflow/tfjs';
-import { GPT } from './model.js';
+import { GPT } from '../lm/model.js';
 import { Batch, loadSftData, splitText } from './sft-data.js';
-import { Tokenizer } from './tokenizer.js';
+import { Tokenizer } from '../lm/tokenizer.js';
 import { batchLoss } from './train-step.js';
 
 export interface Perplexity {

@@ -1,7 +1,7 @@
 // The one typed config of an SFT run: every field documented, validated with messages naming the field.
 // The resolved copy is written into the run folder as sft-config.json.
-import { fieldChecks } from './config-checks.js';
-import { LoraConfig } from './lora.js';
+import { fieldChecks } from '../train/config-checks.js';
+import { LoraConfig } from '../lm/lora.js';
 
 export interface InitConfig {
   /** tokenizer.json (or a folder holding one) for a model trained from scratch. */

@@ -2,9 +2,9 @@
 // pairs (loss on the completion and its EOS only). Every batch is a pure function of (seed, step, micro),
 // so a resumed run sees exactly the batches an unbroken run would have.
 import { readFileSync } from 'node:fs';
-import { Rng } from './rng.js';
-import { Tokenizer } from './tokenizer.js';
-import { jsonError } from './json-error.js';
+import { hash01, mix, Rng } from '../lm/rng.js';
+import { Tokenizer } from '../lm/tokenizer.js';
+import { jsonError } from '../lm/json-error.js';
 
 export interface Batch {
   /** [B, T+1] token ids; inputs are [:, :-1], targets [:, 1:]. */
@@ -155,24 +155,6 @@ function pairData(files: { name: string; text: string }[], tok: Tokenizer, o: { 
       return out;
     },
   };
-}
-
-/** A 32-bit seed from several integers (splitmix-style), so nearby steps get unrelated streams. */
-export function mix(...xs: number[]): number {
-  let h = 0x811c9dc5;
-  for (const x of xs) {
-    h = Math.imul(h ^ (x >>> 0), 0x01000193);
-    h = Math.imul(h ^ (h >>> 15), 0x85ebca6b);
-    h ^= h >>> 13;
-  }
-  return h >>> 0;
-}
-
-/** FNV-1a of a string mapped to [0, 1): a stable train/held-out split by prompt. */
-export function hash01(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  return (h >>> 0) / 4294967296;
 }
 
 /** Read data paths: files from disk, corpus:NAME through the given resolver. */

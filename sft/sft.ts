@@ -5,16 +5,16 @@
 import * as tf from '@tensorflow/tfjs';
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AdamW, NonFiniteError } from './adamw.js';
-import { loadCheckpoint, saveCheckpoint, writeFileAtomic } from './checkpoint.js';
-import { validateConfig } from './config.js';
-import { Lora } from './lora.js';
-import { GPT } from './model.js';
+import { AdamW, NonFiniteError } from '../train/adamw.js';
+import { loadCheckpoint, saveCheckpoint, writeFileAtomic } from '../lm/checkpoint.js';
+import { validateConfig } from '../lm/config.js';
+import { Lora } from '../lm/lora.js';
+import { GPT } from '../lm/model.js';
 import { batchPerplexity } from './perplexity.js';
-import { loadOptimizer, openRunFolder, readTrainerState, saveRunCheckpoint, TrainerState } from './run-checkpoint.js';
+import { loadOptimizer, openRunFolder, readTrainerState, saveRunCheckpoint, TrainerState } from '../train/run-checkpoint.js';
 import { SftConfig } from './sft-config.js';
 import { Batch, loadSftData, readSources } from './sft-data.js';
-import { Tokenizer } from './tokenizer.js';
+import { Tokenizer } from '../lm/tokenizer.js';
 import { batchLoss } from './train-step.js';
 
 export type Metrics = Record<string, number | string>;

@@ -1,7 +1,7 @@
 // One language-model training step, the tfjs way: variableGrads -> applyGradients -> dispose.
 import * as tf from '@tensorflow/tfjs';
-import { AdamW, NonFiniteError } from './adamw.js';
-import { GPT } from './model.js';
+import { AdamW, NonFiniteError } from '../train/adamw.js';
+import { GPT } from '../lm/model.js';
 import type { Batch } from './sft-data.js';
 
 export interface StepResult {

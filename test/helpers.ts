@@ -1,9 +1,8 @@
 // Shared test setup: one backend per mocha process (RLHF_TEST_BACKEND, default wasm), temp folders.
-import * as tf from '@tensorflow/tfjs';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BackendName, currentBackend, initBackend } from '../lm/backend.js';
+import { BackendName, currentBackend, initBackend } from '../backend/backend.js';
 import { GPTConfig, validateConfig } from '../lm/config.js';
 
 /** Select the test backend (RLHF_TEST_BACKEND, default wasm) unless it is already the current one. */
@@ -34,9 +33,3 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
-/** Assert that fn leaves tf.memory().numTensors where it found it. */
-export async function tensorsAfter<T>(fn: () => Promise<T> | T): Promise<{ result: T; before: number; after: number }> {
-  const before = tf.memory().numTensors;
-  const result = await fn();
-  return { result, before, after: tf.memory().numTensors };
-}

@@ -4,8 +4,8 @@
 // weights updated in place where the backend allows (tensor-views.ts).
 //   p ← p − lr·wd·p;  m ← β1 m + (1−β1) g;  v ← β2 v + (1−β2) g²;  p ← p − lr · m̂ / (√v̂ + ε)
 import * as tf from '@tensorflow/tfjs';
-import { nativeAddon } from './native-backend.js';
-import { readView, writableView } from './tensor-views.js';
+import { nativeAddon } from '../backend/native-backend.js';
+import { readView, writableView } from '../backend/tensor-views.js';
 
 export interface AdamWOptions {
   /** Learning rate; may be changed between steps (schedules set it). */

@@ -1,6 +1,6 @@
 // Field checks shared by the run configs (SFT, reward model): every message names the config's source
 // and the field, and says what was expected and what was given. Errors are of the caller's class.
-import { LoraConfig, validateLora } from './lora.js';
+import { LoraConfig, validateLora } from '../lm/lora.js';
 
 export function fieldChecks<C extends object>(c: C, source: string, E: new (message: string) => Error) {
   const value = (f: string) => (c as Record<string, unknown>)[f];

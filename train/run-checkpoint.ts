@@ -4,11 +4,11 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { AdamW } from './adamw.js';
-import { CheckpointError, saveCheckpoint, writeFileAtomic } from './checkpoint.js';
-import { Lora } from './lora.js';
-import { GPT } from './model.js';
-import { SafetensorsFile, serializeSafetensors } from './safetensors.js';
-import { Tokenizer } from './tokenizer.js';
+import { CheckpointError, saveCheckpoint, writeFileAtomic } from '../lm/checkpoint.js';
+import { Lora } from '../lm/lora.js';
+import { GPT } from '../lm/model.js';
+import { SafetensorsFile, serializeSafetensors } from '../lm/safetensors.js';
+import { Tokenizer } from '../lm/tokenizer.js';
 
 export interface TrainerState {
   /** Optimizer steps completed. */

@@ -1,4 +1,4 @@
-// Node-API entry points of the fused GPT ops (fused.h); lm/native-kernels.ts registers them as tfjs
+// Node-API entry points of the fused GPT ops (fused.h); backend/native-kernels.ts registers them as tfjs
 // kernels of the native backend and lm/ops.ts uses them when they exist.
 #include "fused.h"
 #include "napi-args.h"

@@ -1,4 +1,4 @@
-// The online human-feedback loop around a running PPO (rl/online-config.ts): the current policy's
+// The online human-feedback loop around a running PPO (rl/online/config.ts): the current policy's
 // completions go into the labeling queue every few iterations; once enough new labels arrived, a reward-
 // model refresh trains on all labels so far in a child process (`rlhf train-rm`, so PPO keeps stepping),
 // and PPO switches to the refreshed model at its next step boundary. Its state survives a resume.
@@ -6,19 +6,19 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { MetricsSink } from '../data/metrics-sink.js';
-import { MANAGED_ENV } from '../data/sqlite-sink.js';
-import { Store } from '../data/store.js';
-import { currentBackend } from '../lm/backend.js';
-import { writeFileAtomic } from '../lm/checkpoint.js';
-import { GPT } from '../lm/model.js';
-import { sampleTasks } from '../lm/sample-tasks.js';
-import { Tokenizer } from '../lm/tokenizer.js';
-import { OnlineFeedbackConfig } from '../rl/online-config.js';
-import { loadPrompts, subSeed } from '../rl/prompts.js';
-import { rewardModelSource, RewardSource } from '../rl/reward-source.js';
+import type { MetricsSink } from '../../data/metrics-sink.js';
+import { MANAGED_ENV } from '../../data/sqlite-sink.js';
+import { Store } from '../../data/store.js';
+import { currentBackend } from '../../backend/backend.js';
+import { writeFileAtomic } from '../../lm/checkpoint.js';
+import { GPT } from '../../lm/model.js';
+import { sampleTasks } from '../../lm/sample-tasks.js';
+import { Tokenizer } from '../../lm/tokenizer.js';
+import { OnlineFeedbackConfig } from './config.js';
+import { loadPrompts, subSeed } from '../prompts.js';
+import { rewardModelSource, RewardSource } from '../reward-source.js';
 
-const BIN = join(import.meta.dirname, '..', 'bin', 'rlhf.js');
+const BIN = join(import.meta.dirname, '..', '..', 'bin', 'rlhf.js');
 
 interface OnlineState {
   /** Refreshes finished so far. */

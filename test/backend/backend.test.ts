@@ -2,19 +2,19 @@ import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import { cpSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BackendError, initBackend } from '../../lm/backend.js';
+import { BackendError, initBackend } from '../../backend/backend.js';
 import { tempDir, useBackend } from '../helpers.js';
 
 const root = join(import.meta.dirname, '..', '..');
 
 /** `initBackend(name)` in a fresh process; returns its stderr and exit status. */
 function chooseIn(name: string, env: Record<string, string>): { stderr: string; status: number | null } {
-  const code = `import { initBackend } from '${join(root, 'lm', 'backend.ts')}'; await initBackend('${name}');`;
+  const code = `import { initBackend } from '${join(root, 'backend', 'backend.ts')}'; await initBackend('${name}');`;
   const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { encoding: 'utf8', env: { ...process.env, ...env } });
   return { stderr: r.stderr, status: r.status };
 }
 
-describe('lm/backend', () => {
+describe('backend/backend', () => {
   before(useBackend);
   after(useBackend);
 

@@ -4,14 +4,14 @@ import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { AdamW } from '../../lm/adamw.js';
-import { currentBackend, initBackend } from '../../lm/backend.js';
+import { AdamW } from '../../train/adamw.js';
+import { currentBackend, initBackend } from '../../backend/backend.js';
 import { Lora } from '../../lm/lora.js';
 import { GPT, KVCache } from '../../lm/model.js';
-import { loadNativeAddon } from '../../lm/native-addon.js';
-import { nativeFallbackKernels } from '../../lm/native-backend.js';
+import { loadNativeAddon } from '../../backend/native-addon.js';
+import { nativeFallbackKernels } from '../../backend/native-backend.js';
 import { Rng } from '../../lm/rng.js';
-import { trainStep } from '../../lm/train-step.js';
+import { trainStep } from '../../sft/train-step.js';
 import { tinyConfig, useBackend } from '../helpers.js';
 
 interface StepRecord {
@@ -53,7 +53,7 @@ function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return diff / scale;
 }
 
-describe('lm/native-backend', function () {
+describe('backend/native-backend', function () {
   this.timeout(300_000);
   before(function () {
     const r = loadNativeAddon();
@@ -193,7 +193,7 @@ describe('lm/native-backend', function () {
     const code = `
       import * as tf from '@tensorflow/tfjs';
       import { readFileSync } from 'node:fs';
-      import { initBackend } from '${join(import.meta.dirname, '..', '..', 'lm', 'backend.ts')}';
+      import { initBackend } from '${join(import.meta.dirname, '..', '..', 'backend', 'backend.ts')}';
       await initBackend('native', { quiet: true });
       const rss = () => Number(readFileSync('/proc/self/status', 'utf8').match(/VmRSS:\\s+(\\d+)/)[1]) / 1024;
       const x = tf.ones([1 << 21]);

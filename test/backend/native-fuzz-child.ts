@@ -1,13 +1,13 @@
 // Runs the native addon's fuzz cases (native-fuzz-cases.ts) or its worker_threads check in a process of
 // its own, for native-fuzz.test.ts: a segfault kills only this process, and the parent names the case.
-//   node --import tsx test/lm/native-fuzz-child.ts <out-file> cases <from>
-//   node --import tsx test/lm/native-fuzz-child.ts <out-file> random <seed> <count> <from>
-//   node --import tsx test/lm/native-fuzz-child.ts <out-file> workers
+//   node --import tsx test/backend/native-fuzz-child.ts <out-file> cases <from>
+//   node --import tsx test/backend/native-fuzz-child.ts <out-file> random <seed> <count> <from>
+//   node --import tsx test/backend/native-fuzz-child.ts <out-file> workers
 // Appends `N <cases>`, then per case `S <i>` before the call and `R <json>` after it; `W <json>` for workers.
 // A file, not stdout: a synchronous write to a full pipe throws EAGAIN, and each line must be out before
 // the next call, which may crash.
 import { openSync, writeSync } from 'node:fs';
-import { loadNativeAddon, nativeAddonFile } from '../../lm/native-addon.js';
+import { loadNativeAddon, nativeAddonFile } from '../../backend/native-addon.js';
 import { Addon, Guards } from './native-fuzz-args.js';
 import { Case, randomCases, systematicCases } from './native-fuzz-cases.js';
 import { runWorkers } from './native-fuzz-workers.js';

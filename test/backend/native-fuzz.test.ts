@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { loadNativeAddon } from '../../lm/native-addon.js';
+import { loadNativeAddon } from '../../backend/native-addon.js';
 import type { CaseResult } from './native-fuzz-child.js';
 import type { WorkersSummary } from './native-fuzz-workers.js';
 
@@ -81,7 +81,7 @@ function expectClean(run: Run): void {
   expect(run.results.length).to.equal(run.total);
 }
 
-describe('lm/native-fuzz (hostile arguments to every native binding, in child processes)', function () {
+describe('backend/native-fuzz (hostile arguments to every native binding, in child processes)', function () {
   this.timeout(120_000);
   let exported: string[] = [];
   before(function () {

@@ -2,8 +2,9 @@
 // transposes, broadcasting, every instruction set this CPU runs, and GEMM with and without OpenBLAS.
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
-import { initBackend } from '../../lm/backend.js';
-import { loadNativeAddon, NativeAddon } from '../../lm/native-addon.js';
+import { initBackend } from '../../backend/backend.js';
+import { loadNativeAddon, NativeAddon } from '../../backend/native-addon.js';
+import { nativeKernelCalls } from '../../backend/native-backend.js';
 import { Rng } from '../../lm/rng.js';
 import { useBackend } from '../helpers.js';
 
@@ -36,8 +37,12 @@ async function same(name: string, inputs: () => tf.Tensor[], op: (...xs: tf.Tens
   tf.dispose([...xs, want]);
   await tf.setBackend('native');
   const ys = vals.map((x) => tf.tensor(x.v, x.s, x.d));
+  // A kernel that fell back to tfjs-backend-cpu would otherwise pass by comparing the cpu backend with itself.
+  const before = nativeKernelCalls();
   const got = op(...ys);
+  const ran = nativeKernelCalls() - before;
   try {
+    expect(ran, `${name}: none of our kernels ran (it fell back to tfjs-backend-cpu)`).to.be.above(0);
     expect(got.shape, `${name}: shape`).to.deep.equal(wantS);
     const c = closeness(got.dataSync(), wantV, abs, rel);
     expect(c, `${name}: error ${c.toFixed(2)}× tolerance`).to.be.at.most(1);
@@ -46,7 +51,7 @@ async function same(name: string, inputs: () => tf.Tensor[], op: (...xs: tf.Tens
   }
 }
 
-describe('lm/native-kernels (native backend vs tfjs-backend-cpu)', function () {
+describe('backend/native-kernels (native backend vs tfjs-backend-cpu)', function () {
   this.timeout(300_000);
   let addon: NativeAddon;
   const isas: string[] = [];
@@ -178,6 +183,16 @@ describe('lm/native-kernels (native backend vs tfjs-backend-cpu)', function () {
     await same('split', () => [rand([4, 10, 96])], (x) => tf.concat(tf.split(x, 3, 2), 0));
     await same('concat inner axis', () => [rand([4, 10, 5]), rand([4, 10, 7])], (a, b) => tf.concat([a, b], 2));
     await same('concat middle axis', () => [rand([4, 3, 5]), rand([4, 1, 5]), rand([4, 2, 5])], (a, b, c) => tf.concat([a, b, c], 1));
+  });
+
+  it('the comparison knows when our kernel ran: cumsum (none of ours) counts no call, exp one', async () => {
+    const x = tf.tensor1d([1, 2, 3]);
+    const before = nativeKernelCalls();
+    tf.cumsum(x).dispose();
+    expect(nativeKernelCalls() - before).to.equal(0);
+    tf.exp(x).dispose();
+    expect(nativeKernelCalls() - before).to.equal(1);
+    x.dispose();
   });
 
   it('oneHot and casts to float32', async () => {

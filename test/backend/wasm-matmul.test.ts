@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
-import { initBackend } from '../../lm/backend.js';
+import { initBackend } from '../../backend/backend.js';
 import { Rng } from '../../lm/rng.js';
 import { maxAbsDiff, useBackend } from '../helpers.js';
 
@@ -34,7 +34,7 @@ async function cpuThenWasm<T>(fn: () => T): Promise<[T, T] | null> {
   return [cpu, fn()];
 }
 
-describe('lm/wasm-matmul', () => {
+describe('backend/wasm-matmul', () => {
   after(useBackend);
 
   it('BatchMatMul on wasm (XNNPACK per batch entry) equals the cpu backend on every case', async function () {

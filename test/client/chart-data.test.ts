@@ -53,7 +53,7 @@ describe('client: chart data', () => {
     expect(g[1].names).to.deep.equal(['online/labels', 'online/rm_accuracy', 'online/rm_version', 'online/tasks_sent']);
   });
 
-  // A run's events as the online-feedback loop writes them (cli/online-feedback.ts, rl/ppo.ts).
+  // A run's events as the online-feedback loop writes them (rl/online/loop.ts, rl/ppo.ts).
   const dir = '/runs/r1/reward-models';
   const onlineEvents: RunEventLike[] = [
     { step: 0, kind: 'checkpoint', data: {}, time: 1000 },

@@ -2,12 +2,12 @@ import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AdamW } from '../../lm/adamw.js';
+import { AdamW } from '../../train/adamw.js';
 import { CheckpointError, loadCheckpoint } from '../../lm/checkpoint.js';
 import { Lora } from '../../lm/lora.js';
 import { GPT } from '../../lm/model.js';
 import { SafetensorsFile } from '../../lm/safetensors.js';
-import { trainStep } from '../../lm/train-step.js';
+import { trainStep } from '../../sft/train-step.js';
 import { maxAbsDiff, tempDir, useBackend } from '../helpers.js';
 import { tinyCheckpoint } from './fixtures.js';
 

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
-import { AdamW } from '../../lm/adamw.js';
+import { AdamW } from '../../train/adamw.js';
 import { ConfigError, GPTConfig, validateConfig } from '../../lm/config.js';
 import { GPT, KVCache, parameterShapes } from '../../lm/model.js';
 import { Rng } from '../../lm/rng.js';

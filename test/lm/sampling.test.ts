@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Rng } from '../../lm/rng.js';
-import { loadNativeAddon } from '../../lm/native-addon.js';
+import { loadNativeAddon } from '../../backend/native-addon.js';
 import { checkSampling, sampleRows, sampleToken } from '../../lm/sampling.js';
 
 const logits = Float32Array.from([2, 1, 0.5, 0, -1, -3]); // softmax ≈ [.56 .21 .12 .08 .03 .004]

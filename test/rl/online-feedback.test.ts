@@ -4,15 +4,15 @@
 import { expect } from 'chai';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { OnlineFeedback } from '../../cli/online-feedback.js';
+import { OnlineFeedback } from '../../rl/online/loop.js';
 import { MemorySink } from '../../data/metrics-sink.js';
 import { Store } from '../../data/store.js';
 import { loadCheckpoint } from '../../lm/checkpoint.js';
-import { resolveOnlineFeedback } from '../../rl/online-config.js';
+import { resolveOnlineFeedback } from '../../rl/online/config.js';
 import { tempDir, useBackend } from '../helpers.js';
 import { tinyCheckpoint } from '../lm/fixtures.js';
 
-describe('cli/online-feedback: tasks out, labels in, a refreshed reward model back', function () {
+describe('rl/online: tasks out, labels in, a refreshed reward model back', function () {
   this.timeout(180_000);
   before(useBackend);
 

@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MemorySink } from '../../data/metrics-sink.js';
-import { NonFiniteError } from '../../lm/adamw.js';
+import { NonFiniteError } from '../../train/adamw.js';
 import { loadCheckpoint } from '../../lm/checkpoint.js';
 import { Lora } from '../../lm/lora.js';
 import { ppoLr, runPpo } from '../../rl/ppo.js';

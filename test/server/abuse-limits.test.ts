@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { connect, Socket } from 'node:net';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
-import { WS_TOKEN_PREFIX } from '../../client/protocol.js';
+import { WS_TOKEN_PREFIX } from '../../protocol/wire.js';
 import { Store } from '../../data/store.js';
 import { RunningServer, ServerOptions, startServer } from '../../server/app.js';
 import { tempDir } from '../helpers.js';

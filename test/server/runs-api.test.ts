@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
-import { RunServerEvent, WS_TOKEN_PREFIX } from '../../client/protocol.js';
+import { RunServerEvent, WS_TOKEN_PREFIX } from '../../protocol/wire.js';
 import { Store } from '../../data/store.js';
 import { RunningServer, startServer } from '../../server/app.js';
 import { tempDir } from '../helpers.js';

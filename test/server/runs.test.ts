@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RunServerEvent } from '../../client/protocol.js';
+import type { RunServerEvent } from '../../protocol/wire.js';
 import { RunsStore } from '../../data/runs-store.js';
 import { alive } from '../../data/sqlite-sink.js';
 import { Store } from '../../data/store.js';

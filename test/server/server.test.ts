@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
-import { WS_TOKEN_PREFIX } from '../../client/protocol.js';
+import { WS_TOKEN_PREFIX } from '../../protocol/wire.js';
 import { Store } from '../../data/store.js';
 import { RunningServer, startServer } from '../../server/app.js';
 import { ROUTES } from '../../server/routes.js';

@@ -2,14 +2,14 @@ import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AdamW, NonFiniteError } from '../../lm/adamw.js';
+import { AdamW, NonFiniteError } from '../../train/adamw.js';
 import { loadCheckpoint } from '../../lm/checkpoint.js';
 import { Lora } from '../../lm/lora.js';
-import { lrAt, runSft, accumulate } from '../../lm/sft.js';
-import { resolveSftConfig, SftConfig, SftConfigError } from '../../lm/sft-config.js';
-import { loadSftData } from '../../lm/sft-data.js';
+import { lrAt, runSft, accumulate } from '../../sft/sft.js';
+import { resolveSftConfig, SftConfig, SftConfigError } from '../../sft/sft-config.js';
+import { loadSftData } from '../../sft/sft-data.js';
 import { maxAbsDiff, tempDir, useBackend } from '../helpers.js';
-import { mobyDickText, smallTokenizer, tinyCheckpoint } from './fixtures.js';
+import { mobyDickText, smallTokenizer, tinyCheckpoint } from '../lm/fixtures.js';
 
 const hooks = { corpus: () => mobyDickText(2) };
 
@@ -21,7 +21,7 @@ function pairsFile(): string {
   return f;
 }
 
-describe('lm/sft', () => {
+describe('sft/sft', () => {
   before(useBackend);
   let base: string;
   before(async () => {
@@ -74,7 +74,7 @@ describe('lm/sft', () => {
     const c = cfg({ steps: 30, evalEvery: 0, lr: 1e-2 });
     const before = loadCheckpoint(base).model;
     const data = loadSftData([{ name: 'moby', text: mobyDickText(2) }], smallTokenizer(), c);
-    const { batchPerplexity } = await import('../../lm/perplexity.js');
+    const { batchPerplexity } = await import('../../sft/perplexity.js');
     const start = batchPerplexity(before, data.evalBatches(2)).loss;
     before.dispose();
     const r = await runSft(c, false, hooks);

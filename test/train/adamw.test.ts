@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
-import { AdamW, NonFiniteError } from '../../lm/adamw.js';
+import { AdamW, NonFiniteError } from '../../train/adamw.js';
 import { useBackend } from '../helpers.js';
 
-describe('lm/adamw', () => {
+describe('train/adamw', () => {
   before(useBackend);
 
   it("matches torch.optim.AdamW's update worked by hand over two steps", () => {
