@@ -252,12 +252,12 @@ if (parts.includes('runs')) {
   if (r.status !== 0) throw new Error(`runs bench failed (exit ${r.status})`);
   const x = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
   const rtable = ['| training run beside the server | acknowledged labels/s | POST /api/labels p50 ms | p99 ms | errors | load average |', '|---|---|---|---|---|---|',
-    ...(['idle', 'training', 'after'] as const).map((k) => `| ${k === 'training' ? `${x.kind} training (${x.stepsDuringLabeling} steps ended in the 8 s)` : k === 'idle' ? 'none (before)' : 'none (after stopping it)'} | ${f(x[k].labelsPerSec, 0)} | ${x[k].p50.toFixed(1)} | ${x[k].p99.toFixed(1)} | ${x[k].errors} | ${x[k].load.toFixed(1)} |`)].join('\n');
+    ...(['idle', 'training', 'after'] as const).map((k) => `| ${k === 'training' ? `${x.kind} training (${x.stepsDuringLabeling} steps ended in the ${x.training.seconds.toFixed(0)} s)` : k === 'idle' ? 'none (before)' : 'none (after stopping it)'} | ${f(x[k].labelsPerSec, 0)} | ${x[k].p50.toFixed(1)} | ${x[k].p99.toFixed(1)} | ${x[k].errors} | ${x[k].load.toFixed(1)} |`)].join('\n');
   process.stdout.write(`\n${rtable}\nmetrics event delay (record time to WebSocket receipt): p50 ${x.metricDelayMs.p50} ms, max ${x.metricDelayMs.max} ms over ${x.metricDelayMs.n} steps\n`);
   record('runs', [
     '## Label server beside a training run',
     '',
-    `Run ${new Date().toISOString().slice(0, 10)} on ${machine()}. bench/runs.ts: a \`rlhf serve\` process, 16 labelers (GET /api/tasks/next, then POST /api/labels) for 8 s with no run, 8 s while a run launched through POST /api/runs trains in its child process (${x.kind}: the starter model with LoRA rank 8 against the sentiment rule, 64 rollouts of 24 tokens per step, as in bench/ppo.ts), and 8 s after stopping it. The run, the server and the client share the 2 cores; the last column is the 1-minute load average when the phase began (above 3, other work was running on the machine). Latency is that of the POST.`,
+    `Run ${new Date().toISOString().slice(0, 10)} on ${machine()}. bench/runs.ts: a \`rlhf serve\` process, 16 labelers (GET /api/tasks/next, then POST /api/labels) for 8 s with no run, at least 8 s (and until 3 training steps ended) while a run launched through POST /api/runs trains in its child process (the phase starts at its first metrics record, past model loading) (${x.kind}: the starter model with LoRA rank 8 against the sentiment rule, 64 rollouts of 24 tokens per step, as in bench/ppo.ts), and 8 s after stopping it. The run, the server and the client share the 2 cores; the last column is the 1-minute load average when the phase began (above 3, other work was running on the machine). Latency is that of the POST.`,
     '',
     rtable,
     '',

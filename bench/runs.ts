@@ -1,7 +1,7 @@
 // Run-manager benchmark: does a training run (a child process of `rlhf serve`) slow labeling down, and how
 // fast do its metrics reach a dashboard? A real `rlhf serve` on loopback; C labelers (GET /api/tasks/next,
 // then POST /api/labels, in a loop) for S seconds with no run, then again while a run trains (launched
-// through POST /api/runs), then again after stopping it; a researcher's WebSocket timestamps every metrics
+// through POST /api/runs; past its first step, and until at least 3 steps ended), then again after stopping it; a researcher's WebSocket timestamps every metrics
 // event against the record's own time (same machine clock). Prints one JSON line, with the machine's load
 // average at the start of each phase (the 2 cores may be shared with other work).
 // usage: node --import tsx bench/runs.ts [clients=16] [seconds=8] [kind=ppo|sft] [config.json]
@@ -47,14 +47,20 @@ function call(url: string, method: string, token: string, body?: unknown): Promi
 
 const q = (xs: number[], p: number) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))] : NaN);
 
-/** C labelers for `seconds`: POST /api/labels latencies and errors. */
-async function label(url: string, tokens: string[], tag: string): Promise<{ labelsPerSec: number; p50: number; p99: number; errors: number; load: number }> {
+/**
+ * C labelers for `seconds`, and longer while `more()` says so (at most MAX_PHASE_S): POST /api/labels
+ * latencies, errors, and the phase's true length (labels/s is over it).
+ */
+const MAX_PHASE_S = 180;
+async function label(url: string, tokens: string[], tag: string, more: () => boolean = () => false): Promise<{ labelsPerSec: number; p50: number; p99: number; errors: number; load: number; seconds: number }> {
   const load = loadavg()[0];
   const lat: number[] = [];
   let errors = 0;
-  const end = performance.now() + seconds * 1000;
+  const t0 = performance.now();
+  const end = t0 + seconds * 1000;
+  const go = () => performance.now() < end || (more() && performance.now() < t0 + MAX_PHASE_S * 1000);
   await Promise.all(tokens.map(async (tok, i) => {
-    while (performance.now() < end) {
+    while (go()) {
       const next = await call(`${url}/api/tasks/next`, 'GET', tok);
       if (next.status !== 200) return void errors++;
       const task = JSON.parse(next.body) as { id: number };
@@ -64,7 +70,8 @@ async function label(url: string, tokens: string[], tag: string): Promise<{ labe
       lat.push(performance.now() - t0);
     }
   }));
-  return { labelsPerSec: lat.length / seconds, p50: q(lat, 0.5), p99: q(lat, 0.99), errors, load };
+  const took = (performance.now() - t0) / 1000;
+  return { labelsPerSec: lat.length / took, p50: q(lat, 0.5), p99: q(lat, 0.99), errors, load, seconds: took };
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'rlhf-bench-runs-'));
@@ -98,7 +105,10 @@ try {
   const runId = (JSON.parse(launched.body) as { id: string }).id;
   await started; // past model loading: the child is training
   const stepsBefore = delays.length;
-  const training = await label(url, tokens, 'training');
+  // at least MIN_STEPS training steps end inside the phase, so it measures labeling beside real training
+  // (on 2026-11-28, 8 s under other load saw none: the child was still in its first step)
+  const MIN_STEPS = 3;
+  const training = await label(url, tokens, 'training', () => delays.length - stepsBefore < MIN_STEPS);
   const steps = delays.length - stepsBefore;
   await call(`${url}/api/runs/${runId}/stop`, 'POST', lead);
   ws.close();
