@@ -4,7 +4,6 @@
 import express, { NextFunction, Request, Response } from 'express';
 import { createServer, IncomingMessage, Server } from 'node:http';
 import { AddressInfo, Socket } from 'node:net';
-import { WS_TOKEN_PREFIX } from '../protocol/wire.js';
 import { Store, StoreError, User } from '../data/store.js';
 import { buildClient, clientPage } from './client-bundle.js';
 import { LabelQueue } from './label-queue.js';
@@ -16,7 +15,7 @@ import { RunManager, RunManagerOptions } from './run-manager.js';
 import { Ctx, ROUTES, storeStatus } from './routes.js';
 import { validate } from './schema.js';
 import { ScoreProxy } from './score-proxy.js';
-import { WsHub } from './ws-hub.js';
+import { offeredToken, WsHub } from './ws-hub.js';
 
 export interface ServerOptions {
   store: Store;
@@ -142,8 +141,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     const addr = addressKey(socket.remoteAddress);
     // Each upgrade costs a handshake and, once open, a socket held for hours: limited per address, and
     // a bad token counts against the address as on every other route.
-    const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
-    const token = offered.find((p) => p.startsWith(WS_TOKEN_PREFIX))?.slice(WS_TOKEN_PREFIX.length);
+    const token = offeredToken(req);
     const valid = !!token && store.authenticate(token) !== null; // an invalid one: ws-hub.ts answers it 401
     const wait = valid ? upgrades.take(addr) : Math.max(failures.take(addr), upgrades.take(addr));
     if (wait > 0) return void socket.end(`HTTP/1.1 429 Too Many Requests\r\nRetry-After: ${Math.ceil(wait)}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);

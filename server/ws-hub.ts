@@ -19,13 +19,19 @@ const REVALIDATE_MS = 1000;
 // WS_REVOKED (4401, in the application's 4000-4999 range): the close code of a socket whose token no longer authenticates
 export { WS_REVOKED };
 
+/** The bearer token a WebSocket upgrade offers in its `bearer.<token>` subprotocol, if any. */
+export function offeredToken(req: IncomingMessage): string | undefined {
+  const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim());
+  return offered.find((p) => p.startsWith(WS_TOKEN_PREFIX))?.slice(WS_TOKEN_PREFIX.length);
+}
+
 export class WsHub {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME, handleProtocols: (p) => [...p].find((x) => x.startsWith(WS_TOKEN_PREFIX)) ?? false });
   private readonly alive = new WeakMap<WebSocket, boolean>();
   private readonly overCap = new WeakMap<WebSocket, number>();
-  private readonly roles = new WeakMap<WebSocket, Role>();
-  // The token a socket was opened with (kept only in memory, like the request path's auth cache).
-  private readonly tokens = new WeakMap<WebSocket, { token: string; id: number }>();
+  // Who a socket belongs to: the token it was opened with (kept only in memory, like the request path's
+  // auth cache), the user's id, and the role events are filtered by (updated when it changes).
+  private readonly owners = new WeakMap<WebSocket, { token: string; id: number; role: Role }>();
   private readonly timer: NodeJS.Timeout;
   private readonly recheck: NodeJS.Timeout;
   private readonly unsubscribe: () => void;
@@ -62,8 +68,7 @@ export class WsHub {
       socket.end(`HTTP/1.1 ${code} ${why}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     };
     if (new URL(req.url ?? '/', 'http://x').pathname !== '/ws') return refuse(404, 'Not Found');
-    const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim());
-    const token = offered.find((p) => p.startsWith(WS_TOKEN_PREFIX))?.slice(WS_TOKEN_PREFIX.length);
+    const token = offeredToken(req);
     const user = token ? this.store.authenticate(token) : null;
     if (!user) return refuse(401, 'Unauthorized');
     this.wss.handleUpgrade(req, socket, head, (ws) => this.connected(ws, user, token!));
@@ -71,8 +76,7 @@ export class WsHub {
 
   private connected(ws: WebSocket, user: User, token: string): void {
     this.alive.set(ws, true);
-    this.roles.set(ws, user.role);
-    this.tokens.set(ws, { token, id: user.id });
+    this.owners.set(ws, { token, id: user.id, role: user.role });
     ws.on('pong', () => this.alive.set(ws, true));
     ws.on('error', () => ws.terminate()); // e.g. a frame over maxPayload: ws has already sent 1009
     ws.on('message', () => {}); // the page only listens; messages are ignored
@@ -84,7 +88,7 @@ export class WsHub {
     const data = JSON.stringify(event);
     const least = ROLES.indexOf(minRole);
     for (const ws of this.wss.clients) {
-      if (ws.readyState !== WebSocket.OPEN || ROLES.indexOf(this.roles.get(ws)!) < least) continue;
+      if (ws.readyState !== WebSocket.OPEN || ROLES.indexOf(this.owners.get(ws)!.role) < least) continue;
       if (ws.bufferedAmount > SEND_CAP) {
         this.dropped++;
         const n = (this.overCap.get(ws) ?? 0) + 1;
@@ -104,11 +108,11 @@ export class WsHub {
   revalidate(): void {
     if (!this.store.db.open) return;
     for (const ws of this.wss.clients) {
-      const t = this.tokens.get(ws);
-      if (!t || ws.readyState !== WebSocket.OPEN) continue;
-      const user = this.store.authenticate(t.token);
-      if (!user || user.id !== t.id) ws.close(WS_REVOKED, 'token revoked or user disabled');
-      else this.roles.set(ws, user.role);
+      const o = this.owners.get(ws);
+      if (!o || ws.readyState !== WebSocket.OPEN) continue;
+      const user = this.store.authenticate(o.token);
+      if (!user || user.id !== o.id) ws.close(WS_REVOKED, 'token revoked or user disabled');
+      else o.role = user.role;
     }
   }
 
