@@ -74,20 +74,16 @@ export class RunsStore {
   }
 
   /**
-   * Check the user's count of queued and running runs and insert a new one, in one IMMEDIATE transaction,
-   * so that concurrent launches (even from several servers) cannot pass the limit together.
+   * `write` (a launch or a resume) in one IMMEDIATE transaction with the check that `owner` has fewer than
+   * `maxActive` runs queued or running, so concurrent requests (even to several servers) cannot pass the
+   * limit together. `who` begins the refusal: "you have" for the owner, "its owner has" for an admin.
    */
-  createWithin(r: Parameters<RunsStore['create']>[0] & { owner: number }, maxActive: number): RunRow {
+  withinActive<T>(owner: number, maxActive: number, who: string, write: () => T): T {
     return this.db.transaction(() => {
-      const n = this.st.active.get(r.owner) as number;
-      if (n >= maxActive) throw new StoreError('conflict', `you have ${n} runs queued or running, the most this server allows; stop one or wait for it to end`);
-      return this.create(r);
+      const n = this.st.active.get(owner) as number;
+      if (n >= maxActive) throw new StoreError('conflict', `${who} ${n} runs queued or running, the most this server allows; stop one or wait for it to end`);
+      return write();
     }).immediate();
-  }
-
-  /** How many runs a user has queued or running. */
-  active(owner: number): number {
-    return this.st.active.get(owner) as number;
   }
 
   /** A JSON setting of the runs (quotas); undefined when unset. */

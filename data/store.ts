@@ -31,7 +31,6 @@ export class Store extends UserStore {
     this.st = {
       getSetting: p('SELECT value FROM settings WHERE key = ?').pluck(),
       setSetting: p('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
-      audit: p('INSERT INTO audit_log (at, user_id, action, detail) VALUES (?, ?, ?, ?)'),
       promptId: p('SELECT id FROM prompts WHERE text = ?').pluck(),
       addPrompt: p('INSERT INTO prompts (text, created_at) VALUES (?, ?)'),
       addCompletion: p('INSERT INTO completions (prompt_id, text, tokens, model, run_id, step, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
@@ -70,7 +69,7 @@ export class Store extends UserStore {
     try {
       this.db.transaction(() => {
         this.st.setSetting.run(key, value);
-        this.st.audit.run(now(), by, 'setting', JSON.stringify({ key, value }));
+        this.audit(by, 'setting', { key, value });
       }).immediate();
     } finally {
       this.settingCache.clear();
@@ -199,7 +198,7 @@ export class Store extends UserStore {
         this.assigner.assign(tid, user!, at);
         this.submitOne(user!, { taskId: tid, clientId: `import-${tid}`, kind: 'ranking', ranking: [chosenPos, 1 - chosenPos] });
       });
-      this.st.audit.run(at, null, 'import', JSON.stringify({ user: userName, labels: ids.length }));
+      this.audit(null, 'import', { user: userName, labels: ids.length }, at);
       return ids.length;
     }).immediate();
   }

@@ -17,6 +17,11 @@ export class UserStore {
   // Told after this connection changes a user's token, role or state (the WebSocket hub re-checks its sockets).
   private readonly userListeners = new Set<() => void>();
 
+  /** Append to the audit log (append-only: schema.sql refuses updates and deletes): who did what; an object detail is stored as JSON. */
+  audit(by: number | null, action: string, detail: object | string, at = now()): void {
+    this.ust.audit.run(at, by, action, typeof detail === 'string' ? detail : JSON.stringify(detail));
+  }
+
   constructor(readonly db: DB) {
     const p = (sql: string) => db.prepare(sql);
     this.ust = {
@@ -43,7 +48,7 @@ export class UserStore {
     try {
       this.db.transaction(() => {
         this.ust.addUser.run(name, role, hashToken(token), now());
-        this.ust.audit.run(now(), null, 'user.add', JSON.stringify({ name, role }));
+        this.audit(null, 'user.add', { name, role });
       }).immediate();
     } catch (e) {
       if (String(e).includes('UNIQUE')) throw new StoreError('conflict', `user '${name}' already exists`);
@@ -58,7 +63,7 @@ export class UserStore {
     const r = this.ust.setToken.run(hashToken(token), name);
     this.authCache.clear();
     if (!r.changes) throw new StoreError('not_found', `no user '${name}'`);
-    this.ust.audit.run(now(), by, 'user.token', JSON.stringify({ name }));
+    this.audit(by, 'user.token', { name });
     this.usersChanged();
     return token;
   }
@@ -92,7 +97,7 @@ export class UserStore {
         const u = this.ust.userByName.get(name) as { role: Role; disabled: number } | undefined;
         if (!u) throw new StoreError('not_found', `no user '${name}'`);
         write(u);
-        this.ust.audit.run(now(), by, action, JSON.stringify(detail));
+        this.audit(by, action, detail);
       }).immediate();
     } finally {
       this.authCache.clear();

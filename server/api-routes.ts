@@ -103,7 +103,7 @@ export const API_ROUTES: Route[] = [
       const format = (req.query.format as 'pairs' | 'full' | undefined) ?? 'pairs';
       res.setHeader('Content-Type', 'application/x-ndjson; charset=utf-8');
       res.setHeader('Content-Disposition', `attachment; filename="labels-${format}.jsonl"`);
-      store.db.prepare('INSERT INTO audit_log (at, user_id, action, detail) VALUES (?, ?, ?, ?)').run(new Date().toISOString(), u.id, 'export', format);
+      store.audit(u.id, 'export', format);
       const reader = openReader(store.db.name);
       try {
         for (const line of exportLines(reader, format)) {

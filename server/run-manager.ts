@@ -110,7 +110,7 @@ export class RunManager {
     writeFileSync(this.configFile(id), JSON.stringify(resolved, null, 2) + '\n'); // before the row: a queued run always has its file
     let run: RunRow;
     try {
-      run = by ? this.runs.createWithin({ ...row, owner: by.id }, quotas.maxQueuedPerUser) : this.runs.create(row);
+      run = by ? this.runs.withinActive(by.id, quotas.maxQueuedPerUser, 'you have', () => this.runs.create(row)) : this.runs.create(row);
     } catch (e) {
       rmSync(this.configFile(id), { force: true });
       throw e;
@@ -145,13 +145,12 @@ export class RunManager {
   resume(id: string, by: User | null = null): RunRow {
     const run = this.owned(id, by);
     if (run.state !== 'stopped' && run.state !== 'failed') throw new StoreError('conflict', `run ${id} is ${run.state}; only stopped or failed runs can be resumed`);
-    if (by && run.owner_id !== null) {
-      const q = this.quotas();
-      const n = this.runs.active(run.owner_id);
-      if (n >= q.maxQueuedPerUser) throw new StoreError('conflict', `${n} runs of this user are queued or running, the most this server allows; stop one or wait for it to end`);
-    }
+    const requeue = () => this.runs.setState(id, 'queued');
+    const queued = by && run.owner_id !== null
+      ? this.runs.withinActive(run.owner_id, this.quotas().maxQueuedPerUser, run.owner_id === by.id ? 'you have' : 'its owner has', requeue)
+      : requeue();
     this.audit(by, 'run.resume', { id });
-    this.changed(this.runs.setState(id, 'queued'));
+    this.changed(queued);
     this.pump();
     return this.runs.get(id)!;
   }
@@ -185,7 +184,7 @@ export class RunManager {
   }
 
   private audit(by: User | null, action: string, detail: object): void {
-    this.runs.db.prepare('INSERT INTO audit_log (at, user_id, action, detail) VALUES (?, ?, ?, ?)').run(new Date().toISOString(), by?.id ?? null, action, JSON.stringify(detail));
+    this.store.audit(by?.id ?? null, action, detail);
   }
 
   private configFile(id: string): string {

@@ -49,7 +49,7 @@ export const RUN_ROUTES: Route[] = [
       const q = mergeQuotas(runs.quotas(), req.body as Record<string, unknown>);
       store.db.transaction(() => {
         runs.runs.setSetting('run_quotas', JSON.stringify(q));
-        store.db.prepare('INSERT INTO audit_log (at, user_id, action, detail) VALUES (?, ?, ?, ?)').run(new Date().toISOString(), u.id, 'run.quotas', JSON.stringify(q));
+        store.audit(u.id, 'run.quotas', q);
       }).immediate();
       res.json(q);
     },
