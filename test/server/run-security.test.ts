@@ -78,7 +78,10 @@ describe('server: runs between users (owners, audit, environment, quotas, paging
     const q = await call(root, 'PUT', '/api/run-quotas', { maxRunDiskMb: 1 });
     expect(q.status).to.equal(200);
     expect(q.data.maxRunDiskMb).to.equal(1);
-    expect((await call(root, 'PUT', '/api/run-quotas', { maxDisk: 1 })).status).to.equal(400);
+    for (const body of [{ maxDisk: 1 }, { maxRunDiskMb: 0 }, { maxRunDiskMb: 1.5 }, { maxRunDiskMb: '1' }, { toString: 1 }, '{"maxRunDiskMb":']) {
+      expect((await call(root, 'PUT', '/api/run-quotas', body)).status, JSON.stringify(body)).to.equal(400);
+    }
+    expect((await call(rita, 'GET', '/api/run-quotas')).data.maxRunDiskMb).to.equal(1); // the refusals changed nothing
     const { data } = await call(rita, 'POST', '/api/runs', { kind: 'ppo', config: { steps: 10, fillBytes: 400_000, waitFile: never(), waitAfter: 5 } });
     const run = await until(async () => {
       const r = (await call(rita, 'GET', `/api/runs/${data.id}`)).data.run;

@@ -99,6 +99,12 @@ describe('server: users security', () => {
     expect(dis.data.error).to.match(/last enabled admin/);
     const demote = await call(admin, 'POST', '/api/users/boss/role', { role: 'researcher' });
     expect(demote.status).to.equal(409);
+    for (const body of [{ role: 'root' }, {}, { role: 'admin', extra: 1 }, '{"role":']) {
+      const bad = await call(admin, 'POST', '/api/users/rita/role', body);
+      expect(bad.status, JSON.stringify(body)).to.equal(400);
+      expect(bad.data.error).to.be.a('string');
+    }
+    expect((await call(rita, 'POST', '/api/users/rita/role', { role: 'admin' })).status).to.equal(403);
     expect((await call(admin, 'GET', '/api/me')).data).to.include({ role: 'admin' });
     // a disabled second admin does not count
     store.addUser('ada', 'admin');
