@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { AdamW } from '../train/adamw.js';
 import { BackendName, initBackend } from '../backend/backend.js';
 import { generate } from '../lm/generate.js';
-import { GPT } from '../lm/model.js';
+import { GPT2 } from '../lm/models/gpt2.js';
 import { Rng } from '../lm/rng.js';
 import { trainStep } from '../sft/train-step.js';
 import { forwardFlopsPerToken, SHAPES, trainFlopsPerToken } from './shapes.js';
@@ -37,7 +37,7 @@ const matmul = matmulGflops(1024, 5);
 log(`matMul 1024³: ${matmul.toFixed(1)} GFLOP/s`);
 
 // 2. Training: forward + backward + AdamW on random tokens, one warm-up step, then the median of the rest.
-const model = GPT.init(c, 0);
+const model = GPT2.init(c, 0);
 const opt = new AdamW(model.params, { lr: 1e-4, weightDecay: 0.1, maxGradNorm: 1 });
 const rng = new Rng(0);
 const batch = () => Array.from({ length: shape.batch }, () => Array.from({ length: c.nPositions + 1 }, () => Math.floor(rng.next() * c.vocabSize)));

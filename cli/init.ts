@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { BackendName, initBackend } from '../backend/backend.js';
 import { saveCheckpoint } from '../lm/checkpoint.js';
 import { validateConfig } from '../lm/config.js';
-import { GPT } from '../lm/model.js';
+import { GPT2 } from '../lm/models/gpt2.js';
 import { Tokenizer } from '../lm/tokenizer.js';
 import { backendOption, int, withShapeOptions } from './options.js';
 
@@ -22,7 +22,7 @@ export function initCommand(): Command {
         eosTokenId: tok.eosId ?? undefined, bosTokenId: tok.eosId ?? undefined,
       });
       await initBackend(o.backend as BackendName);
-      const model = GPT.init(config, o.seed);
+      const model = GPT2.init(config, o.seed);
       await saveCheckpoint(o.out, model, tok);
       const summary = { out: o.out, params: model.numParams(), config };
       process.stdout.write(o.json ? JSON.stringify(summary) + '\n' : `wrote ${o.out}: ${summary.params.toLocaleString('en')} parameters\n`);

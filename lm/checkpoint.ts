@@ -6,7 +6,8 @@ import * as tf from '@tensorflow/tfjs';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ConfigError, configFromHF, configToHF, GPTConfig } from './config.js';
-import { GPT, parameterShapes } from './model.js';
+import type { GPT } from './model.js';
+import { createModel, parameterShapes } from './models/registry.js';
 import { SafetensorsError, SafetensorsFile, serializeSafetensors } from './safetensors.js';
 import { Tokenizer } from './tokenizer.js';
 import { jsonError } from './json-error.js';
@@ -109,7 +110,7 @@ export function loadCheckpoint(dir: string): Checkpoint {
   const values = new Map<string, tf.Tensor>();
   for (const [name, w] of weights) values.set(name, tf.tensor(w.data, w.shape, 'float32'));
   try {
-    return { model: new GPT(config, values), tokenizer };
+    return { model: createModel(config, values), tokenizer };
   } finally {
     for (const t of values.values()) t.dispose();
   }

@@ -4,9 +4,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { GPT, KVCache } from './model.js';
 import { Rng } from './rng.js';
-import { nativeAddon } from '../backend/native-backend.js';
+import { readView, vectorMath } from '../backend/accel.js';
 import { checkSampling, sampleRows, SamplingOptions } from './sampling.js';
-import { readView } from '../backend/tensor-views.js';
 import { Tokenizer } from './tokenizer.js';
 
 export interface GenerateOptions extends SamplingOptions {
@@ -81,7 +80,7 @@ export async function generate(
       // sample before the tensor is freed; sampling allocates no tensors, so the view stays valid.
       const logits = readView(next);
       const live = out.flatMap((o, b) => (o.done ? [] : [b]));
-      const picks = sampleRows(logits, V, live, opts, rng, nativeAddon());
+      const picks = sampleRows(logits, V, live, opts, rng, vectorMath());
       for (const [j, b] of live.entries()) {
         const o = out[b];
         const pick = picks[j];

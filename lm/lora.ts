@@ -7,7 +7,8 @@ import * as tf from '@tensorflow/tfjs';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CheckpointError, writeFileAtomic } from './checkpoint.js';
-import { GPT, LinearAdapter, parameterShapes } from './model.js';
+import type { GPT, LinearAdapter } from './model.js';
+import { parameterShapes } from './models/registry.js';
 import { SafetensorsError, SafetensorsFile, serializeSafetensors } from './safetensors.js';
 import { jsonError } from './json-error.js';
 

@@ -9,7 +9,7 @@
 // one fused kernel (backend/native-fused.ts); the compositions below serve every other backend.
 // All ops take the residual stream flattened to rows: x is [N, C] with N = B * T.
 import * as tf from '@tensorflow/tfjs';
-import { taping } from '../backend/engine-state.js';
+import { hasFused, runFused, taping } from '../backend/accel.js';
 
 type T2 = tf.Tensor2D;
 
@@ -19,20 +19,7 @@ type T2 = tf.Tensor2D;
  * an explicit transpose of the tied head's [V, N] output alone costs a 67 MB strided copy at the M shape.
  */
 const wasm = () => tf.getBackend() === 'wasm';
-/**
- * A fused kernel of the current backend, if it has one. The native backend registers one per op below
- * (backend/native-fused.ts: one pass over memory each); elsewhere the ops use their tfjs compositions.
- */
-function fused(name: string): boolean {
-  return tf.getKernel(name, tf.getBackend()) !== undefined;
-}
-function run(name: string, inputs: Record<string, tf.Tensor | null>, attrs: Record<string, unknown> = {}): tf.Tensor[] {
-  const ins = Object.fromEntries(Object.entries(inputs).filter(([, v]) => v)) as tf.NamedTensorMap;
-  const r = tf.engine().runKernel(name, ins, attrs as tf.NamedAttrMap) as tf.Tensor | tf.Tensor[];
-  return Array.isArray(r) ? r : [r];
-}
-
-// Whether tfjs is recording a tape (tfjs private state: backend/engine-state.ts); outside one the ops below
+// Whether tfjs is recording a tape (tfjs private state, read in backend/); outside one the ops below
 // skip tf.customGrad's bookkeeping and run their forward kernels alone.
 export { taping };
 
@@ -153,17 +140,17 @@ export function tiedHead(x: T2, wte: T2): T2 {
 /** LayerNorm over the last axis: x [N, C], gain g [C], bias b [C]. */
 export function layerNorm(x: T2, g: tf.Tensor1D, b: tf.Tensor1D, eps: number): T2 {
   // Outside a tape the fused kernel also skips xhat, which only the backward pass reads.
-  if (!taping() && fused('RlhfLayerNorm')) return run('RlhfLayerNorm', { x, g, b }, { eps, inference: true })[0] as T2;
+  if (!taping() && hasFused('RlhfLayerNorm')) return runFused('RlhfLayerNorm', { x, g, b }, { eps, inference: true })[0] as T2;
   const frozen = isFrozen(g) && isFrozen(b);
   const f = customGrad((x_: tf.Tensor, ...rest: unknown[]) => {
     const save = rest.at(-1) as tf.GradSaveFunc;
     const [g_, b_] = frozen ? [g, b] : (rest as tf.Tensor[]);
-    if (fused('RlhfLayerNorm')) {
-      const [y, xh, r] = run('RlhfLayerNorm', { x: x_, g: g_, b: b_ }, { eps });
+    if (hasFused('RlhfLayerNorm')) {
+      const [y, xh, r] = runFused('RlhfLayerNorm', { x: x_, g: g_, b: b_ }, { eps });
       save([xh, r, g_]);
       return {
         value: y,
-        gradFunc: (dy: tf.Tensor, [xhs, rs, gs]: tf.Tensor[]) => run('RlhfLayerNormGrad', { dy, xhat: xhs, rstd: rs, g: gs }, { params: !frozen }),
+        gradFunc: (dy: tf.Tensor, [xhs, rs, gs]: tf.Tensor[]) => runFused('RlhfLayerNormGrad', { dy, xhat: xhs, rstd: rs, g: gs }, { params: !frozen }),
       };
     }
     const [xhat, rstd] = tf.tidy(() => {
@@ -195,8 +182,8 @@ const GELU_C = 0.044715;
 export function gelu(x: tf.Tensor): tf.Tensor {
   const f = customGrad((x_: tf.Tensor, save: tf.GradSaveFunc) => {
     save([x_]);
-    if (fused('RlhfGelu')) {
-      return { value: run('RlhfGelu', { x: x_ })[0], gradFunc: (dy: tf.Tensor, [xs]: tf.Tensor[]) => run('RlhfGeluGrad', { dy, x: xs }) };
+    if (hasFused('RlhfGelu')) {
+      return { value: runFused('RlhfGelu', { x: x_ })[0], gradFunc: (dy: tf.Tensor, [xs]: tf.Tensor[]) => runFused('RlhfGeluGrad', { dy, x: xs }) };
     }
     return {
       value: tf.tidy(() => tf.mul(x_, geluGate(x_))),
@@ -223,11 +210,11 @@ function geluGate(x: tf.Tensor): tf.Tensor {
 export function attnProbs(scores: tf.Tensor4D, bias: tf.Tensor, scale: number): tf.Tensor4D {
   const [B, , Tq, Tk] = scores.shape;
   const b = bias.shape;
-  if (fused('RlhfAttnProbs') && b.length === 4 && (b[0] === 1 || b[0] === B) && b[1] === 1 && b[2] === Tq && b[3] === Tk) {
+  if (hasFused('RlhfAttnProbs') && b.length === 4 && (b[0] === 1 || b[0] === B) && b[1] === 1 && b[2] === Tq && b[3] === Tk) {
     const g = customGrad((s: tf.Tensor, save: tf.GradSaveFunc) => {
-      const p = run('RlhfAttnProbs', { scores: s, bias }, { scale })[0];
+      const p = runFused('RlhfAttnProbs', { scores: s, bias }, { scale })[0];
       save([p]);
-      return { value: p, gradFunc: (dp: tf.Tensor, [ps]: tf.Tensor[]) => run('RlhfAttnProbsGrad', { dp, p: ps }, { scale }) };
+      return { value: p, gradFunc: (dp: tf.Tensor, [ps]: tf.Tensor[]) => runFused('RlhfAttnProbsGrad', { dp, p: ps }, { scale }) };
     });
     return g(scores) as tf.Tensor4D;
   }
@@ -253,12 +240,12 @@ export function crossEntropy(logits: T2, targets: tf.Tensor1D, weights: tf.Tenso
   const [N, V] = logits.shape;
   const f = customGrad((z: tf.Tensor, save: tf.GradSaveFunc) => {
     save([z, targets, weights]);
-    if (fused('RlhfXent')) {
+    if (hasFused('RlhfXent')) {
       return {
-        value: tf.tidy(() => tf.div(tf.sum(tf.mul(run('RlhfXent', { logits: z, targets })[0], weights)), tf.maximum(tf.sum(weights), 1e-12))),
+        value: tf.tidy(() => tf.div(tf.sum(tf.mul(runFused('RlhfXent', { logits: z, targets })[0], weights)), tf.maximum(tf.sum(weights), 1e-12))),
         gradFunc: (dy: tf.Tensor, [zs, ts, ws]: tf.Tensor[]) => tf.tidy(() => {
           const coef = tf.mul(tf.div(ws, tf.maximum(tf.sum(ws), 1e-12)), dy); // [N]
-          return run('RlhfXentGrad', { logits: zs, targets: ts, coef });
+          return runFused('RlhfXentGrad', { logits: zs, targets: ts, coef });
         }),
       };
     }

@@ -8,7 +8,8 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CheckpointError, readConfig, readWeights, writeFileAtomic } from '../lm/checkpoint.js';
 import { configToHF } from '../lm/config.js';
-import { GPT, parameterShapes } from '../lm/model.js';
+import type { GPT } from '../lm/model.js';
+import { createModel, parameterShapes } from '../lm/models/registry.js';
 import { serializeSafetensors } from '../lm/safetensors.js';
 import { Tokenizer } from '../lm/tokenizer.js';
 
@@ -151,7 +152,7 @@ export class RewardModel {
     for (const [name, w] of weights) if (name !== 'score.weight') values.set(name, tf.tensor(w.data, w.shape, 'float32'));
     const head = tf.tensor(weights.get('score.weight')!.data, [1, config.nEmbd]);
     try {
-      const rm = new RewardModel(new GPT(config, values), tok, head);
+      const rm = new RewardModel(createModel(config, values), tok, head);
       rm.norm = { mean: n.mean!, std: n.std!, samples: n.samples ?? 0 };
       return rm;
     } finally {

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { loadCheckpoint } from '../lm/checkpoint.js';
 import { Lora, LoraConfig } from '../lm/lora.js';
 import { GPT } from '../lm/model.js';
-import { linear, tiedHead } from '../lm/ops.js';
+import { linear } from '../lm/ops.js';
 import { Tokenizer } from '../lm/tokenizer.js';
 import { logprobsAndEntropy } from './logprobs.js';
 
@@ -126,7 +126,7 @@ export class PpoModels {
   /** Policy logprobs and entropy (and values on a shared backbone). Call inside tf.tidy. */
   policyForward(p: Packed, temperature: number): PolicyOut {
     const h = responseHidden(this.policy, p);
-    const logits = tiedHead(h, this.policy.p('wte.weight') as tf.Tensor as tf.Tensor2D); // [N, V]
+    const logits = this.policy.head(h); // [N, V]
     const targets = tf.tensor1d(p.responses.flat(), 'int32');
     const le = logprobsAndEntropy(logits, targets, temperature);
     return { le, values: this.critic ? null : this.head.forward(h) };
@@ -143,7 +143,7 @@ export class PpoModels {
     if (this.lora) this.lora.enabled = false;
     try {
       const h = responseHidden(model, p);
-      const logits = tiedHead(h, model.p('wte.weight') as tf.Tensor as tf.Tensor2D);
+      const logits = model.head(h); // [N, V]
       const le = logprobsAndEntropy(logits, tf.tensor1d(p.responses.flat(), 'int32'), temperature);
       return tf.reshape(tf.slice(le, [0, 0], [-1, 1]), [-1]) as tf.Tensor1D;
     } finally {

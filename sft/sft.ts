@@ -9,7 +9,8 @@ import { AdamW, NonFiniteError } from '../train/adamw.js';
 import { loadCheckpoint, saveCheckpoint, writeFileAtomic } from '../lm/checkpoint.js';
 import { validateConfig } from '../lm/config.js';
 import { Lora } from '../lm/lora.js';
-import { GPT } from '../lm/model.js';
+import type { GPT } from '../lm/model.js';
+import { initModel } from '../lm/models/registry.js';
 import { batchPerplexity } from './perplexity.js';
 import { loadOptimizer, openRunFolder, readTrainerState, saveRunCheckpoint, TrainerState } from '../train/run-checkpoint.js';
 import { SftConfig } from './sft-config.js';
@@ -64,7 +65,7 @@ export async function runSft(c: SftConfig, resume: boolean, hooks: SftHooks): Pr
     const i = c.init!;
     tok = Tokenizer.load(i.tokenizer);
     const eos = tok.eosId ?? undefined;
-    model = GPT.init(validateConfig({ vocabSize: tok.vocabSize, nPositions: i.nPositions, nEmbd: i.nEmbd, nLayer: i.nLayer, nHead: i.nHead, eosTokenId: eos, bosTokenId: eos }), c.seed);
+    model = initModel(validateConfig({ vocabSize: tok.vocabSize, nPositions: i.nPositions, nEmbd: i.nEmbd, nLayer: i.nLayer, nHead: i.nHead, eosTokenId: eos, bosTokenId: eos }), c.seed);
   }
   if (c.seqLen > model.config.nPositions) throw new Error(`seqLen ${c.seqLen} exceeds the model's n_positions ${model.config.nPositions}`);
   if (c.lora) lora = resume && last ? Lora.load(last, model) : Lora.attach(model, c.lora, c.seed);

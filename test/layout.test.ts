@@ -1,7 +1,9 @@
 // The layering rules of the README's Layout section, checked on the imports of every source file, and no
 // import circle anywhere:
 //   backend/ imports nothing of ours; lm/ only backend/; protocol/ nothing at all; client/ only protocol/;
-//   data/ never client/ and never (through anything it imports) tfjs; the trainers never server/ or cli/.
+//   data/ never client/ and never (through anything it imports) tfjs; the trainers never server/ or cli/;
+//   outside backend/, only backend/backend.ts (choosing a backend) and backend/accel.ts (fused ops, views,
+//   vector maths) are imported: nothing else reaches the native addon or tfjs internals.
 // Imports are read as text (static import/export ... from, and import('...') with a literal), which is
 // all this code base uses; a variable import is not followed (rl/reward-source.ts names one on purpose).
 import { expect } from 'chai';
@@ -23,6 +25,9 @@ const FORBIDDEN: Record<string, string[]> = {
   data: ['client', 'server', 'cli'],
   ...Object.fromEntries(TRAINERS.map((t) => [t, ['server', 'cli', 'client']])),
 };
+
+/** The files of backend/ that other folders may import. */
+const BACKEND_FACES = ['backend/backend.ts', 'backend/accel.ts'];
 
 const SPEC = /(?:^|[\s;])(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|^import\s+['"]([^'"]+)['"]/gm;
 
@@ -59,6 +64,7 @@ export function violations(files: Map<string, string>): string[] {
       const allowed = ALLOWED[from];
       if (allowed && !allowed.includes(to)) out.push(`${file} -> ${target}: ${from}/ may import only ${allowed.join(', ')}`);
       if (FORBIDDEN[from]?.includes(to)) out.push(`${file} -> ${target}: ${from}/ never imports ${to}/`);
+      if (to === 'backend' && from !== 'backend' && !BACKEND_FACES.includes(target)) out.push(`${file} -> ${target}: outside backend/, import only ${BACKEND_FACES.join(' or ')}`);
     }
     if (from === 'protocol' && packages.length) out.push(`${file} -> ${packages[0]}: protocol/ depends on nothing`);
     if (from === 'data') {
@@ -139,6 +145,7 @@ describe('layout: the layering rules hold in code', () => {
       ['lm/json-error.ts', "const m = await import('./heavy.js');"],
       ['lm/heavy.ts', "import * as tf from '@tensorflow/tfjs';"],
       ['rl/ppo.ts', "import { startServer } from '../server/app.js';"],
+      ['sft/train-step.ts', "import { nativeAddon } from '../backend/native-backend.js';"],
     ]);
     const v = violations(files);
     expect(v).to.include("lm/model.ts -> train/adamw.ts: lm/ may import only lm, backend");
@@ -148,6 +155,7 @@ describe('layout: the layering rules hold in code', () => {
     expect(v).to.include('protocol/wire.ts -> zod: protocol/ depends on nothing');
     expect(v).to.include('data/prefs.ts -> lm/heavy.ts -> @tensorflow/tfjs: data/ never imports tfjs');
     expect(v).to.include('rl/ppo.ts -> server/app.ts: rl/ never imports server/');
-    expect(v).to.have.length(7);
+    expect(v).to.include('sft/train-step.ts -> backend/native-backend.ts: outside backend/, import only backend/backend.ts or backend/accel.ts');
+    expect(v).to.have.length(8);
   });
 });

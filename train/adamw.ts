@@ -1,11 +1,10 @@
 // AdamW with torch's decoupled weight decay, plus global-norm gradient clipping and a NaN/Inf guard.
 // tf.train has no AdamW. The moments live in JS Float32Arrays, outside the wasm heap (4 GiB at most,
 // never shrinking): for the GPT-2-small shape they alone would take 1 GiB of it. Gradients are read and
-// weights updated in place where the backend allows (tensor-views.ts).
+// weights updated in place where the backend allows (backend/accel.ts).
 //   p ← p − lr·wd·p;  m ← β1 m + (1−β1) g;  v ← β2 v + (1−β2) g²;  p ← p − lr · m̂ / (√v̂ + ε)
 import * as tf from '@tensorflow/tfjs';
-import { nativeAddon } from '../backend/native-backend.js';
-import { readView, writableView } from '../backend/tensor-views.js';
+import { readView, vectorMath, writableView } from '../backend/accel.js';
 
 export interface AdamWOptions {
   /** Learning rate; may be changed between steps (schedules set it). */
@@ -58,7 +57,7 @@ export class AdamW {
     const g = new Map<string, Float32Array>();
     const lookup = grads instanceof Map ? grads : new Map(Object.entries(grads));
     let sq = 0;
-    const native = nativeAddon(); // the same update in C++, on all cores
+    const native = vectorMath(); // the same update in C++, on all cores
     for (const [name, p] of this.params) {
       const t = lookup.get(name) ?? lookup.get(p.name);
       if (!t) continue; // unused parameter: no gradient, no update (torch skips p.grad is None)

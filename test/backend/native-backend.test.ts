@@ -8,6 +8,7 @@ import { AdamW } from '../../train/adamw.js';
 import { currentBackend, initBackend } from '../../backend/backend.js';
 import { Lora } from '../../lm/lora.js';
 import { GPT, KVCache } from '../../lm/model.js';
+import { GPT2 } from '../../lm/models/gpt2.js';
 import { loadNativeAddon } from '../../backend/native-addon.js';
 import { nativeFallbackKernels } from '../../backend/native-backend.js';
 import { Rng } from '../../lm/rng.js';
@@ -27,7 +28,7 @@ const ids = Array.from({ length: 4 }, () => Array.from({ length: 33 }, () => Mat
 
 async function step(backend: 'wasm' | 'native', init: Map<string, Float32Array>): Promise<StepRecord> {
   await initBackend(backend, { quiet: true });
-  const model = new GPT(config, new Map([...init].map(([k, v]) => [k, tf.tensor(v, model0Shapes.get(k)!)])));
+  const model = new GPT2(config, new Map([...init].map(([k, v]) => [k, tf.tensor(v, model0Shapes.get(k)!)])));
   const logits = tf.tidy(() => model.forward(tf.tensor2d(ids, undefined, 'int32')).logits!.dataSync().slice());
   const { value, grads } = tf.variableGrads(() => model.loss(tf.tensor2d(ids, undefined, 'int32')));
   const loss = value.dataSync()[0];
@@ -70,7 +71,7 @@ describe('backend/native-backend', function () {
 
   it('a GPT training step (loss, logits, every gradient, one AdamW update) equals the wasm backend within float32 noise', async () => {
     await initBackend('wasm', { quiet: true });
-    const m0 = GPT.init(config, 5);
+    const m0 = GPT2.init(config, 5);
     model0Shapes = new Map([...m0.params].map(([k, v]) => [k, v.shape]));
     const init = new Map([...m0.params].map(([k, v]) => [k, v.dataSync().slice() as Float32Array]));
     m0.dispose();
@@ -101,7 +102,7 @@ describe('backend/native-backend', function () {
     const lossMask = mask.map((row) => row.slice(1));
     const run = async (backend: 'wasm' | 'native') => {
       await initBackend(backend, { quiet: true });
-      const model = GPT.init(config, 9);
+      const model = GPT2.init(config, 9);
       const lora = Lora.attach(model, { rank: 4, alpha: 8, targets: ['attn', 'mlp'] }, 2);
       // B starts at 0, which would leave A without gradient: give B values so both are exercised.
       for (const [name, v] of lora.params) if (name.endsWith('lora_B')) v.assign(tf.randomNormal(v.shape, 0, 0.1, 'float32', 4));
@@ -148,7 +149,7 @@ describe('backend/native-backend', function () {
 
   it('decoding with the in-place KV cache gives the full forward logits at every step (left padding, a cache that must grow)', async () => {
     await initBackend('native', { quiet: true });
-    const model = GPT.init(config, 4);
+    const model = GPT2.init(config, 4);
     const seqs = [[0, 0, 0, 5, 9, 2], [7, 3, 1, 4, 4, 8], [0, 11, 12, 13, 14, 15]];
     const mask = seqs.map((s) => s.map((id, t) => (t < 3 && id === 0 ? 0 : 1)));
     const cache = new KVCache(8); // too small for 6 + 12 positions: the buffers grow on the way
@@ -221,7 +222,7 @@ describe('backend/native-backend', function () {
 
   it('training on native keeps the tensor count flat and reports which kernels ran in JavaScript', async () => {
     await initBackend('native', { quiet: true });
-    const model = GPT.init(config, 1);
+    const model = GPT2.init(config, 1);
     const opt = new AdamW(model.params, { lr: 1e-3 });
     trainStep(model, opt, ids);
     const before = tf.memory().numTensors;

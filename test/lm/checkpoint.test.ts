@@ -3,7 +3,9 @@ import { expect } from 'chai';
 import { copyFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CheckpointError, loadCheckpoint, saveCheckpoint } from '../../lm/checkpoint.js';
-import { GPT, parameterShapes } from '../../lm/model.js';
+import { GPT } from '../../lm/model.js';
+import { GPT2 } from '../../lm/models/gpt2.js';
+import { parameterShapes } from '../../lm/models/registry.js';
 import { SafetensorsFile, serializeSafetensors } from '../../lm/safetensors.js';
 import { tempDir, useBackend } from '../helpers.js';
 import { tinyCheckpoint } from './fixtures.js';
@@ -138,7 +140,7 @@ describe('lm/checkpoint', () => {
     const a = loadCheckpoint(dir);
     await saveCheckpoint(out, a.model, a.tokenizer);
     const good = await logits(a.model, ids);
-    const victim = GPT.init(a.model.config, 99);
+    const victim = GPT2.init(a.model.config, 99);
     victim.p('h.1.mlp.c_fc.weight').dispose(); // reading it during the save will throw
     let threw = false;
     try {

@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { countWords, trainBpe } from '../../lm/bpe-train.js';
 import { saveCheckpoint } from '../../lm/checkpoint.js';
 import { GPT } from '../../lm/model.js';
+import { GPT2 } from '../../lm/models/gpt2.js';
 import { Tokenizer } from '../../lm/tokenizer.js';
 import { tempDir, tinyConfig } from '../helpers.js';
 
@@ -28,7 +29,7 @@ export function smallTokenizer(): Tokenizer {
 export async function tinyCheckpoint(seed = 0): Promise<string> {
   const dir = tempDir('rlhf-ckpt-');
   const t = smallTokenizer();
-  const m = GPT.init(tinyConfig({ vocabSize: t.vocabSize, eosTokenId: t.eosId!, bosTokenId: t.eosId!, nPositions: 128 }), seed);
+  const m = GPT2.init(tinyConfig({ vocabSize: t.vocabSize, eosTokenId: t.eosId!, bosTokenId: t.eosId!, nPositions: 128 }), seed);
   await saveCheckpoint(dir, m, t);
   m.dispose();
   return dir;

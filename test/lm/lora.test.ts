@@ -6,6 +6,7 @@ import { AdamW } from '../../train/adamw.js';
 import { CheckpointError, loadCheckpoint } from '../../lm/checkpoint.js';
 import { Lora } from '../../lm/lora.js';
 import { GPT } from '../../lm/model.js';
+import { GPT2 } from '../../lm/models/gpt2.js';
 import { SafetensorsFile } from '../../lm/safetensors.js';
 import { trainStep } from '../../sft/train-step.js';
 import { maxAbsDiff, tempDir, useBackend } from '../helpers.js';
@@ -101,7 +102,7 @@ describe('lm/lora', () => {
     const { model, lora } = await trained(['attn']);
     const out = tempDir();
     await lora.save(out);
-    const other = GPT.init({ ...model.config, nEmbd: 32 }, 0);
+    const other = GPT2.init({ ...model.config, nEmbd: 32 }, 0);
     const before = tf.memory().numTensors;
     expect(() => Lora.load(out, other)).to.throw(CheckpointError, /adapter_model\.safetensors: tensor 'base_model\.model\.transformer\.h\.0\.attn\.c_attn\.lora_A\.weight' has shape \[4,16\], expected \[4,32\]/);
     expect(tf.memory().numTensors).to.equal(before);

@@ -1,7 +1,7 @@
 // An independent GPT-2 in float64 plain loops, written from the architecture's definition
 // (Radford et al. 2019; Hugging Face's GPT2Model): it shares no code with lm/ beyond the weight names.
 // Tests compare our tfjs model's logits and gradients against it.
-import { GPTConfig } from '../../lm/config.js';
+import { GPTConfig } from '../../../lm/config.js';
 
 export type Weights = Map<string, Float64Array>;
 type Mat = Float64Array[]; // rows

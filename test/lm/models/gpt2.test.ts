@@ -1,10 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
-import { AdamW } from '../../train/adamw.js';
-import { ConfigError, GPTConfig, validateConfig } from '../../lm/config.js';
-import { GPT, KVCache, parameterShapes } from '../../lm/model.js';
-import { Rng } from '../../lm/rng.js';
-import { maxAbsDiff, tinyConfig, useBackend } from '../helpers.js';
+import { AdamW } from '../../../train/adamw.js';
+import { ConfigError, GPTConfig, validateConfig } from '../../../lm/config.js';
+import { GPT, KVCache } from '../../../lm/model.js';
+import { GPT2 } from '../../../lm/models/gpt2.js';
+import { parameterShapes } from '../../../lm/models/registry.js';
+import { Rng } from '../../../lm/rng.js';
+import { maxAbsDiff, tinyConfig, useBackend } from '../../helpers.js';
 import { referenceLogits, referenceLoss, Weights } from './reference-gpt2.js';
 
 /** Random weights large enough that a wrong op shows: N(0, 0.3), LayerNorm gains near 1. */
@@ -22,7 +24,7 @@ export function randomWeights(c: GPTConfig, seed: number): Weights {
 
 export function modelFrom(c: GPTConfig, w: Weights): GPT {
   const values = new Map([...w].map(([k, v]) => [k, tf.tensor(Float32Array.from(v), parameterShapes(c).find(([n]) => n === k)![1])] as const));
-  const m = new GPT(c, values);
+  const m = new GPT2(c, values);
   tf.dispose([...values.values()]);
   return m;
 }
@@ -133,7 +135,7 @@ describe('lm/model', () => {
 
   it('keeps tf.memory().numTensors flat over 50 training steps', () => {
     const c = tinyConfig();
-    const m = GPT.init(c, 5);
+    const m = GPT2.init(c, 5);
     const opt = new AdamW(m.params, { lr: 3e-3, weightDecay: 0.1, maxGradNorm: 1 });
     const ids = tf.tensor2d(Array.from({ length: 4 * 13 }, (_, i) => (i * 5) % c.vocabSize), [4, 13], 'int32');
     const losses: number[] = [];
@@ -160,7 +162,7 @@ describe('lm/model', () => {
 
   it('refuses sequences longer than nPositions', () => {
     const c = tinyConfig({ nPositions: 4 });
-    const m = GPT.init(c);
+    const m = GPT2.init(c);
     expect(() => tf.tidy(() => m.forward(tf.zeros([1, 5], 'int32')).hidden)).to.throw(/exceeds nPositions 4/);
     m.dispose();
   });
