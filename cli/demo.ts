@@ -19,7 +19,7 @@ import { sampleTasks } from '../lm/sample-tasks.js';
 import { RewardModel } from '../reward-models/reward-model.js';
 import { resolveRmConfig } from '../reward-models/rm-config.js';
 import { loadRule } from '../reward-models/rules.js';
-import { simulateLabeler } from '../reward-models/simulated-labeler.js';
+import { simulateLabeler } from '../labelers/simulated-labeler.js';
 import { trainRewardModel } from '../reward-models/train-rm.js';
 import { startServer } from '../server/app.js';
 import { backendOption, int } from './options.js';

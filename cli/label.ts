@@ -1,7 +1,7 @@
 // rlhf label simulate: a simulated labeler that labels through the server's HTTP API.
 import { Command } from 'commander';
 import { loadRule } from '../reward-models/rules.js';
-import { simulateLabeler } from '../reward-models/simulated-labeler.js';
+import { simulateLabeler } from '../labelers/simulated-labeler.js';
 import { float, int } from './options.js';
 import { Progress } from './progress.js';
 

@@ -5,7 +5,7 @@ import { Store } from '../data/store.js';
 import { loadCheckpoint } from '../lm/checkpoint.js';
 import { sampleTasks } from '../lm/sample-tasks.js';
 import { loadRule } from '../reward-models/rules.js';
-import { simulateLabeler } from '../reward-models/simulated-labeler.js';
+import { simulateLabeler } from '../labelers/simulated-labeler.js';
 import { startServer } from '../server/app.js';
 
 export interface SimulatedLabelsOptions {

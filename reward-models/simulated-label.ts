@@ -1,39 +1,26 @@
-// Simulated labelers: they fetch tasks and submit labels through the real HTTP API, exactly as the
-// labeling page does (submit-and-next), so the whole loop can run without people. A rule scores each
-// completion; the labeler ranks by score, marks a tie when all scores are equal, and with probability
-// `noise` flips its choice (a pair is swapped; a longer ranking is shuffled). Whether a task's choice is
-// flipped depends only on (seed, task id), so a run's labels do not depend on which labeler got which task.
-import type { LabelAck, LabelRequest, TaskView } from '../protocol/wire.js';
+// The label a simulated labeler gives, with no I/O: a rule scores each completion; the label ranks by
+// score, is a tie when all scores are equal, and with probability `noise` has its choice flipped (a pair is
+// swapped; a longer ranking is shuffled). Whether a task's choice is flipped depends only on (seed, task
+// id), so a run's labels do not depend on which labeler got which task. labelers/simulated-labeler.ts
+// fetches the tasks and submits these labels over the HTTP API.
 import { mix, Rng, shuffleInPlace } from '../lm/rng.js';
 import { Rule } from './rules.js';
 
-export interface SimulateOptions {
-  /** Server base URL, e.g. http://127.0.0.1:8080. */
-  url: string;
-  /** A labeler token. */
-  token: string;
-  rule: Rule;
-  /** Fraction of choices flipped, in [0, 1]. */
-  noise: number;
-  /** Stop after this many labels (Infinity: until the queue is empty). */
-  count: number;
-  seed: number;
-  /** Called after every acknowledged label. */
-  onLabel?: (n: number, label: LabelRequest, task: TaskView) => void;
-  /** When the queue is empty, poll again every waitMs (the online loop keeps adding tasks) instead of stopping. */
-  waitMs?: number;
-  /** Stops a waiting labeler (after its current label). */
-  signal?: AbortSignal;
+/** What the rule needs of a task: the shape of the API's TaskView, kept structural so this file stays off the wire. */
+export interface LabelTask {
+  id: number;
+  prompt: string;
+  /** In display order; a ranking lists these positions, best first. */
+  completions: { position: number; text: string }[];
 }
 
-export interface SimulateResult {
-  labels: number;
-  ties: number;
-  flipped: number;
+export interface RuleLabel {
+  kind: 'ranking' | 'tie';
+  ranking?: number[];
 }
 
 /** The label a rule gives a task: a ranking best first, or a tie when every score is equal. */
-export async function ruleLabel(rule: Rule, task: TaskView): Promise<{ kind: 'ranking' | 'tie'; ranking?: number[] }> {
+export async function ruleLabel(rule: Rule, task: LabelTask): Promise<RuleLabel> {
   const scored: { position: number; score: number }[] = [];
   for (const c of task.completions) scored.push({ position: c.position, score: Number(await rule.score(task.prompt, c.text)) });
   if (scored.some((s) => !Number.isFinite(s.score))) throw new Error(`rule ${rule.name} gave a non-finite score for task ${task.id}`);
@@ -42,60 +29,12 @@ export async function ruleLabel(rule: Rule, task: TaskView): Promise<{ kind: 'ra
   return { kind: 'ranking', ranking: [...scored].sort((a, b) => b.score - a.score).map((s) => s.position) };
 }
 
-/** One API call. Network failures (a reset keep-alive socket, a server restart) are retried a few times,
- * as the labeling page does; resubmitting a label is safe because its clientId makes it idempotent. */
-async function call<T>(url: string, token: string, init: RequestInit = {}): Promise<{ status: number; body: T | null }> {
-  let res: Response;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      res = await fetch(url, { ...init, headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', ...init.headers } });
-      break;
-    } catch (e) {
-      if (attempt >= 5) throw new Error(`${init.method ?? 'GET'} ${url}: ${(e as Error).message} (${attempt} attempts)`);
-      await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
-    }
-  }
-  const text = await res.text();
-  if (res.status >= 400) {
-    let msg = text;
-    try {
-      msg = (JSON.parse(text) as { error?: string }).error ?? text;
-    } catch {}
-    throw new Error(`${init.method ?? 'GET'} ${url}: ${res.status} ${msg}`);
-  }
-  return { status: res.status, body: text ? (JSON.parse(text) as T) : null };
-}
-
-export async function simulateLabeler(o: SimulateOptions): Promise<SimulateResult> {
-  if (!(o.noise >= 0 && o.noise <= 1)) throw new Error(`noise must be in [0, 1], got ${o.noise}`);
-  const base = o.url.replace(/\/+$/, '');
-  const r: SimulateResult = { labels: 0, ties: 0, flipped: 0 };
-  const who = Math.random().toString(36).slice(2, 10); // keeps clientIds of labelers sharing a seed apart
-  const next = async (): Promise<TaskView | null> => {
-    for (;;) {
-      const t = (await call<TaskView>(`${base}/api/tasks/next`, o.token)).body;
-      if (t || !o.waitMs || o.signal?.aborted) return t;
-      await new Promise((resolve) => setTimeout(resolve, o.waitMs));
-      if (o.signal?.aborted) return null;
-    }
-  };
-  let task = await next();
-  while (task && r.labels < o.count && !o.signal?.aborted) {
-    const label = await ruleLabel(o.rule, task);
-    if (label.kind === 'tie') r.ties++;
-    else if (mix(o.seed, task.id) / 2 ** 32 < o.noise) {
-      const rng = new Rng(mix(o.seed, task.id, 1));
-      const k = label.ranking!;
-      if (k.length === 2) k.reverse();
-      else shuffleInPlace(k, rng);
-      r.flipped++;
-    }
-    const body: LabelRequest = { taskId: task.id, clientId: `sim-${who}-${task.id}`, kind: label.kind, ranking: label.ranking, ms: 0 };
-    const more = r.labels + 1 < o.count;
-    const ack = (await call<LabelAck>(`${base}/api/labels${more ? '?next=true' : ''}`, o.token, { method: 'POST', body: JSON.stringify(body) })).body!;
-    r.labels++;
-    o.onLabel?.(r.labels, body, task);
-    task = !more ? null : (ack.next ?? (await next()));
-  }
-  return r;
+/** The rule's label with the noise applied; `flipped` says whether the noise changed it (a tie never is). */
+export async function simulatedLabel(rule: Rule, task: LabelTask, noise: number, seed: number): Promise<RuleLabel & { flipped: boolean }> {
+  const label = await ruleLabel(rule, task);
+  if (label.kind === 'tie' || !(mix(seed, task.id) / 2 ** 32 < noise)) return { ...label, flipped: false };
+  const k = label.ranking!;
+  if (k.length === 2) k.reverse();
+  else shuffleInPlace(k, new Rng(mix(seed, task.id, 1)));
+  return { ...label, flipped: true };
 }

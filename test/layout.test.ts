@@ -2,6 +2,7 @@
 // import circle anywhere:
 //   backend/ imports nothing of ours; lm/ only backend/; protocol/ nothing at all; client/ only protocol/;
 //   data/ never client/ and never (through anything it imports) tfjs; the trainers never server/ or cli/;
+//   labelers/ (clients of the labeling API) only protocol/ and reward-models/, and no trainer or data/ uses them;
 //   outside backend/, only backend/backend.ts (choosing a backend) and backend/accel.ts (fused ops, views,
 //   vector maths) are imported: nothing else reaches the native addon or tfjs internals.
 // Imports are read as text (static import/export ... from, and import('...') with a literal), which is
@@ -11,7 +12,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
 
 const ROOT = join(import.meta.dirname, '..');
-const FOLDERS = ['backend', 'protocol', 'lm', 'train', 'sft', 'rl', 'reward-models', 'data', 'server', 'client', 'cli'];
+const FOLDERS = ['backend', 'protocol', 'lm', 'train', 'sft', 'rl', 'reward-models', 'data', 'server', 'client', 'cli', 'labelers'];
 const TRAINERS = ['train', 'sft', 'rl', 'reward-models'];
 
 /** Allowed folders of our own that files of `from` may import (null: any). */
@@ -20,10 +21,12 @@ const ALLOWED: Record<string, string[] | null> = {
   protocol: ['protocol'],
   lm: ['lm', 'backend'],
   client: ['client', 'protocol'],
+  // a client of the API talks HTTP to a server, never imports one; what it answers comes from reward-models/
+  labelers: ['labelers', 'protocol', 'reward-models'],
 };
 const FORBIDDEN: Record<string, string[]> = {
-  data: ['client', 'server', 'cli'],
-  ...Object.fromEntries(TRAINERS.map((t) => [t, ['server', 'cli', 'client']])),
+  data: ['client', 'server', 'cli', 'labelers'],
+  ...Object.fromEntries(TRAINERS.map((t) => [t, ['server', 'cli', 'client', 'labelers']])),
 };
 
 /** The files of backend/ that other folders may import. */
@@ -146,6 +149,8 @@ describe('layout: the layering rules hold in code', () => {
       ['lm/heavy.ts', "import * as tf from '@tensorflow/tfjs';"],
       ['rl/ppo.ts', "import { startServer } from '../server/app.js';"],
       ['sft/train-step.ts', "import { nativeAddon } from '../backend/native-backend.js';"],
+      ['labelers/simulated-labeler.ts', "import { startServer } from '../server/app.js';"],
+      ['rl/online/loop.ts', "import { simulateLabeler } from '../../labelers/simulated-labeler.js';"],
     ]);
     const v = violations(files);
     expect(v).to.include("lm/model.ts -> train/adamw.ts: lm/ may import only lm, backend");
@@ -156,6 +161,8 @@ describe('layout: the layering rules hold in code', () => {
     expect(v).to.include('data/prefs.ts -> lm/heavy.ts -> @tensorflow/tfjs: data/ never imports tfjs');
     expect(v).to.include('rl/ppo.ts -> server/app.ts: rl/ never imports server/');
     expect(v).to.include('sft/train-step.ts -> backend/native-backend.ts: outside backend/, import only backend/backend.ts or backend/accel.ts');
-    expect(v).to.have.length(8);
+    expect(v).to.include('labelers/simulated-labeler.ts -> server/app.ts: labelers/ may import only labelers, protocol, reward-models');
+    expect(v).to.include('rl/online/loop.ts -> labelers/simulated-labeler.ts: rl/ never imports labelers/');
+    expect(v).to.have.length(10);
   });
 });

@@ -4,10 +4,9 @@ import { join } from 'node:path';
 import { calibration } from '../../reward-models/calibration.js';
 import { Comparison } from '../../reward-models/comparisons.js';
 import { loadRule, scoreAll } from '../../reward-models/rules.js';
-import { ruleLabel } from '../../reward-models/simulated-labeler.js';
 import { tempDir } from '../helpers.js';
 
-describe('reward-models: calibration, rules, simulated labels', () => {
+describe('reward-models: calibration, rules', () => {
   it('bins predicted win probabilities and counts accuracy, log loss and ECE by hand', () => {
     const cs: Comparison[] = [
       { prompt: 'a', completions: ['x', 'y'], ranking: [0, 1] }, // first won; p = σ(2) = 0.8808
@@ -48,12 +47,5 @@ describe('reward-models: calibration, rules, simulated labels', () => {
     err = '';
     await scoreAll(await loadRule(join(dir, 'nan.mjs')), ['p'], ['c']).catch((e: Error) => (err = e.message));
     expect(err).to.match(/returned NaN/);
-  });
-
-  it('labels by the rule: ranks best first, and marks equal scores as a tie', async () => {
-    const rule = await loadRule('length');
-    const task = { id: 1, prompt: 'p', completions: [{ position: 0, text: 'ab' }, { position: 1, text: 'abcd' }, { position: 2, text: 'abc' }] };
-    expect(await ruleLabel(rule, task)).to.deep.equal({ kind: 'ranking', ranking: [1, 2, 0] });
-    expect(await ruleLabel(rule, { id: 2, prompt: 'p', completions: [{ position: 0, text: 'xy' }, { position: 1, text: 'ab' }] })).to.deep.equal({ kind: 'tie' });
   });
 });
