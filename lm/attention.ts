@@ -38,18 +38,34 @@ export function fusedDecoding(): boolean {
   return !taping() && hasFused('RlhfCachedAttn');
 }
 
-/** Fix the cache's layout on its first call; an in-place cache cannot continue where the fused kernel is unavailable. */
-export function cacheLayout(cache: KVCache): 'in-place' | 'concat' {
-  if (!cache.layout) cache.layout = fusedDecoding() ? 'in-place' : 'concat';
+/**
+ * Fix the cache's layout on its first call: in place when the family can use the fused decoding kernel
+ * here (`canFuse`), else concat. An in-place cache cannot continue where the kernel is unavailable.
+ */
+export function cacheLayout(cache: KVCache, canFuse = true): 'in-place' | 'concat' {
+  if (!cache.layout) cache.layout = canFuse && fusedDecoding() ? 'in-place' : 'concat';
   if (cache.layout === 'in-place' && !fusedDecoding()) {
     throw new Error('this KV cache was filled by the fused decoding kernel, which has no gradient and needs the native backend');
   }
   return cache.layout;
 }
 
-/** softmax(q kᵀ · scale + bias) v for q [B, H, T, hd] over k, v [B, H, S, hd]: [B*T, H*hd]. */
+/**
+ * softmax(q kᵀ · scale + bias) v for q [B, H, T, hd] over k, v [B, Hkv, S, hd]: [B*T, H*hd]. With fewer
+ * KV heads (grouped-query attention), query heads j·G .. j·G+G−1 share KV head j (transformers' repeat_kv):
+ * the G heads of a group are stacked as G·T rows against one KV head, so keys and values are never copied.
+ */
 export function attend(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, bias: tf.Tensor, scale: number): tf.Tensor2D {
   const [B, H, T, hd] = q.shape;
-  const att = attnProbs(tf.matMul(q, k, false, true), bias, scale); // [B, H, T, S]
-  return tf.reshape(tf.transpose(tf.matMul(att, v), [0, 2, 1, 3]), [B * T, H * hd]) as tf.Tensor2D;
+  const [, Hkv, S] = k.shape;
+  if (Hkv === H) {
+    const att = attnProbs(tf.matMul(q, k, false, true), bias, scale); // [B, H, T, S]
+    return tf.reshape(tf.transpose(tf.matMul(att, v), [0, 2, 1, 3]), [B * T, H * hd]) as tf.Tensor2D;
+  }
+  const G = H / Hkv;
+  const qg = tf.reshape(q, [B, Hkv, G * T, hd]);
+  const scores = tf.reshape(tf.matMul(qg, k, false, true), [B, H, T, S]) as tf.Tensor4D; // [B, H, T, S]
+  const att = tf.reshape(attnProbs(scores, bias, scale), [B, Hkv, G * T, S]);
+  const y = tf.reshape(tf.matMul(att, v), [B, H, T, hd]); // [B, H, T, hd]
+  return tf.reshape(tf.transpose(y, [0, 2, 1, 3]), [B * T, H * hd]) as tf.Tensor2D;
 }

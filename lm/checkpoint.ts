@@ -1,21 +1,20 @@
-// Hugging Face GPT-2 folders: config.json + model.safetensors + tokenizer.json.
+// Hugging Face model folders of every family: config.json + safetensors weights + tokenizer.json.
 // Loading validates every file and every tensor before any tf.Variable exists, so a bad checkpoint
 // fails with a message naming the file and tensor, never with a half-loaded model.
 // Saving writes each file to a temporary name, fsyncs it, then renames it into place.
 import * as tf from '@tensorflow/tfjs';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { ConfigError, configFromHF, configToHF, GPTConfig } from './config.js';
+import { ConfigError, GPTConfig, StorageDtype } from './config.js';
+import { configFromHF, configToHF } from './hf-config.js';
 import type { GPT } from './model.js';
-import { createModel, parameterShapes } from './models/registry.js';
-import { SafetensorsError, SafetensorsFile, serializeSafetensors } from './safetensors.js';
+import { createModel, hfTensor, parameterShapes } from './models/registry.js';
+import { readWeights as readHfWeights, Weights, WeightsError } from './hf-weights.js';
+import { serializeSafetensors, type TensorToWrite } from './safetensors.js';
 import { Tokenizer } from './tokenizer.js';
 import { jsonError } from './json-error.js';
 
 export class CheckpointError extends Error {}
-
-/** HF buffers that are not parameters: the causal-mask tables of older GPT-2 exports. */
-const IGNORED = /^h\.\d+\.attn\.(bias|masked_bias)$/;
 
 export function readConfig(dir: string): GPTConfig {
   const file = join(dir, 'config.json');
@@ -35,52 +34,19 @@ export function readConfig(dir: string): GPTConfig {
 }
 
 /**
- * Read and check model.safetensors against a config: name -> float32 values in GPT-2's shapes.
- * Accepts names with or without the `transformer.` prefix; a tied `lm_head.weight` must equal wte.
+ * Read and check a folder's weights against a config: name -> float32 values in our shapes (hf-weights.ts).
  * `extra` names tensors outside the backbone that must be present too (a reward model's `score`).
  */
 export function readWeights(dir: string, config: GPTConfig, extra: [string, number[]][] = []): Map<string, { shape: number[]; data: Float32Array }> {
-  const file = join(dir, 'model.safetensors');
-  if (!existsSync(file)) throw new CheckpointError(`${file}: not found`);
+  return readStoredWeights(dir, config, extra).tensors;
+}
+
+/** As readWeights, plus the dtype the weights were stored in. */
+export function readStoredWeights(dir: string, config: GPTConfig, extra: [string, number[]][] = []): Weights {
   try {
-    const st = new SafetensorsFile(readFileSync(file), file);
-    const byName = new Map<string, string>(); // our name -> name in file
-    let lmHead: string | null = null;
-    for (const stored of st.entries.keys()) {
-      const name = stored.startsWith('transformer.') ? stored.slice('transformer.'.length) : stored;
-      if (name === 'lm_head.weight') lmHead = stored;
-      else if (byName.has(name)) throw new CheckpointError(`${file}: tensor '${name}' appears twice (with and without prefix)`);
-      else byName.set(name, stored);
-    }
-    const out = new Map<string, { shape: number[]; data: Float32Array }>();
-    const expected = [...parameterShapes(config), ...extra];
-    for (const [name, shape] of expected) {
-      const stored = byName.get(name);
-      if (!stored) throw new CheckpointError(`${file}: missing tensor '${name}'`);
-      const e = st.entries.get(stored)!;
-      if (!tf.util.arraysEqual(e.shape, shape)) {
-        throw new CheckpointError(`${file}: tensor '${stored}' has shape [${e.shape}], config.json implies [${shape}]`);
-      }
-      const data = st.float32(stored);
-      for (let i = 0; i < data.length; i++) {
-        if (!Number.isFinite(data[i])) throw new CheckpointError(`${file}: tensor '${stored}' holds a non-finite value at index ${i}`);
-      }
-      out.set(name, { shape, data });
-    }
-    const known = new Set(expected.map(([n]) => n));
-    for (const [name, stored] of byName) {
-      if (!known.has(name) && !IGNORED.test(name)) throw new CheckpointError(`${file}: unexpected tensor '${stored}' for this config`);
-    }
-    if (lmHead) {
-      const head = st.float32(lmHead);
-      const wte = out.get('wte.weight')!.data;
-      if (head.length !== wte.length || head.some((v, i) => v !== wte[i])) {
-        throw new CheckpointError(`${file}: tensor '${lmHead}' differs from wte; untied LM heads are not supported`);
-      }
-    }
-    return out;
+    return readHfWeights(dir, config, extra);
   } catch (e) {
-    if (e instanceof SafetensorsError) throw new CheckpointError(e.message);
+    if (e instanceof WeightsError) throw new CheckpointError(e.message);
     throw e;
   }
 }
@@ -91,10 +57,11 @@ export interface Checkpoint {
   tokenizer: Tokenizer | null;
 }
 
-/** Load a GPT-2 folder. Throws CheckpointError, naming file and tensor, on any malformed input. */
+/** Load a model folder of any family. Throws CheckpointError, naming file and tensor, on any malformed input. */
 export function loadCheckpoint(dir: string): Checkpoint {
-  const config = readConfig(dir);
-  const weights = readWeights(dir, config);
+  const stored = readConfig(dir);
+  const { tensors: weights, dtype } = readStoredWeights(dir, stored);
+  const config = { ...stored, dtype }; // saving writes the dtype the file had
   const tokFile = join(dir, 'tokenizer.json');
   let tokenizer: Tokenizer | null = null;
   if (existsSync(tokFile)) {
@@ -138,15 +105,31 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   }
 }
 
-/** Save a model (and tokenizer) as a Hugging Face GPT-2 folder; dtype F16/BF16 halves the file. */
-export async function saveCheckpoint(dir: string, model: GPT, tokenizer: Tokenizer | null, dtype: 'F32' | 'F16' | 'BF16' = 'F32'): Promise<void> {
+/**
+ * Save a model (and tokenizer) as a Hugging Face folder that transformers loads: its family's names,
+ * nn.Linear weights back in [out, in], config.json last. The dtype is the one the model was loaded from
+ * unless given (F16/BF16 halve the file).
+ */
+export async function saveCheckpoint(dir: string, model: GPT, tokenizer: Tokenizer | null, dtype?: StorageDtype): Promise<void> {
   mkdirSync(dir, { recursive: true });
-  const tensors = [];
-  for (const [name, shape] of parameterShapes(model.config)) {
-    tensors.push({ name, shape, dtype, data: (await model.p(name).data()) as Float32Array });
-  }
+  const c = model.config;
+  const d = dtype ?? c.dtype;
+  const tensors: TensorToWrite[] = [];
+  for (const [name, shape] of parameterShapes(c)) tensors.push(await hfTensorToWrite(c, name, shape, model.p(name), d));
   // Weights first, config last: a reader that finds the new config.json also finds matching weights.
   writeFileAtomic(join(dir, 'model.safetensors'), serializeSafetensors(tensors, { format: 'pt' }));
   if (tokenizer) writeFileAtomic(join(dir, 'tokenizer.json'), JSON.stringify(tokenizer.json));
-  writeFileAtomic(join(dir, 'config.json'), JSON.stringify(configToHF(model.config), null, 2) + '\n');
+  writeFileAtomic(join(dir, 'config.json'), JSON.stringify(configToHF({ ...c, dtype: d }), null, 2) + '\n');
+}
+
+/** One parameter as the checkpoint stores it: its HF name, and [out, in] where nn.Linear keeps that. */
+export async function hfTensorToWrite(c: GPTConfig, name: string, shape: number[], t: tf.Tensor, dtype: StorageDtype): Promise<TensorToWrite> {
+  const { stored, transpose } = hfTensor(c, name);
+  if (!transpose) return { name: stored, shape, dtype, data: (await t.data()) as Float32Array };
+  const flipped = tf.transpose(t);
+  try {
+    return { name: stored, shape: [shape[1], shape[0]], dtype, data: (await flipped.data()) as Float32Array };
+  } finally {
+    flipped.dispose();
+  }
 }

@@ -1,26 +1,74 @@
-// GPT-2 model configuration, and its mapping to and from Hugging Face's config.json.
+// A model's configuration, for every family: what the layers need, with defaults filled and every field
+// checked. Hugging Face's config.json maps to and from it in hf-config.ts.
+
+/** The families we run: GPT-2, and the Llama family (RoPE, RMSNorm, SwiGLU, grouped-query attention). */
+export type ModelType = 'gpt2' | 'llama' | 'qwen2' | 'qwen3' | 'mistral';
+export const MODEL_TYPES: ModelType[] = ['gpt2', 'llama', 'qwen2', 'qwen3', 'mistral'];
+export const LLAMA_FAMILY: ModelType[] = ['llama', 'qwen2', 'qwen3', 'mistral'];
+
+/** RoPE frequency scaling (HF `rope_scaling`): positions divided by `factor`, or Llama 3's band-wise rule. */
+export interface RopeScaling {
+  type: 'linear' | 'llama3';
+  factor: number;
+  /** llama3: wavelengths above originalMaxPositions / lowFreqFactor are scaled by 1/factor ... */
+  lowFreqFactor: number;
+  /** ... those below originalMaxPositions / highFreqFactor are kept, and the band between is interpolated. */
+  highFreqFactor: number;
+  originalMaxPositions: number;
+}
+
+export type StorageDtype = 'F32' | 'F16' | 'BF16';
 
 export interface GPTConfig {
+  /** Which family's layers and checkpoint names (HF `model_type`). */
+  modelType: ModelType;
   /** Number of token ids the embedding holds (HF `vocab_size`). */
   vocabSize: number;
-  /** Longest sequence the learned position table covers (HF `n_positions`). */
+  /** Longest sequence the model attends over (HF `n_positions` / `max_position_embeddings`, capped at a sliding window). */
   nPositions: number;
-  /** Width of the residual stream (HF `n_embd`). */
+  /** Width of the residual stream (HF `n_embd` / `hidden_size`). */
   nEmbd: number;
-  /** Number of transformer blocks (HF `n_layer`). */
+  /** Number of transformer blocks (HF `n_layer` / `num_hidden_layers`). */
   nLayer: number;
-  /** Attention heads per block; must divide nEmbd (HF `n_head`). */
+  /** Attention (query) heads per block (HF `n_head` / `num_attention_heads`). */
   nHead: number;
-  /** Hidden width of the MLP; GPT-2 uses 4 * nEmbd (HF `n_inner`, null meaning 4 * nEmbd). */
+  /** Key/value heads; fewer than nHead is grouped-query attention (HF `num_key_value_heads`; GPT-2: nHead). */
+  nKvHead: number;
+  /** Width of one head (HF `head_dim`; by default nEmbd / nHead). */
+  headDim: number;
+  /** Hidden width of the MLP (HF `n_inner`, null meaning 4 * nEmbd / `intermediate_size`). */
   nInner: number;
-  /** Epsilon inside every LayerNorm (HF `layer_norm_epsilon`). */
+  /** Epsilon inside every LayerNorm (HF `layer_norm_epsilon`) or RMSNorm (`rms_norm_eps`). */
   layerNormEpsilon: number;
   /** Id that starts a document (HF `bos_token_id`). */
   bosTokenId: number;
-  /** Id that ends a document; generation stops on it (HF `eos_token_id`). */
+  /** Id that ends a document (HF `eos_token_id`, its first entry when a list). */
   eosTokenId: number;
+  /** Every id that ends generation (HF `eos_token_id` may be a list); includes eosTokenId. */
+  eosTokenIds: number[];
+  /** Padding id written for batched sequence classification (HF `pad_token_id`); null when unset. */
+  padTokenId: number | null;
   /** GPT-2's option to scale attention scores by 1/(layer index + 1) as well (HF `scale_attn_by_inverse_layer_idx`). */
   scaleAttnByInverseLayerIdx: boolean;
+  /** RoPE base (HF `rope_theta`; Llama family). */
+  ropeTheta: number;
+  ropeScaling: RopeScaling | null;
+  /** LM head shares the token embedding (GPT-2 always; HF `tie_word_embeddings`). */
+  tieWordEmbeddings: boolean;
+  /** Biases on the q, k, v projections (Qwen2 always; Llama's `attention_bias`). */
+  qkvBias: boolean;
+  /** Bias on the attention output projection (Llama's `attention_bias`). */
+  oBias: boolean;
+  /** Biases on the MLP projections (Llama's `mlp_bias`). */
+  mlpBias: boolean;
+  /** Per-head RMSNorm of queries and keys before RoPE (Qwen3). */
+  qkNorm: boolean;
+  /** HF `max_position_embeddings` as the file gave it (written back unchanged; nPositions may be a window below it). */
+  maxPositionEmbeddings: number;
+  /** HF `sliding_window` (Mistral, Qwen2 with use_sliding_window): contexts stay within it, where it equals full attention. */
+  slidingWindow: number | null;
+  /** The dtype the weights were stored in; saving keeps it unless told otherwise. */
+  dtype: StorageDtype;
 }
 
 export class ConfigError extends Error {}
@@ -34,84 +82,52 @@ function int(name: string, v: unknown, min: number): number {
 
 /** Check a config and fill defaults; throws ConfigError naming the first bad field. */
 export function validateConfig(c: Partial<GPTConfig>): GPTConfig {
+  const modelType = c.modelType ?? 'gpt2';
+  if (!MODEL_TYPES.includes(modelType)) throw new ConfigError(`modelType must be one of ${MODEL_TYPES.join(', ')}, got ${JSON.stringify(modelType)}`);
+  const gpt2 = modelType === 'gpt2';
   const vocabSize = int('vocabSize', c.vocabSize, 1);
   const nPositions = int('nPositions', c.nPositions, 1);
   const nEmbd = int('nEmbd', c.nEmbd, 1);
   const nLayer = int('nLayer', c.nLayer, 1);
   const nHead = int('nHead', c.nHead, 1);
-  if (nEmbd % nHead !== 0) throw new ConfigError(`nEmbd (${nEmbd}) must be divisible by nHead (${nHead})`);
+  // GPT-2's head width and KV heads follow from the rest; the Llama family may set them (Qwen3's head_dim).
+  if ((gpt2 || c.headDim == null) && nEmbd % nHead !== 0) throw new ConfigError(`nEmbd (${nEmbd}) must be divisible by nHead (${nHead})`);
+  const headDim = gpt2 || c.headDim == null ? nEmbd / nHead : int('headDim', c.headDim, 1);
+  const nKvHead = gpt2 || c.nKvHead == null ? nHead : int('nKvHead', c.nKvHead, 1);
+  if (nHead % nKvHead !== 0) throw new ConfigError(`nHead (${nHead}) must be a multiple of nKvHead (${nKvHead})`);
+  if (!gpt2 && headDim % 2 !== 0) throw new ConfigError(`headDim (${headDim}) must be even for rotary embeddings`);
   const nInner = c.nInner == null ? 4 * nEmbd : int('nInner', c.nInner, 1);
-  const eps = c.layerNormEpsilon ?? 1e-5;
+  const eps = c.layerNormEpsilon ?? (gpt2 ? 1e-5 : 1e-6);
   if (typeof eps !== 'number' || !(eps > 0) || !Number.isFinite(eps)) {
     throw new ConfigError(`layerNormEpsilon must be a positive number, got ${JSON.stringify(eps)}`);
   }
-  const eosTokenId = c.eosTokenId == null ? vocabSize - 1 : int('eosTokenId', c.eosTokenId, 0);
+  const eosTokenId = c.eosTokenId == null ? (c.eosTokenIds?.[0] ?? vocabSize - 1) : int('eosTokenId', c.eosTokenId, 0);
   const bosTokenId = c.bosTokenId == null ? eosTokenId : int('bosTokenId', c.bosTokenId, 0);
-  for (const [k, v] of [['eosTokenId', eosTokenId], ['bosTokenId', bosTokenId]] as const) {
+  const eosTokenIds = [...new Set([eosTokenId, ...(c.eosTokenIds ?? []).map((v, i) => int(`eosTokenIds[${i}]`, v, 0))])];
+  const padTokenId = c.padTokenId == null ? null : int('padTokenId', c.padTokenId, 0);
+  for (const [k, v] of [['eosTokenId', eosTokenId], ['bosTokenId', bosTokenId], ['padTokenId', padTokenId ?? 0], ...eosTokenIds.map((v) => ['eosTokenIds', v] as const)] as const) {
     if (v >= vocabSize) throw new ConfigError(`${k} (${v}) must be < vocabSize (${vocabSize})`);
   }
+  const ropeTheta = c.ropeTheta ?? 10000;
+  if (typeof ropeTheta !== 'number' || !(ropeTheta > 1) || !Number.isFinite(ropeTheta)) throw new ConfigError(`ropeTheta must be a number > 1, got ${JSON.stringify(ropeTheta)}`);
+  const rs = c.ropeScaling ?? null;
+  if (rs) {
+    if (rs.type !== 'linear' && rs.type !== 'llama3') throw new ConfigError(`ropeScaling.type must be linear or llama3, got ${JSON.stringify(rs.type)}`);
+    if (!(rs.factor >= 1)) throw new ConfigError(`ropeScaling.factor must be >= 1, got ${JSON.stringify(rs.factor)}`);
+    if (rs.type === 'llama3' && !(rs.lowFreqFactor > 0 && rs.highFreqFactor > rs.lowFreqFactor && rs.originalMaxPositions >= 1)) {
+      throw new ConfigError('ropeScaling (llama3) needs low_freq_factor > 0, high_freq_factor > low_freq_factor and original_max_position_embeddings >= 1');
+    }
+  }
+  const slidingWindow = c.slidingWindow == null ? null : int('slidingWindow', c.slidingWindow, 1);
   return {
-    vocabSize, nPositions, nEmbd, nLayer, nHead, nInner, layerNormEpsilon: eps, bosTokenId, eosTokenId,
+    modelType, vocabSize, nPositions: slidingWindow ? Math.min(nPositions, slidingWindow) : nPositions, nEmbd, nLayer, nHead, nKvHead, headDim, nInner,
+    layerNormEpsilon: eps, bosTokenId, eosTokenId, eosTokenIds, padTokenId,
     scaleAttnByInverseLayerIdx: c.scaleAttnByInverseLayerIdx ?? false,
-  };
-}
-
-/** Activations we implement: GPT-2's tanh-approximated GELU under its HF names. */
-const TANH_GELU = new Set(['gelu_new', 'gelu_pytorch_tanh', 'gelu_fast']);
-
-/** Parse a Hugging Face GPT-2 config.json object. `file` names the source in error messages. */
-export function configFromHF(j: unknown, file = 'config.json'): GPTConfig {
-  if (typeof j !== 'object' || j === null || Array.isArray(j)) throw new ConfigError(`${file}: expected a JSON object`);
-  const h = j as Record<string, unknown>;
-  if (h.model_type !== 'gpt2') {
-    throw new ConfigError(`${file}: model_type must be "gpt2", got ${JSON.stringify(h.model_type)}`);
-  }
-  const act = h.activation_function ?? 'gelu_new';
-  if (typeof act !== 'string' || !TANH_GELU.has(act)) {
-    throw new ConfigError(`${file}: activation_function ${JSON.stringify(act)} is not supported (use gelu_new)`);
-  }
-  // reorder_and_upcast_attn only changes fp16 numerics; our maths is fp32 throughout, so it is accepted as is.
-  try {
-    return validateConfig({
-      vocabSize: h.vocab_size as number,
-      nPositions: (h.n_positions ?? h.n_ctx) as number,
-      nEmbd: h.n_embd as number,
-      nLayer: h.n_layer as number,
-      nHead: h.n_head as number,
-      nInner: (h.n_inner ?? undefined) as number | undefined,
-      layerNormEpsilon: (h.layer_norm_epsilon ?? undefined) as number | undefined,
-      bosTokenId: (h.bos_token_id ?? undefined) as number | undefined,
-      eosTokenId: (h.eos_token_id ?? undefined) as number | undefined,
-      scaleAttnByInverseLayerIdx: h.scale_attn_by_inverse_layer_idx === true,
-    });
-  } catch (e) {
-    if (e instanceof ConfigError) throw new ConfigError(`${file}: ${e.message}`);
-    throw e;
-  }
-}
-
-/** The config.json that Hugging Face transformers reads for this model. */
-export function configToHF(c: GPTConfig): Record<string, unknown> {
-  return {
-    architectures: ['GPT2LMHeadModel'],
-    model_type: 'gpt2',
-    activation_function: 'gelu_new',
-    vocab_size: c.vocabSize,
-    n_positions: c.nPositions,
-    n_ctx: c.nPositions,
-    n_embd: c.nEmbd,
-    n_layer: c.nLayer,
-    n_head: c.nHead,
-    n_inner: c.nInner === 4 * c.nEmbd ? null : c.nInner,
-    layer_norm_epsilon: c.layerNormEpsilon,
-    bos_token_id: c.bosTokenId,
-    eos_token_id: c.eosTokenId,
-    scale_attn_by_inverse_layer_idx: c.scaleAttnByInverseLayerIdx,
-    // Dropout is not implemented (RLHF fine-tuning runs with it off); zeros say so to other readers.
-    attn_pdrop: 0,
-    embd_pdrop: 0,
-    resid_pdrop: 0,
-    initializer_range: 0.02,
-    tie_word_embeddings: true,
+    ropeTheta, ropeScaling: rs ? { ...rs } : null,
+    tieWordEmbeddings: gpt2 ? true : (c.tieWordEmbeddings ?? false),
+    qkvBias: c.qkvBias ?? modelType === 'qwen2', oBias: c.oBias ?? false, mlpBias: c.mlpBias ?? false,
+    qkNorm: c.qkNorm ?? modelType === 'qwen3',
+    maxPositionEmbeddings: c.maxPositionEmbeddings ?? nPositions, slidingWindow,
+    dtype: c.dtype ?? 'F32',
   };
 }

@@ -5,7 +5,7 @@
 // and the next-token loss. A family implements parameterShapes, forward and head.
 import * as tf from '@tensorflow/tfjs';
 import { GPTConfig, validateConfig } from './config.js';
-import { crossEntropy, linear } from './ops.js';
+import { crossEntropy, linear, project } from './ops.js';
 import type { KVCache } from './kv-cache.js';
 
 export { KVCache } from './kv-cache.js';
@@ -97,9 +97,10 @@ export abstract class GPT {
     this.params.clear();
   }
 
-  /** A linear layer [in, out] by prefix, plus the adapter's low-rank update when one is attached. */
+  /** A linear layer [in, out] by prefix (with its bias when it has one), plus the adapter's low-rank update when one is attached. */
   protected linear(prefix: string, x: tf.Tensor2D): tf.Tensor2D {
-    const y = linear(x, this.p2(prefix + '.weight'), this.p1(prefix + '.bias'));
+    const bias = this.params.get(prefix + '.bias');
+    const y = bias ? linear(x, this.p2(prefix + '.weight'), bias as tf.Tensor as tf.Tensor1D) : project(x, this.p2(prefix + '.weight'));
     const d = this.adapter?.delta(prefix, x);
     return d ? tf.add(y, d) : y;
   }

@@ -57,6 +57,41 @@ export function isFrozen(t: tf.Tensor): boolean {
   return t instanceof tf.Variable && !t.trainable;
 }
 
+/** y = x @ w without a bias (the Llama family's projections): x [N, in], w [in, out] -> [N, out]. */
+export function project(x: T2, w: T2): T2 {
+  if (isFrozen(w)) {
+    const g = customGrad((x_: tf.Tensor, save: tf.GradSaveFunc) => {
+      save([w]);
+      return { value: tf.matMul(x_ as T2, w), gradFunc: (dy: tf.Tensor, [ws]: tf.Tensor[]) => tf.tidy(() => [mmT(dy as T2, ws as T2)]) };
+    });
+    return g(x) as T2;
+  }
+  const f = customGrad((x_: tf.Tensor, w_: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([x_, w_]);
+    return {
+      value: tf.matMul(x_ as T2, w_ as T2),
+      gradFunc: (dy: tf.Tensor, [xs, ws]: tf.Tensor[]) => tf.tidy(() => [
+        mmT(dy as T2, ws as T2), // dx = dy @ wᵀ   [N, in]
+        mTm(xs as T2, dy as T2), // dw = xᵀ @ dy   [in, out]
+      ]),
+    };
+  });
+  return f(x, w) as T2;
+}
+
+/** RMSNorm over the last axis (Zhang & Sennrich 2019): x / √(mean(x²) + eps) · g, for x [N, C], g [C]. */
+export function rmsNorm(x: T2, g: tf.Tensor1D, eps: number): T2 {
+  return tf.tidy(() => {
+    const ms = tf.mean(tf.square(x), -1, true); // [N, 1]
+    return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, eps))), g) as T2;
+  });
+}
+
+/** SwiGLU's gate (Shazeer 2020): silu(gate) · up, elementwise. */
+export function swiglu(gate: tf.Tensor, up: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => tf.mul(tf.mul(gate, tf.sigmoid(gate)), up));
+}
+
 /** Column sums of a 2-D tensor as a [1, N] @ [N, C] product: the wasm Sum kernel is slow along axis 0. */
 export function colSum(x: tf.Tensor): tf.Tensor1D {
   return tf.tidy(() => tf.reshape(tf.matMul(tf.ones([1, x.shape[0]]), x as T2), [-1]) as tf.Tensor1D);

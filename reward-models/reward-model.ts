@@ -6,8 +6,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CheckpointError, readConfig, readWeights, writeFileAtomic } from '../lm/checkpoint.js';
-import { configToHF } from '../lm/config.js';
+import { CheckpointError, hfTensorToWrite, readConfig, readWeights, writeFileAtomic } from '../lm/checkpoint.js';
+import type { GPTConfig, StorageDtype } from '../lm/config.js';
+import { configToHF } from '../lm/hf-config.js';
 import type { GPT } from '../lm/model.js';
 import { createModel, parameterShapes } from '../lm/models/registry.js';
 import { serializeSafetensors } from '../lm/safetensors.js';
@@ -112,23 +113,24 @@ export class RewardModel {
 
   /** Hugging Face layout: config.json, model.safetensors with `score.weight` beside the backbone, tokenizer.json. */
   /** `override` replaces some backbone weights as written (LoRA's merged weights). */
-  async save(dir: string, dtype: 'F32' | 'F16' | 'BF16' = 'F32', override?: Map<string, tf.Tensor>): Promise<void> {
+  async save(dir: string, dtype?: StorageDtype, override?: Map<string, tf.Tensor>): Promise<void> {
     mkdirSync(dir, { recursive: true });
     const c = this.backbone.config;
+    const d = dtype ?? c.dtype;
     const tensors = [];
-    for (const [name, shape] of parameterShapes(c)) {
-      tensors.push({ name, shape, dtype, data: (await (override?.get(name) ?? this.backbone.p(name)).data()) as Float32Array });
-    }
-    tensors.push({ name: 'score.weight', shape: [1, c.nEmbd], dtype, data: (await this.head.data()) as Float32Array });
+    for (const [name, shape] of parameterShapes(c)) tensors.push(await hfTensorToWrite(c, name, shape, override?.get(name) ?? this.backbone.p(name), d));
+    tensors.push({ name: 'score.weight', shape: [1, c.nEmbd], dtype: d, data: (await this.head.data()) as Float32Array });
     // Weights first, config last: a reader that finds the new config.json also finds matching weights.
     writeFileAtomic(join(dir, 'model.safetensors'), serializeSafetensors(tensors, { format: 'pt' }));
     writeFileAtomic(join(dir, 'tokenizer.json'), JSON.stringify(this.tokenizer.json));
+    const hf = configToHF({ ...c, dtype: d });
     const cfg = {
-      ...configToHF(c),
-      architectures: ['GPT2ForSequenceClassification'],
+      ...hf,
+      architectures: [(hf.architectures as string[])[0].replace(/(LMHeadModel|ForCausalLM)$/, 'ForSequenceClassification')],
       num_labels: 1, id2label: { 0: 'LABEL_0' }, label2id: { LABEL_0: 0 },
-      // No pad id: HF then reads each row's last position, which is our EOS for an unpadded sequence.
-      pad_token_id: null,
+      // transformers reads each row's last non-pad token, which must be our EOS: GPT-2 with no pad id reads
+      // the last position; the Llama family refuses batches without one, so it gets an id that is not EOS.
+      pad_token_id: c.modelType === 'gpt2' ? null : scorePadId(c),
       [RM_FIELD]: { input: 'prompt + completion + eos', readout: 'last token (the eos)', normalization: this.norm },
     };
     writeFileAtomic(join(dir, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');
@@ -164,4 +166,12 @@ export class RewardModel {
     this.backbone.dispose();
     this.head.dispose();
   }
+}
+
+/** A padding id for batched scoring in transformers: the model's own unless it is an EOS id, else the first id that is not one. */
+function scorePadId(c: GPTConfig): number {
+  if (c.padTokenId !== null && !c.eosTokenIds.includes(c.padTokenId)) return c.padTokenId;
+  let id = 0;
+  while (c.eosTokenIds.includes(id)) id++;
+  return id;
 }

@@ -4,18 +4,28 @@ import * as tf from '@tensorflow/tfjs';
 import { GPTConfig } from '../config.js';
 import type { GPT } from '../model.js';
 import { GPT2, gpt2ParameterShapes } from './gpt2.js';
+import { Llama, llamaParameterShapes } from './llama.js';
 
-/** Parameter names and shapes of a config's family, in Hugging Face order. */
+/** Parameter names and shapes of a config's family (projections [in, out]), in Hugging Face order. */
 export function parameterShapes(c: GPTConfig): [string, number[]][] {
-  return gpt2ParameterShapes(c);
+  return c.modelType === 'gpt2' ? gpt2ParameterShapes(c) : llamaParameterShapes(c);
 }
 
 /** A model of the config's family over existing values (each copied into a tf.Variable). */
 export function createModel(c: GPTConfig, values: Map<string, tf.Tensor>): GPT {
-  return new GPT2(c, values);
+  return c.modelType === 'gpt2' ? new GPT2(c, values) : new Llama(c, values);
 }
 
 /** A freshly initialised model of the config's family. */
 export function initModel(c: GPTConfig, seed = 0): GPT {
-  return GPT2.init(c, seed);
+  return c.modelType === 'gpt2' ? GPT2.init(c, seed) : Llama.init(c, seed);
+}
+
+/**
+ * Where a parameter lives in a Hugging Face checkpoint: its stored name, and whether it is stored
+ * transposed (nn.Linear keeps [out, in]; GPT-2's Conv1D keeps [in, out] as we do).
+ */
+export function hfTensor(c: GPTConfig, name: string): { stored: string; transpose: boolean } {
+  if (c.modelType === 'gpt2') return { stored: name, transpose: false };
+  return { stored: name === 'lm_head.weight' ? name : 'model.' + name, transpose: /_proj\.weight$/.test(name) };
 }

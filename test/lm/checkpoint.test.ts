@@ -111,7 +111,8 @@ describe('lm/checkpoint', () => {
     const broken: [string, () => string, RegExp][] = [
       ['missing config.json', () => tempDir(), /config\.json: not found/],
       ['bad JSON in config.json', () => { const d = rewrite(dir, (n, data) => [{ name: n, data }]); writeFileSync(join(d, 'config.json'), '{"model_type": "gpt2",'); return d; }, /config\.json: bad JSON/],
-      ['a config for another architecture', () => { const d = rewrite(dir, (n, data) => [{ name: n, data }]); writeFileSync(join(d, 'config.json'), JSON.stringify({ model_type: 'llama' })); return d; }, /config\.json: model_type must be "gpt2"/],
+      ['a config for an architecture we do not run', () => { const d = rewrite(dir, (n, data) => [{ name: n, data }]); writeFileSync(join(d, 'config.json'), JSON.stringify({ model_type: 'phi3' })); return d; }, /config\.json: model_type "phi3" is not supported \(supported: gpt2, llama, qwen2, qwen3, mistral\)/],
+      ['a llama config missing a field', () => { const d = rewrite(dir, (n, data) => [{ name: n, data }]); writeFileSync(join(d, 'config.json'), JSON.stringify({ model_type: 'llama' })); return d; }, /config\.json: vocab_size is missing \(a llama config needs it\)/],
       ['a config whose shapes disagree with the tensors', () => {
         const d = rewrite(dir, (n, data) => [{ name: n, data }]);
         const c = JSON.parse(readFileSync(join(d, 'config.json'), 'utf8'));
