@@ -13,8 +13,10 @@ export interface GenerateOptions extends SamplingOptions {
   maxNewTokens: number;
   /** Seed of the sampling RNG; the same seed, model and prompts give the same completions. */
   seed: number;
-  /** Token that ends a row (included in ids, left out of text); null disables. Default: the model's eos. */
+  /** Token that ends a row (included in ids, left out of text); null disables. Default: the model's eos ids (all of them). */
   eosId?: number | null;
+  /** Several tokens that end a row (generation_config.json may list several); overrides eosId. */
+  eosIds?: number[];
   /** Strings that end a row; the text is cut before the first one. Needs a tokenizer. */
   stop?: string[];
   /** false recomputes the whole sequence every step (for benchmarks and tests). Default true. */
@@ -47,7 +49,8 @@ export async function generate(
   const c = model.config;
   const stop = opts.stop ?? [];
   if (stop.length && !tokenizer) throw new Error('stop strings need a tokenizer');
-  const eos = opts.eosId === undefined ? c.eosTokenId : opts.eosId;
+  const eosSet = new Set(opts.eosIds ?? (opts.eosId === undefined ? c.eosTokenIds : opts.eosId === null ? [] : [opts.eosId]));
+  const eos = eosSet.size ? [...eosSet][0] : null; // padding for finished rows
   const promptIds = prompts.map((p) => {
     if (typeof p !== 'string') return p;
     if (!tokenizer) throw new Error('text prompts need a tokenizer');
@@ -86,7 +89,7 @@ export async function generate(
         const pick = picks[j];
         o.ids.push(pick.token);
         o.logprobs.push(pick.logprob);
-        if (pick.token === eos) o.done = 'eos';
+        if (eosSet.has(pick.token)) o.done = 'eos';
         else if (stop.length) {
           const text = tokenizer!.decode(o.ids);
           const at = Math.min(...stop.map((s) => text.indexOf(s)).filter((i) => i >= 0));
