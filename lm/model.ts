@@ -5,7 +5,8 @@
 // and the next-token loss. A family implements parameterShapes, forward and head.
 import * as tf from '@tensorflow/tfjs';
 import { GPTConfig, validateConfig } from './config.js';
-import { crossEntropy, linear, project } from './ops.js';
+import { linear, project, tiedHead } from './ops.js';
+import { headCrossEntropy } from './head-rows.js';
 import type { KVCache } from './kv-cache.js';
 
 export { KVCache } from './kv-cache.js';
@@ -56,8 +57,13 @@ export abstract class GPT {
   /** ids [B, T] int32 -> logits and hidden states. Call inside tf.tidy. */
   abstract forward(ids: tf.Tensor2D, opts?: ForwardOptions): ForwardResult;
 
+  /** The LM head's weight [V, C]: the token embedding when tied, else lm_head. */
+  abstract headWeight(): tf.Tensor2D;
+
   /** The LM head on final hidden states: [N, C] -> logits [N, V]. */
-  abstract head(hidden: tf.Tensor2D): tf.Tensor2D;
+  head(hidden: tf.Tensor2D): tf.Tensor2D {
+    return tiedHead(hidden, this.headWeight());
+  }
 
   p(name: string): tf.Variable {
     const v = this.params.get(name);
@@ -87,9 +93,9 @@ export abstract class GPT {
     const targets = tf.reshape(tf.slice(ids, [0, 1], [B, T]), [-1]) as tf.Tensor1D;
     const mask = attentionMask ? (tf.slice(attentionMask, [0, 0], [B, T]) as tf.Tensor2D) : undefined;
     const { hidden } = this.forward(inputs, { attentionMask: mask, logits: 'none' });
-    const logits = this.head(tf.reshape(hidden, [B * T, this.config.nEmbd]) as tf.Tensor2D); // [B*T, V]
+    const h = tf.reshape(hidden, [B * T, this.config.nEmbd]) as tf.Tensor2D; // [B*T, C]
     const w = (lossMask ? tf.reshape(tf.cast(lossMask, 'float32'), [-1]) : tf.ones([B * T])) as tf.Tensor1D;
-    return crossEntropy(logits, targets, w);
+    return headCrossEntropy(h, this.headWeight(), targets, w); // the [B*T, V] logits whole only when small
   }
 
   dispose(): void {

@@ -33,7 +33,7 @@ function mmT(a: T2, b: T2): T2 {
   return wasm() ? tf.matMul(a, tf.transpose(b)) : tf.matMul(a, b, false, true);
 }
 /** aᵀ @ b */
-function mTm(a: T2, b: T2): T2 {
+export function mTm(a: T2, b: T2): T2 {
   return wasm() ? tf.matMul(tf.transpose(a), b) : tf.matMul(a, b, true, false);
 }
 type GradResult = { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[] };
@@ -44,7 +44,7 @@ type GradResult = { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor
  * so tf.customGrad's bookkeeping and the saved tensors would be spent for nothing.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-function customGrad(f: (...args: any[]) => GradResult): (...xs: tf.Tensor[]) => tf.Tensor {
+export function customGrad(f: (...args: any[]) => GradResult): (...xs: tf.Tensor[]) => tf.Tensor {
   const g = tf.customGrad(f as unknown as Parameters<typeof tf.customGrad>[0]) as (...xs: tf.Tensor[]) => tf.Tensor;
   return (...xs) => (taping() ? g(...xs) : f(...xs, () => {}).value);
 }
@@ -144,7 +144,7 @@ export function oneHotF32(ids: tf.Tensor1D, V: number): T2 {
 }
 
 /** Tied LM head: x [N, C], wte [V, C] -> logits [N, V]; on wasm as (wte @ xᵀ)ᵀ so XNNPACK packs xᵀ, not wte. */
-function headForward(x: T2, wte: T2): T2 {
+export function headForward(x: T2, wte: T2): T2 {
   return wasm() ? (tf.transpose(tf.matMul(wte, tf.transpose(x))) as T2) : tf.matMul(x, wte, false, true);
 }
 

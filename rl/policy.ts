@@ -8,7 +8,7 @@ import { Lora, LoraConfig } from '../lm/lora.js';
 import { GPT } from '../lm/model.js';
 import { linear } from '../lm/ops.js';
 import { Tokenizer } from '../lm/tokenizer.js';
-import { logprobsAndEntropy } from './logprobs.js';
+import { headLogprobsAndEntropy } from './logprobs.js';
 
 /** A batch packed for the forward passes. Rows share Tp (query width) and R (response width). */
 export interface Packed {
@@ -126,9 +126,8 @@ export class PpoModels {
   /** Policy logprobs and entropy (and values on a shared backbone). Call inside tf.tidy. */
   policyForward(p: Packed, temperature: number): PolicyOut {
     const h = responseHidden(this.policy, p);
-    const logits = this.policy.head(h); // [N, V]
     const targets = tf.tensor1d(p.responses.flat(), 'int32');
-    const le = logprobsAndEntropy(logits, targets, temperature);
+    const le = headLogprobsAndEntropy(h, this.policy.headWeight(), targets, temperature); // [N, 2], logits never whole when large
     return { le, values: this.critic ? null : this.head.forward(h) };
   }
 
@@ -143,8 +142,7 @@ export class PpoModels {
     if (this.lora) this.lora.enabled = false;
     try {
       const h = responseHidden(model, p);
-      const logits = model.head(h); // [N, V]
-      const le = logprobsAndEntropy(logits, tf.tensor1d(p.responses.flat(), 'int32'), temperature);
+      const le = headLogprobsAndEntropy(h, model.headWeight(), tf.tensor1d(p.responses.flat(), 'int32'), temperature);
       return tf.reshape(tf.slice(le, [0, 0], [-1, 1]), [-1]) as tf.Tensor1D;
     } finally {
       if (this.lora) this.lora.enabled = true;

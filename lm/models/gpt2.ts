@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { runFused } from '../../backend/accel.js';
 import { GPTConfig, validateConfig } from '../config.js';
-import { embedding, gelu, layerNorm, tiedHead } from '../ops.js';
+import { embedding, gelu, layerNorm } from '../ops.js';
 import { attend, attentionBias, cacheLayout, positionIds } from '../attention.js';
 import { extend, reserve } from '../kv-cache.js';
 import { ForwardOptions, ForwardResult, GPT } from '../model.js';
@@ -51,8 +51,8 @@ export class GPT2 extends GPT {
     return m;
   }
 
-  head(hidden: tf.Tensor2D): tf.Tensor2D {
-    return tiedHead(hidden, this.p2('wte.weight'));
+  headWeight(): tf.Tensor2D {
+    return this.p2('wte.weight');
   }
 
   forward(ids: tf.Tensor2D, opts: ForwardOptions = {}): ForwardResult {

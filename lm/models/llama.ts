@@ -5,7 +5,7 @@
 // weights are held [in, out] (checkpoints store nn.Linear's [out, in]; lm/checkpoint.ts transposes).
 import * as tf from '@tensorflow/tfjs';
 import { GPTConfig, validateConfig } from '../config.js';
-import { embedding, rmsNorm, swiglu, tiedHead } from '../ops.js';
+import { embedding, rmsNorm, swiglu } from '../ops.js';
 import { attend, attentionBias, cacheLayout, positionIds } from '../attention.js';
 import { extend } from '../kv-cache.js';
 import { ForwardOptions, ForwardResult, GPT } from '../model.js';
@@ -62,8 +62,8 @@ export class Llama extends GPT {
     return m;
   }
 
-  head(hidden: tf.Tensor2D): tf.Tensor2D {
-    return tiedHead(hidden, this.p2(this.config.tieWordEmbeddings ? 'embed_tokens.weight' : 'lm_head.weight'));
+  headWeight(): tf.Tensor2D {
+    return this.p2(this.config.tieWordEmbeddings ? 'embed_tokens.weight' : 'lm_head.weight');
   }
 
   forward(ids: tf.Tensor2D, opts: ForwardOptions = {}): ForwardResult {
