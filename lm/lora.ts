@@ -11,28 +11,13 @@ import type { GPT, LinearAdapter } from './model.js';
 import { parameterShapes } from './models/registry.js';
 import { SafetensorsError, SafetensorsFile, serializeSafetensors } from './safetensors.js';
 import { jsonError } from './json-error.js';
+import { LORA_TARGETS, validateLora } from './lora-config.js';
+import type { LoraConfig, LoraTarget } from './lora-config.js';
 
-export const LORA_TARGETS = { attn: ['attn.c_attn', 'attn.c_proj'], mlp: ['mlp.c_fc', 'mlp.c_proj'] } as const;
-export type LoraTarget = keyof typeof LORA_TARGETS;
-
-export interface LoraConfig {
-  /** Rank r of the update. */
-  rank: number;
-  /** Scale numerator: the update is multiplied by alpha / rank. */
-  alpha: number;
-  /** Which layers of every block get an adapter: attention (c_attn, c_proj) and/or MLP (c_fc, c_proj). */
-  targets: LoraTarget[];
-}
-
-export function validateLora(c: Partial<LoraConfig>): LoraConfig {
-  if (!Number.isInteger(c.rank) || c.rank! < 1) throw new Error(`lora rank must be an integer >= 1, got ${c.rank}`);
-  if (typeof c.alpha !== 'number' || !(c.alpha > 0)) throw new Error(`lora alpha must be a positive number, got ${c.alpha}`);
-  const targets = c.targets ?? [];
-  if (!targets.length || targets.some((t) => !(t in LORA_TARGETS))) {
-    throw new Error(`lora targets must be a non-empty list of ${Object.keys(LORA_TARGETS).join(', ')}, got ${JSON.stringify(targets)}`);
-  }
-  return { rank: c.rank!, alpha: c.alpha, targets: [...new Set(targets)] };
-}
+// The config block (its schema, type and check) lives in lora-config.ts, which the run configs import
+// without loading tfjs.
+export { LORA_TARGETS, LoraSchema, validateLora } from './lora-config.js';
+export type { LoraConfig, LoraTarget } from './lora-config.js';
 
 const PEFT_PREFIX = 'base_model.model.transformer.';
 

@@ -98,3 +98,39 @@ export interface Stats {
   labelers: LabelerStats[];
   agreement: { tasks: number; pairs: number; percent: number | null; krippendorffAlpha: number | null };
 }
+
+/**
+ * A JSON Schema node, as GET /api/run-kinds serves a run config's (the TypeBox schemas of
+ * sft/sft-config.ts, reward-models/rm-config.ts, rl/ppo-config.ts): what the dashboard's launch form reads.
+ */
+export interface JsonSchema {
+  type?: 'object' | 'array' | 'string' | 'integer' | 'number' | 'boolean' | 'null';
+  title?: string;
+  description?: string;
+  default?: unknown;
+  /** A string that is one of these. */
+  enum?: string[];
+  const?: unknown;
+  /** T or null: [T, {"type": "null"}]. */
+  anyOf?: JsonSchema[];
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  additionalProperties?: boolean | JsonSchema;
+  items?: JsonSchema;
+  minimum?: number;
+  maximum?: number;
+  exclusiveMinimum?: number;
+  exclusiveMaximum?: number;
+  minLength?: number;
+  maxLength?: number;
+  minItems?: number;
+  maxItems?: number;
+}
+
+/**
+ * GET /api/run-kinds: each kind POST /api/runs launches, with the JSON Schema of its config as a launch
+ * takes it (without `out`: the server picks the run folder).
+ */
+export interface RunKindsView {
+  kinds: Record<RunKind, JsonSchema>;
+}

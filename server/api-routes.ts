@@ -6,7 +6,7 @@ import { exportLines, openReader } from '../data/export.js';
 import { ROLES } from '../data/store.js';
 import { arr, int, obj, str } from './schema.js';
 import { projectStats } from './stats.js';
-import { drained, Route } from './route-types.js';
+import { drained, precompiled, Route } from './route-types.js';
 
 const completion = obj({ text: str({ maxLength: 20000 }), tokens: int({ minimum: 0 }), model: str({ maxLength: 500 }), run_id: str({ maxLength: 200 }), step: int({ minimum: 0 }) }, ['text']);
 
@@ -19,7 +19,7 @@ export const LABEL_BODY = obj({
   ms: int({ minimum: 0, maximum: 86_400_000 }),
 }, ['taskId', 'clientId', 'kind']);
 
-export const API_ROUTES: Route[] = [
+export const API_ROUTES: Route[] = precompiled([
   {
     method: 'get', path: '/api/me', role: 'labeler', summary: 'who the token belongs to, and how many labels they gave', ok: [200, '{name, role, labeled}'],
     handler: (_q, res, u, { store }) => res.json({ name: u.name, role: u.role, labeled: store.db.prepare('SELECT count(*) FROM labels WHERE user_id = ?').pluck().get(u.id) }),
@@ -116,7 +116,7 @@ export const API_ROUTES: Route[] = [
       }
     },
   },
-];
+]);
 
 /** A response that carries a token: no cache (browser, proxy) may keep a copy. */
 function noStore(res: Response): Response {

@@ -8,7 +8,8 @@ import { metricsCsv, RunRow } from '../data/runs-store.js';
 import { StoreError } from '../data/store.js';
 import { RUN_KINDS } from './run-manager.js';
 import { DEFAULT_QUOTAS, mergeQuotas } from './run-quotas.js';
-import { drained, Route } from './route-types.js';
+import { drained, precompiled, Route } from './route-types.js';
+import { RUN_KINDS_VIEW } from './run-kinds.js';
 import { anyObj, int, obj, str } from './schema.js';
 
 const view = (r: RunRow): RunView => {
@@ -23,7 +24,7 @@ function found(r: RunRow | null, id: string): RunRow {
   return r;
 }
 
-export const RUN_ROUTES: Route[] = [
+export const RUN_ROUTES: Route[] = precompiled([
   {
     method: 'get', path: '/api/runs', role: 'researcher',
     summary: 'runs, newest first (launched here or recorded by a CLI run with --db), a page at a time; the X-Next-Page header holds the next page when there may be one',
@@ -59,9 +60,15 @@ export const RUN_ROUTES: Route[] = [
     handler: (_q, res, _u, { runs }) => res.json({ folders: runs.workspace.rewardModules, read: runs.workspace.readRoots }),
   },
   {
+    method: 'get', path: '/api/run-kinds', role: 'researcher',
+    summary: "the kinds of run POST /api/runs launches, each with the JSON Schema of its config (fields, types, bounds, defaults, descriptions; out is the server's)",
+    ok: [200, 'RunKindsView: {kinds: {kind: JSON Schema}}'],
+    handler: (_q, res) => res.json(RUN_KINDS_VIEW),
+  },
+  {
     method: 'post', path: '/api/runs', role: 'researcher',
     summary: `launch a run as a child process (rlhf <kind> --config FILE --json); config holds the fields of that command's config file. Paths must lie in the server's workspace (GET /api/reward-modules lists its folders), out is always a new folder of the server's runs directory, and sizes must keep the quotas (GET /api/run-quotas)`,
-    body: obj({ kind: str({ enum: [...RUN_KINDS] }), config: anyObj("the run's config, as in the command's --config file") }, ['kind', 'config']),
+    body: obj({ kind: str({ enum: [...RUN_KINDS] }), config: anyObj("the run's config, as in the command's --config file: its schema is GET /api/run-kinds (components.schemas SftConfig, RmConfig, PpoConfig here)") }, ['kind', 'config']),
     ok: [201, 'the RunView, queued or running'],
     handler: (req, res, u, { runs }) => res.status(201).json(view(runs.launch(req.body.kind, req.body.config, u))),
   },
@@ -124,4 +131,4 @@ export const RUN_ROUTES: Route[] = [
       res.type('text/plain').send(log);
     },
   },
-];
+]);

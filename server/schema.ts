@@ -1,22 +1,20 @@
-// A small JSON-Schema subset: one definition both validates request bodies and is emitted verbatim into
-// the OpenAPI 3 document, so the two cannot drift apart.
+// Request bodies and queries are TypeBox schemas (JSON Schema): one definition validates them (compiled once
+// per schema by TypeBox's TypeCompiler) and is emitted verbatim into the OpenAPI document, so the two cannot
+// drift apart. The run configs' schemas (train/config-schema.ts) are the same library; their StringEnum
+// gives {"type": "string", "enum": [...]} here too. On top of the schema, every body keeps two guarantees:
+// no string (nor field name) with a lone UTF-16 surrogate, and no value nested deeper than MAX_DEPTH.
+import { TArray, TBoolean, TInteger, TObject, TProperties, TSchema, TString, Type } from '@sinclair/typebox';
+import { ValueError, ValueErrorType } from '@sinclair/typebox/errors';
+import { compiledCheck, StringEnum } from '../train/config-schema.js';
 
-export type Schema =
-  | { type: 'string'; minLength?: number; maxLength?: number; enum?: string[]; pattern?: string; description?: string }
-  | { type: 'integer'; minimum?: number; maximum?: number; description?: string }
-  | { type: 'boolean'; description?: string }
-  | { type: 'array'; items: Schema; minItems?: number; maxItems?: number; description?: string }
-  | { type: 'object'; properties: Record<string, Schema>; required?: string[]; additionalProperties: false; description?: string }
-  // A free-form JSON object (a run's config, checked by the program that reads it)
-  | { type: 'object'; additionalProperties: true; maxProperties?: number; description?: string };
+export type Schema = TSchema;
 
 /** The first problem with value against schema, as "path: what is wrong", or null when it conforms. */
 export function validate(schema: Schema, value: unknown, path = 'body'): string | null {
-  const e = check(schema, value);
-  return e === null ? null : path + e;
+  const check = compiledCheck(schema);
+  if (!check.Check(value)) return where(value, path, check.Errors(value).First()!);
+  return shapeOk(value) ? null : shapeProblem(value, path);
 }
-
-const patterns = new Map<string, RegExp>();
 
 // A lone UTF-16 surrogate ("\ud800" in JSON) is not Unicode: SQLite gets bytes that are not UTF-8
 // (ED A0 80), which read back as three U+FFFD, so the row is not what was acknowledged and the exported
@@ -25,67 +23,38 @@ const LONE_SURROGATE = ': contains a lone UTF-16 surrogate (not valid Unicode)';
 // String.prototype.isWellFormed is in Node 20 (engines) but not in the ES2023 lib the project compiles against.
 const wellFormed = (s: string): boolean => (s as string & { isWellFormed(): boolean }).isWellFormed();
 
-// A free-form object is stored with JSON.stringify, which recurses: ten thousand nested objects fit in a
-// 64 kB body and overflow the stack (a 500). A config never needs more than a few levels.
+// A free-form object (a run's config) is stored with JSON.stringify, which recurses: ten thousand nested
+// objects fit in a 64 kB body and overflow the stack (a 500). A config never needs more than a few levels.
 export const MAX_DEPTH = 32;
 
-// The request path calls this for every body: the problem comes back relative to value (".kind: ...",
-// "[2]: ...") and its path is put together only when there is one, so a valid body allocates nothing.
-function check(schema: Schema, value: unknown): string | null {
-  switch (schema.type) {
-    case 'string': {
-      if (typeof value !== 'string') return ': expected a string';
-      if (!wellFormed(value)) return LONE_SURROGATE;
-      if (schema.minLength !== undefined && value.length < schema.minLength) return `: shorter than ${schema.minLength} characters`;
-      if (schema.maxLength !== undefined && value.length > schema.maxLength) return `: longer than ${schema.maxLength} characters`;
-      if (schema.enum && !schema.enum.includes(value)) return `: must be one of ${schema.enum.join(', ')}`;
-      if (schema.pattern) {
-        let re = patterns.get(schema.pattern);
-        if (!re) patterns.set(schema.pattern, (re = new RegExp(schema.pattern)));
-        if (!re.test(value)) return `: does not match ${schema.pattern}`;
-      }
-      return null;
+/** Every string and field name well formed, nothing deeper than MAX_DEPTH: walked with a stack, never by recursion, building no paths. */
+function shapeOk(root: unknown): boolean {
+  if (typeof root === 'string') return wellFormed(root);
+  if (typeof root !== 'object' || root === null) return true;
+  const todo: [unknown, number][] = [[root, 0]];
+  for (let item = todo.pop(); item; item = todo.pop()) {
+    const [value, depth] = item;
+    if (typeof value === 'string') {
+      if (!wellFormed(value)) return false;
+      continue;
     }
-    case 'integer':
-      if (typeof value !== 'number' || !Number.isInteger(value)) return ': expected an integer';
-      if (schema.minimum !== undefined && value < schema.minimum) return `: must be >= ${schema.minimum}`;
-      if (schema.maximum !== undefined && value > schema.maximum) return `: must be <= ${schema.maximum}`;
-      return null;
-    case 'boolean':
-      return typeof value === 'boolean' ? null : ': expected true or false';
-    case 'array': {
-      if (!Array.isArray(value)) return ': expected an array';
-      if (schema.minItems !== undefined && value.length < schema.minItems) return `: needs at least ${schema.minItems} items`;
-      if (schema.maxItems !== undefined && value.length > schema.maxItems) return `: at most ${schema.maxItems} items`;
-      for (let i = 0; i < value.length; i++) {
-        const e = check(schema.items, value[i]);
-        if (e !== null) return `[${i}]${e}`;
+    if (typeof value !== 'object' || value === null) continue;
+    if (depth > MAX_DEPTH) return false;
+    if (Array.isArray(value)) for (const x of value) todo.push([x, depth + 1]);
+    else {
+      for (const k in value) {
+        if (!Object.hasOwn(value, k)) continue;
+        if (!wellFormed(k)) return false;
+        todo.push([(value as Record<string, unknown>)[k], depth + 1]);
       }
-      return null;
-    }
-    case 'object': {
-      if (typeof value !== 'object' || value === null || Array.isArray(value)) return ': expected an object';
-      const v = value as Record<string, unknown>;
-      if (schema.additionalProperties) {
-        if (schema.maxProperties !== undefined && Object.keys(v).length > schema.maxProperties) return `: at most ${schema.maxProperties} fields`;
-        return freeForm(v);
-      }
-      if (schema.required) for (const k of schema.required) if (!(k in v)) return `.${k}: required`;
-      for (const k in v) {
-        if (!Object.hasOwn(v, k)) continue;
-        const s = schema.properties[k];
-        if (!s || !Object.hasOwn(schema.properties, k)) return `.${k}: unknown field`;
-        const e = check(s, v[k]);
-        if (e !== null) return `.${k}${e}`;
-      }
-      return null;
     }
   }
+  return true;
 }
 
-/** Depth and lone surrogates anywhere in a free-form value: walked with a stack, never by recursion. */
-function freeForm(root: object): string | null {
-  const todo: [value: unknown, path: string, depth: number][] = [[root, '', 1]];
+/** What shapeOk refused, with its path (only on a refusal: this one builds paths). */
+function shapeProblem(root: unknown, rootPath: string): string {
+  const todo: [value: unknown, path: string, depth: number][] = [[root, rootPath, 0]];
   for (let item = todo.pop(); item; item = todo.pop()) {
     const [value, path, depth] = item;
     if (typeof value === 'string') {
@@ -102,15 +71,58 @@ function freeForm(root: object): string | null {
       }
     }
   }
-  return null;
+  return `${rootPath}: malformed`;
+}
+
+/** TypeBox's first error as "path: what is wrong", the path in JavaScript notation (body.tasks[0].prompt). */
+function where(root: unknown, rootPath: string, e: ValueError): string {
+  let path = rootPath;
+  let v: unknown = root;
+  for (const raw of e.path.split('/').slice(1)) {
+    const k = raw.replaceAll('~1', '/').replaceAll('~0', '~');
+    path += Array.isArray(v) ? `[${k}]` : `.${k}`;
+    v = typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[k] : undefined;
+  }
+  return path + what(e);
+}
+
+function what(e: ValueError): string {
+  const s = e.schema as Record<string, unknown>;
+  switch (e.type) {
+    case ValueErrorType.ObjectRequiredProperty: return ': required';
+    case ValueErrorType.ObjectAdditionalProperties: return ': unknown field';
+    case ValueErrorType.Object: return ': expected an object';
+    case ValueErrorType.ObjectMaxProperties: return `: at most ${s.maxProperties} fields`;
+    case ValueErrorType.String: return ': expected a string';
+    case ValueErrorType.StringMinLength: return `: shorter than ${s.minLength} characters`;
+    case ValueErrorType.StringMaxLength: return `: longer than ${s.maxLength} characters`;
+    case ValueErrorType.StringPattern: return `: does not match ${s.pattern}`;
+    case ValueErrorType.Kind: // StringEnum
+      return typeof e.value !== 'string' ? ': expected a string' : `: must be one of ${(s.enum as string[]).join(', ')}`;
+    case ValueErrorType.Integer: return ': expected an integer';
+    case ValueErrorType.IntegerMinimum: return `: must be >= ${s.minimum}`;
+    case ValueErrorType.IntegerMaximum: return `: must be <= ${s.maximum}`;
+    case ValueErrorType.Boolean: return ': expected true or false';
+    case ValueErrorType.Array: return ': expected an array';
+    case ValueErrorType.ArrayMinItems: return `: needs at least ${s.minItems} items`;
+    case ValueErrorType.ArrayMaxItems: return `: at most ${s.maxItems} items`;
+  }
+  return `: ${e.message.toLowerCase()}`;
 }
 
 // Shorthands that keep route definitions readable.
-export const str = (o: Omit<Extract<Schema, { type: 'string' }>, 'type'> = {}): Schema => ({ type: 'string', ...o });
-export const int = (o: Omit<Extract<Schema, { type: 'integer' }>, 'type'> = {}): Schema => ({ type: 'integer', ...o });
-export const bool = (description?: string): Schema => ({ type: 'boolean', description });
-export const arr = (items: Schema, o: { minItems?: number; maxItems?: number; description?: string } = {}): Schema => ({ type: 'array', items, ...o });
-export const anyObj = (description?: string, maxProperties = 200): Schema => ({ type: 'object', additionalProperties: true, maxProperties, description });
-export function obj(properties: Record<string, Schema>, required: string[] = [], description?: string): Schema {
-  return { type: 'object', properties, required, additionalProperties: false, description };
+interface StrOptions { minLength?: number; maxLength?: number; enum?: readonly string[]; pattern?: string; description?: string }
+export const str = (o: StrOptions = {}): TString => {
+  const { enum: values, ...rest } = o;
+  return (values ? StringEnum(values, { description: rest.description }) : Type.String(rest)) as TString;
+};
+export const int = (o: { minimum?: number; maximum?: number; description?: string } = {}): TInteger => Type.Integer(o);
+export const bool = (description?: string): TBoolean => Type.Boolean({ description });
+export const arr = <T extends TSchema>(items: T, o: { minItems?: number; maxItems?: number; description?: string } = {}): TArray<T> => Type.Array(items, o);
+/** A free-form JSON object (a run's config, checked by the program that reads it). */
+export const anyObj = (description?: string, maxProperties = 200): TObject => Type.Object({}, { additionalProperties: true, maxProperties, description });
+/** An object of exactly these fields (others refused), `required` of them required. */
+export function obj(properties: TProperties, required: string[] = [], description?: string): TObject {
+  const props = Object.fromEntries(Object.entries(properties).map(([k, s]) => [k, required.includes(k) ? s : Type.Optional(s)]));
+  return Type.Object(props, { additionalProperties: false, description });
 }

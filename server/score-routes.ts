@@ -1,11 +1,11 @@
 // POST /api/score: reward-model scores for completions of a prompt, computed by the scoring worker
 // (score-proxy.ts) so that inference never blocks the event loop. Available when the server was started
 // with a reward model (rlhf serve --reward-model DIR); otherwise 503 says how to enable it.
-import type { Route } from './route-types.js';
+import { precompiled, Route } from './route-types.js';
 import { arr, obj, str } from './schema.js';
 import { ScoreUnavailable } from './score-proxy.js';
 
-export const SCORE_ROUTES: Route[] = [
+export const SCORE_ROUTES: Route[] = precompiled([
   {
     method: 'post', path: '/api/score', role: 'researcher',
     summary: 'normalised reward-model scores of completions after a prompt (503 when the server has no reward model)',
@@ -23,4 +23,4 @@ export const SCORE_ROUTES: Route[] = [
       }
     },
   },
-];
+]);

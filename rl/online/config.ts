@@ -2,53 +2,33 @@
 // runs, every `everySteps` iterations the current policy writes `k` completions for `prompts` prompts
 // into the labeling queue; every `refreshEveryLabels` new preference labels a reward-model refresh
 // trains (in a child process) on all labels so far, and PPO switches to it at the next step boundary.
+// A schema (train/config-schema.ts): the type, defaults, check and the --online-* flags come from it.
+import { Type } from '@sinclair/typebox';
+import { configMessage, Default, firstProblem, Resolved, withDefaults } from '../../train/config-schema.js';
 
-export interface OnlineFeedbackConfig {
-  /** The label store the loop sends tasks to and reads labels from. */
-  db: string;
-  /** Send new tasks every this many PPO iterations. */
-  everySteps: number;
-  /** Prompts per round; each becomes one task of k completions from the current policy. */
-  prompts: number;
-  /** Completions per task. */
-  k: number;
-  /** Most tokens per task completion. */
-  maxNewTokens: number;
-  /** Sampling temperature of task completions. */
-  temperature: number;
-  /** Start a reward-model refresh once this many new preference labels arrived since the last one. */
-  refreshEveryLabels: number;
-  /** Backbone of a refresh: `previous` continues from the reward model in use (when it is one), else this folder. */
-  rmBase: string;
-  /** Epochs of each refresh over all labels so far. */
-  rmEpochs: number;
-  /** Learning rate of each refresh. */
-  rmLr: number;
-  /** Fraction of prompts a refresh holds out (its validation accuracy is logged as online/rm_accuracy). */
-  rmValFraction: number;
-}
+const count = (description: string, def: number, minimum = 1) => Default(Type.Integer({ minimum, description }), def);
 
-export const ONLINE_DEFAULTS: Omit<OnlineFeedbackConfig, 'db' | 'rmBase'> = {
-  everySteps: 5, prompts: 32, k: 2, maxNewTokens: 16, temperature: 0.7, refreshEveryLabels: 64, rmEpochs: 2, rmLr: 1e-4, rmValFraction: 0.2,
-};
+export const OnlineFeedbackSchema = Type.Object({
+  db: Type.String({ minLength: 1, description: 'the label store (SQLite file) the loop sends tasks to and reads labels from' }),
+  everySteps: count('send new tasks every this many PPO iterations', 5),
+  prompts: count('prompts per round; each becomes one task of k completions from the current policy', 32),
+  k: Default(Type.Integer({ minimum: 2, maximum: 16, description: 'completions per task' }), 2),
+  maxNewTokens: count('most tokens per task completion', 16),
+  temperature: Default(Type.Number({ minimum: 1e-6, maximum: 100, description: 'sampling temperature of task completions' }), 0.7),
+  refreshEveryLabels: count('start a reward-model refresh once this many new preference labels arrived since the last one', 64),
+  rmBase: Default(Type.String({ minLength: 1, description: 'backbone of a refresh: previous continues from the reward model in use (when it is one), else this folder' }), 'previous'),
+  rmEpochs: count('epochs of each refresh over all labels so far', 2),
+  rmLr: Default(Type.Number({ minimum: 0, maximum: 10, description: 'learning rate of each refresh' }), 1e-4),
+  rmValFraction: Default(Type.Number({ minimum: 0, maximum: 0.9, description: 'fraction of prompts a refresh holds out (its validation accuracy is logged as online/rm_accuracy)' }), 0.2),
+}, { additionalProperties: false, title: 'OnlineFeedbackConfig', description: 'the online human-feedback loop; null turns it off' });
 
-/** Check an onlineFeedback object (defaults filled); errors name the field. */
-export function resolveOnlineFeedback(raw: unknown, source: string, defaults: { rmBase: string }): OnlineFeedbackConfig {
+export type OnlineFeedbackConfig = Resolved<typeof OnlineFeedbackSchema>;
+
+/** Check an onlineFeedback object (defaults filled); errors name the field as onlineFeedback.FIELD. */
+export function resolveOnlineFeedback(raw: unknown, source: string, defaults: { rmBase: string } = { rmBase: 'previous' }): OnlineFeedbackConfig {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error(`${source}: onlineFeedback must be an object or null`);
-  const known = new Set([...Object.keys(ONLINE_DEFAULTS), 'db', 'rmBase']);
-  for (const k of Object.keys(raw)) if (!known.has(k)) throw new Error(`${source}: unknown field 'onlineFeedback.${k}'`);
-  const c = { ...ONLINE_DEFAULTS, rmBase: defaults.rmBase, ...raw } as OnlineFeedbackConfig;
-  const fail = (k: string, want: string): never => {
-    throw new Error(`${source}: onlineFeedback.${k} must be ${want}, got ${JSON.stringify((c as unknown as Record<string, unknown>)[k])}`);
-  };
-  if (typeof c.db !== 'string' || !c.db) fail('db', 'a SQLite file (the label store)');
-  if (typeof c.rmBase !== 'string' || !c.rmBase) fail('rmBase', '"previous" or a model folder');
-  for (const k of ['everySteps', 'prompts', 'k', 'maxNewTokens', 'refreshEveryLabels', 'rmEpochs'] as const) {
-    if (!Number.isInteger(c[k]) || c[k] < (k === 'k' ? 2 : 1)) fail(k, `an integer >= ${k === 'k' ? 2 : 1}`);
-  }
-  if (c.k > 16) fail('k', 'at most 16');
-  for (const [k, lo, hi] of [['temperature', 1e-6, 100], ['rmLr', 0, 10], ['rmValFraction', 0, 0.9]] as const) {
-    if (typeof c[k] !== 'number' || !(c[k] >= lo && c[k] <= hi)) fail(k, `a number in [${lo}, ${hi}]`);
-  }
-  return c;
+  const c = withDefaults(OnlineFeedbackSchema, { rmBase: defaults.rmBase, ...raw });
+  const p = firstProblem(OnlineFeedbackSchema, c, 'onlineFeedback');
+  if (p) throw new Error(configMessage(p, source));
+  return c as OnlineFeedbackConfig;
 }

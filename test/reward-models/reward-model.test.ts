@@ -51,7 +51,7 @@ describe('reward-models/reward-model', () => {
 
   it('validates its config with messages that name the field', () => {
     expect(() => resolveRmConfig({ model: 'm', out: 'o' })).to.throw(/exactly one of db/);
-    expect(() => resolveRmConfig({ model: 'm', out: 'o', data: ['x'], ties: 'maybe' })).to.throw(/ties must be "drop" or "equal"/);
+    expect(() => resolveRmConfig({ model: 'm', out: 'o', data: ['x'], ties: 'maybe' })).to.throw(/ties must be one of drop, equal/);
     expect(() => resolveRmConfig({ model: 'm', out: 'o', data: ['x'], lr: -1 })).to.throw(/lr must be a number/);
     expect(() => resolveRmConfig({ model: 'm', out: 'o', data: ['x'], bogus: 1 })).to.throw(/unknown field 'bogus'/);
   });

@@ -168,7 +168,7 @@ describe('rl/ppo-config', () => {
       [{ valueModel: 'both' }, /valueModel must be one of shared, separate/],
       [{ klTarget: 'six' }, /klTarget must be a number .* or null/],
       [{ stop: [''] }, /stop must be a list/],
-      [{ lora: { rank: 0, alpha: 1, targets: ['attn'] } }, /lora rank/],
+      [{ lora: { rank: 0, alpha: 1, targets: ['attn'] } }, /lora\.rank must be an integer >= 1/],
       [{ bogus: 1 }, /unknown field 'bogus'/],
       [{ model: undefined }, /model is required/],
     ];

@@ -142,7 +142,7 @@ describe('sft/sft', () => {
     expect(() => resolveSftConfig({ data: [], out: 'o', model: 'm' })).to.throw(SftConfigError, /data must be/);
     expect(() => resolveSftConfig({ data: ['x'], out: 'o' })).to.throw(SftConfigError, /exactly one of model .* or init/);
     expect(() => resolveSftConfig({ data: ['x'], out: 'o', model: 'm', lr: -1 })).to.throw(SftConfigError, /lr must be a number/);
-    expect(() => resolveSftConfig({ data: ['x'], out: 'o', model: 'm', lora: { rank: 0, alpha: 1, targets: ['attn'] } })).to.throw(SftConfigError, /lora rank/);
-    expect(() => resolveSftConfig({ data: ['x'], out: 'o', model: 'm', lora: { rank: 2, alpha: 1, targets: ['ffn'] } })).to.throw(SftConfigError, /lora targets/);
+    expect(() => resolveSftConfig({ data: ['x'], out: 'o', model: 'm', lora: { rank: 0, alpha: 1, targets: ['attn'] } })).to.throw(SftConfigError, /lora\.rank must be an integer >= 1/);
+    expect(() => resolveSftConfig({ data: ['x'], out: 'o', model: 'm', lora: { rank: 2, alpha: 1, targets: ['ffn'] } })).to.throw(SftConfigError, /lora\.targets must be a non-empty list of attn, mlp/);
   });
 });
