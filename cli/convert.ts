@@ -6,7 +6,7 @@ import { backendOption } from './options.js';
 
 export function convertCommand(): Command {
   return new Command('convert')
-    .description('rewrite a GPT-2 checkpoint folder with another weight precision (f16 halves the file)')
+    .description('rewrite a checkpoint folder (any family) with another weight precision (f16 halves the file)')
     .requiredOption('--model <dir>', 'checkpoint folder to read')
     .requiredOption('--out <dir>', 'checkpoint folder to write')
     .addOption(new Option('--dtype <dtype>', 'stored precision').choices(['f32', 'f16', 'bf16']).default('f16'))

@@ -7,7 +7,7 @@ import { backendOption, collect, float, int } from './options.js';
 
 export function generateCommand(): Command {
   return new Command('generate')
-    .description('sample completions from a GPT-2 checkpoint folder')
+    .description('sample completions from a checkpoint folder (gpt2, llama, qwen2, qwen3, mistral)')
     .requiredOption('--model <dir>', 'checkpoint folder (config.json, model.safetensors, tokenizer.json)')
     .requiredOption('--prompt <text>', 'prompt text; repeat for several prompts', collect)
     .option('--n <n>', 'completions per prompt', int(1), 1)

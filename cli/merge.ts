@@ -1,4 +1,4 @@
-// rlhf merge: fold a LoRA adapter into its base model and write a plain GPT-2 checkpoint.
+// rlhf merge: fold a LoRA adapter into its base model and write a plain checkpoint of its family.
 import * as tf from '@tensorflow/tfjs';
 import { Command } from 'commander';
 import { BackendName, initBackend } from '../backend/backend.js';
