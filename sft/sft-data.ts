@@ -1,7 +1,10 @@
-// Training data for SFT: plain text (language modelling on random windows) or JSONL prompt/completion
-// pairs (loss on the completion and its EOS only). Every batch is a pure function of (seed, step, micro),
-// so a resumed run sees exactly the batches an unbroken run would have.
+// Training data for SFT: plain text (language modelling on random windows) or JSONL examples, each line
+// either a prompt/completion pair (loss on the completion and its EOS only) or a conversation in TRL's
+// format, {"messages": [{"role", "content"}, ...]}, rendered with the model's chat template (loss on the
+// assistant turns only: their content and the end-of-turn token after each). Every batch is a pure
+// function of (seed, step, micro), so a resumed run sees exactly the batches an unbroken run would have.
 import { readFileSync } from 'node:fs';
+import { checkMessages, tokenizeChat } from '../lm/chat-template.js';
 import { hash01, mix, Rng } from '../lm/rng.js';
 import { Tokenizer } from '../lm/tokenizer.js';
 import { jsonError } from '../lm/json-error.js';
@@ -16,6 +19,7 @@ export interface Batch {
 }
 
 export interface SftData {
+  /** 'pairs': JSONL examples (prompt/completion pairs and conversations). */
   kind: 'text' | 'pairs';
   /** Training tokens (text) or examples (pairs). */
   trainSize: number;
@@ -35,7 +39,7 @@ export function loadSftData(
   o: { seqLen: number; batchSize: number; gradAccum: number; heldOut: number; seed: number },
 ): SftData {
   const pairs = files.filter((f) => f.name.endsWith('.jsonl'));
-  if (pairs.length && pairs.length !== files.length) throw new DataError('mix of .jsonl pairs and plain text: train on one kind at a time');
+  if (pairs.length && pairs.length !== files.length) throw new DataError('mix of .jsonl examples and plain text: train on one kind at a time');
   return pairs.length ? pairData(pairs, tok, o) : textData(files, tok, o);
 }
 
@@ -82,8 +86,8 @@ function textData(files: { name: string; text: string }[], tok: Tokenizer, o: { 
 
 interface Example {
   ids: number[];
-  /** Index in ids of the first completion token. */
-  start: number;
+  /** target[k] is 1 when ids[k] counts in the loss (a completion or assistant token). */
+  target: Uint8Array;
 }
 
 function pairData(files: { name: string; text: string }[], tok: Tokenizer, o: { seqLen: number; batchSize: number; gradAccum: number; heldOut: number; seed: number }): SftData {
@@ -94,22 +98,29 @@ function pairData(files: { name: string; text: string }[], tok: Tokenizer, o: { 
   for (const f of files) {
     f.text.split('\n').forEach((line, i) => {
       if (!line.trim()) return;
+      const at = `${f.name}:${i + 1}`;
       let j: unknown;
       try {
         j = JSON.parse(line);
       } catch (e) {
-        throw new DataError(`${f.name}:${i + 1}: ${jsonError(e)}`);
+        throw new DataError(`${at}: ${jsonError(e)}`);
       }
-      const { prompt, completion } = (j ?? {}) as Record<string, unknown>;
-      if (typeof prompt !== 'string' || typeof completion !== 'string') throw new DataError(`${f.name}:${i + 1}: expected {"prompt": string, "completion": string}`);
+      const { prompt, completion, messages } = (j ?? {}) as Record<string, unknown>;
+      if (messages !== undefined) {
+        const e = conversationExample(messages, tok, maxLen, at);
+        (hash01(e.key) < o.heldOut ? held : train).push(e.example);
+        return;
+      }
+      if (typeof prompt !== 'string' || typeof completion !== 'string') throw new DataError(`${at}: expected {"prompt": string, "completion": string} or {"messages": [...]}`);
       const p = tok.encode(prompt);
-      let c = tok.encode(completion);
+      let c = tok.encode(completion, { addSpecialTokens: false });
       if (eos !== null) c.push(eos);
       if (c.length + 1 > maxLen) c = c.slice(0, maxLen - 1); // keep at least one prompt token as context
       const keep = Math.max(1, maxLen - c.length);
       const pk = p.length ? p.slice(-keep) : eos !== null ? [eos] : [];
-      if (!pk.length) throw new DataError(`${f.name}:${i + 1}: empty prompt and no EOS token to start from`);
-      (hash01(prompt) < o.heldOut ? held : train).push({ ids: [...pk, ...c], start: pk.length });
+      if (!pk.length) throw new DataError(`${at}: empty prompt and no EOS token to start from`);
+      const ids = [...pk, ...c];
+      (hash01(prompt) < o.heldOut ? held : train).push({ ids, target: Uint8Array.from(ids, (_, k) => (k >= pk.length ? 1 : 0)) });
     });
   }
   if (!train.length) throw new DataError('no training pairs (all held out or files empty)');
@@ -134,8 +145,8 @@ function pairData(files: { name: string; text: string }[], tok: Tokenizer, o: { 
     return {
       ids: examples.map((e) => [...e.ids, ...new Array(L - e.ids.length).fill(pad)]),
       attentionMask: examples.map((e) => [...new Array(e.ids.length).fill(1), ...new Array(L - e.ids.length).fill(0)]),
-      // target t (predicting ids[t+1]) counts when ids[t+1] is a completion token
-      lossMask: examples.map((e) => Array.from({ length: L - 1 }, (_, t) => (t + 1 >= e.start && t + 1 < e.ids.length ? 1 : 0))),
+      // target t (predicting ids[t+1]) counts when ids[t+1] is a completion or assistant token
+      lossMask: examples.map((e) => Array.from({ length: L - 1 }, (_, t) => (t + 1 < e.ids.length ? e.target[t + 1] : 0))),
     };
   };
   return {
@@ -155,6 +166,22 @@ function pairData(files: { name: string; text: string }[], tok: Tokenizer, o: { 
       return out;
     },
   };
+}
+
+/** A {"messages": [...]} line: the conversation's tokens (the first seqLen + 1), the assistant tokens as targets. */
+function conversationExample(messages: unknown, tok: Tokenizer, maxLen: number, at: string): { example: Example; key: string } {
+  if (!tok.chatTemplate) throw new DataError(`${at}: a conversation needs the model's chat template, and the tokenizer has no chat_template`);
+  let r;
+  try {
+    r = tokenizeChat(tok, checkMessages(messages));
+  } catch (e) {
+    throw new DataError(`${at}: ${(e as Error).message}`);
+  }
+  if (!r.spans.length) throw new DataError(`${at}: the conversation has no assistant message to learn from`);
+  const ids = r.ids.slice(0, maxLen);
+  const target = Uint8Array.from(r.mask.slice(0, maxLen));
+  if (!target.some((v, k) => v && k > 0)) throw new DataError(`${at}: the first assistant turn starts after seqLen + 1 = ${maxLen} tokens; raise seqLen or shorten the conversation`);
+  return { example: { ids, target }, key: r.text };
 }
 
 /** Read data paths: files from disk, corpus:NAME through the given resolver. */
