@@ -118,7 +118,8 @@ export async function saveCheckpoint(dir: string, model: GPT, tokenizer: Tokeniz
   for (const [name, shape] of parameterShapes(c)) tensors.push(await hfTensorToWrite(c, name, shape, model.p(name), d));
   // Weights first, config last: a reader that finds the new config.json also finds matching weights.
   writeFileAtomic(join(dir, 'model.safetensors'), serializeSafetensors(tensors, { format: 'pt' }));
-  if (tokenizer) writeFileAtomic(join(dir, 'tokenizer.json'), JSON.stringify(tokenizer.json));
+  // tokenizer.json and, where the model came with them, tokenizer_config.json (chat template, special tokens) and generation_config.json
+  if (tokenizer) for (const [name, text] of Object.entries(tokenizer.files())) writeFileAtomic(join(dir, name), text);
   writeFileAtomic(join(dir, 'config.json'), JSON.stringify(configToHF({ ...c, dtype: d }), null, 2) + '\n');
 }
 

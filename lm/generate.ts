@@ -49,7 +49,8 @@ export async function generate(
   const c = model.config;
   const stop = opts.stop ?? [];
   if (stop.length && !tokenizer) throw new Error('stop strings need a tokenizer');
-  const eosSet = new Set(opts.eosIds ?? (opts.eosId === undefined ? c.eosTokenIds : opts.eosId === null ? [] : [opts.eosId]));
+  // By default every end-of-sequence id the model's config and its tokenizer's generation_config name.
+  const eosSet = new Set(opts.eosIds ?? (opts.eosId === undefined ? [...c.eosTokenIds, ...(tokenizer?.eosIds ?? [])] : opts.eosId === null ? [] : [opts.eosId]));
   const eos = eosSet.size ? [...eosSet][0] : null; // padding for finished rows
   const promptIds = prompts.map((p) => {
     if (typeof p !== 'string') return p;

@@ -42,13 +42,15 @@ export function headRows(h: T2, w: T2, stats: RowStats, slice = Math.max(1, Math
         const hr = rowsOf(hs, r);
         const dz = stats.grad(headForward(hr, ws), r, rowsOf(dy, r)); // [n, V]
         const d = tf.matMul(dz, ws); //                                  [n, C]
-        if (!wantW) return [d, null];
+        if (!wantW) return [d];
         const part = mTm(dz, hr); //                                     [V, C]
         return [d, dw ? tf.add(dw, part) : part];
-      }) as [tf.Tensor, tf.Tensor | null];
+      });
       dh.push(dhr);
-      if (dw) (dw as tf.Tensor).dispose();
-      dw = dwr;
+      if (dwr) {
+        dw?.dispose();
+        dw = dwr;
+      }
     }
     return wantW ? [tf.concat(dh, 0), dw!] : [tf.concat(dh, 0)];
   });

@@ -122,7 +122,7 @@ export class RewardModel {
     tensors.push({ name: 'score.weight', shape: [1, c.nEmbd], dtype: d, data: (await this.head.data()) as Float32Array });
     // Weights first, config last: a reader that finds the new config.json also finds matching weights.
     writeFileAtomic(join(dir, 'model.safetensors'), serializeSafetensors(tensors, { format: 'pt' }));
-    writeFileAtomic(join(dir, 'tokenizer.json'), JSON.stringify(this.tokenizer.json));
+    for (const [name, text] of Object.entries(this.tokenizer.files())) writeFileAtomic(join(dir, name), text);
     const hf = configToHF({ ...c, dtype: d });
     const cfg = {
       ...hf,

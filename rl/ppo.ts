@@ -71,7 +71,6 @@ export async function runPpo(c: PpoConfig, o: PpoOptions = {}): Promise<PpoResul
   const sink = o.sink;
   const cfgFile = join(c.out, 'ppo-config.json');
   const last = openRunFolder(c.out, cfgFile, c, Boolean(o.resume), 'steps');
-  const prompts = loadPrompts(c.prompts);
   writeFileAtomic(cfgFile, JSON.stringify(c, null, 2) + '\n');
 
   // Models, optimizer and state: from the latest checkpoint when resuming.
@@ -83,6 +82,7 @@ export async function runPpo(c: PpoConfig, o: PpoOptions = {}): Promise<PpoResul
   let reward: RewardSource | null = null;
   let gold: RewardSource | null = null;
   try {
+    const prompts = loadPrompts(c.prompts, m.tokenizer); // conversations rendered with the model's chat template
     const opt = new AdamW(m.trainable(), { lr: c.lr, weightDecay: c.weightDecay, maxGradNorm: c.maxGradNorm });
     let state: PpoState = { step: 0, episode: 0, kl: { kind: c.klTarget === null ? 'fixed' : 'adaptive', value: c.klCoef }, dataPosition: 0, rng: { seed: c.seed, step: 0 }, seconds: 0 };
     if (from) {
@@ -94,9 +94,13 @@ export async function runPpo(c: PpoConfig, o: PpoOptions = {}): Promise<PpoResul
     const kl = klController(c.klCoef, c.klTarget, c.klHorizon, from ? state.kl : undefined);
     const tok = m.tokenizer;
     const cfg = m.policy.config;
-    const eos = cfg.eosTokenId;
+    const eosIds = [...new Set([...cfg.eosTokenIds, ...tok.eosIds])]; // generation_config.json may list more than config.json
+    const eos = eosIds[0];
     const queryOf = (p: string) => {
-      const ids = tok.encode(p).slice(-c.maxPromptTokens);
+      const all = tok.encode(p);
+      // keep the last tokens, and a leading BOS where the tokenizer puts one (Llama 3)
+      const bos = tok.addBos && all[0] === tok.bosId && all.length > c.maxPromptTokens ? [all[0]] : [];
+      const ids = [...bos, ...all.slice(-(c.maxPromptTokens - bos.length))];
       return ids.length ? ids : [cfg.bosTokenId]; // an empty prompt starts from BOS, as generate does
     };
     const longest = Math.max(...prompts.map((p) => queryOf(p).length));
@@ -127,7 +131,7 @@ export async function runPpo(c: PpoConfig, o: PpoOptions = {}): Promise<PpoResul
       const batchPrompts = idx.map((i) => prompts[i]);
       const queries = batchPrompts.map(queryOf);
       const comps = await generate(m.policy, tok, queries, {
-        temperature: c.temperature, topK: 0, topP: 1, maxNewTokens: c.maxNewTokens, seed: subSeed(c.seed, step, 0), stop: c.stop, eosId: eos,
+        temperature: c.temperature, topK: 0, topP: 1, maxNewTokens: c.maxNewTokens, seed: subSeed(c.seed, step, 0), stop: c.stop, eosIds,
       });
       const packed = pack(queries, comps.map((x) => x.ids), eos ?? 0);
       const B = c.batchSize;

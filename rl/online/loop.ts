@@ -48,7 +48,8 @@ export class OnlineFeedback {
     resume: boolean,
   ) {
     this.store = new Store(cfg.db);
-    this.prompts = loadPrompts(run.prompts);
+    // conversations are rendered with the policy's chat template (its folder's tokenizer)
+    this.prompts = loadPrompts(run.prompts, existsSync(join(run.model, 'tokenizer.json')) ? Tokenizer.load(run.model) : undefined);
     mkdirSync(run.out, { recursive: true });
     this.stateFile = join(run.out, 'online-state.json');
     if (resume && existsSync(this.stateFile)) {

@@ -23,8 +23,8 @@ describe('lm/head-rows', () => {
   for (const frozen of [false, true]) {
     it(`sliced cross-entropy equals the whole-tensor loss, with its gradients (${frozen ? 'frozen' : 'trainable'} head)`, () => {
       const [N, C, V] = [37, 16, 101];
-      const h = tf.variable(tf.randomNormal([N, C], 0, 1, 'float32', 1));
-      const w = tf.variable(tf.randomNormal([V, C], 0, 0.5, 'float32', 2), !frozen);
+      const h = tf.variable(tf.randomNormal([N, C], 0, 1, 'float32', 1)) as tf.Variable<tf.Rank.R2>;
+      const w = tf.variable(tf.randomNormal([V, C], 0, 0.5, 'float32', 2), !frozen) as tf.Variable<tf.Rank.R2>;
       const targets = tf.tensor1d(Array.from({ length: N }, (_, i) => (i * 7) % V), 'int32');
       const weights = tf.tensor1d(Array.from({ length: N }, (_, i) => (i % 5 === 0 ? 0 : 1 + (i % 3))));
       const before = tf.memory().numTensors;
@@ -48,8 +48,8 @@ describe('lm/head-rows', () => {
 
   it('PPO\'s log-probabilities and entropy, sliced, equal the whole-tensor op with its gradients', () => {
     const [N, C, V] = [23, 8, 64];
-    const h = tf.variable(tf.randomNormal([N, C], 0, 1, 'float32', 3));
-    const w = tf.variable(tf.randomNormal([V, C], 0, 0.5, 'float32', 4));
+    const h = tf.variable(tf.randomNormal([N, C], 0, 1, 'float32', 3)) as tf.Variable<tf.Rank.R2>;
+    const w = tf.variable(tf.randomNormal([V, C], 0, 0.5, 'float32', 4)) as tf.Variable<tf.Rank.R2>;
     const targets = tf.tensor1d(Array.from({ length: N }, (_, i) => (i * 5) % V), 'int32');
     const mix = tf.tensor2d(Array.from({ length: N }, (_, i) => [1 + (i % 2), -0.3]));
     const whole = tf.variableGrads(() => tf.sum(tf.mul(logprobsAndEntropy(tiedHead(h, w), targets, 0.7), mix)) as tf.Scalar);
@@ -66,8 +66,8 @@ describe('lm/head-rows', () => {
     const V = 151_936; // Qwen2's vocabulary
     const N = 200; // whole logits: 122 MB
     const C = 8;
-    const h = tf.variable(tf.randomNormal([N, C], 0, 1, 'float32', 5));
-    const w = tf.variable(tf.randomNormal([V, C], 0, 0.1, 'float32', 6), false); // frozen, as under LoRA
+    const h = tf.variable(tf.randomNormal([N, C], 0, 1, 'float32', 5)) as tf.Variable<tf.Rank.R2>;
+    const w = tf.variable(tf.randomNormal([V, C], 0, 0.1, 'float32', 6), false) as tf.Variable<tf.Rank.R2>; // frozen, as under LoRA
     const targets = tf.tensor1d(Array.from({ length: N }, (_, i) => (i * 977) % V), 'int32');
     const ones = tf.ones([N]) as tf.Tensor1D;
     const peak = async (run: () => { value: tf.Scalar; grads: tf.NamedTensorMap }) => {
