@@ -7,7 +7,8 @@ import { ChartGrid, runColor } from './dashboard-charts.js';
 import type { RunEventLike, XAxis } from './chart-data.js';
 import { eventRows, ShownRunEvents } from './dashboard-events.js';
 import { api, askToken, h, mount, token } from './dom.js';
-import { MetricSeries, RunServerEvent, RunView, SampleView, ServerEvent, WS_REVOKED, WS_TOKEN_PREFIX } from '../protocol/wire.js';
+import { launchForm } from './launch-form.js';
+import { MetricSeries, RunKindsView, RunServerEvent, RunView, SampleView, ServerEvent, WS_REVOKED, WS_TOKEN_PREFIX } from '../protocol/wire.js';
 
 const TEMPLATES: Record<string, object> = {
   sft: { model: 'data/models/starter', data: ['corpus:moby-dick'], steps: 200, batchSize: 8, seqLen: 64, lr: 0.001, evalEvery: 20, saveEvery: 50, lora: { rank: 8, alpha: 16, targets: ['attn', 'mlp'] } },
@@ -226,11 +227,22 @@ function controls(): HTMLElement {
   return h('p', { class: 'controls' }, h('label', {}, 'smoothing ', smooth, ' ', smoothOut), ' ', h('label', {}, 'x-axis ', x), ' ', h('label', {}, log, ' log scale'));
 }
 
-function launcher(): HTMLElement {
+/** The launch panel: the kind, a form built from its config schema (launch-form.ts), and the config's JSON. */
+function launcher(kinds: RunKindsView['kinds'] | null): HTMLElement {
   const kind = h('select', { id: 'launch-kind' }, ...Object.keys(TEMPLATES).map((k) => h('option', { value: k }, k))) as HTMLSelectElement;
   const config = h('textarea', { id: 'launch-config', rows: '6', spellcheck: 'false' }) as HTMLTextAreaElement;
-  config.value = JSON.stringify(TEMPLATES.sft, null, 2);
-  kind.addEventListener('change', () => (config.value = JSON.stringify(TEMPLATES[kind.value], null, 2)));
+  // folded until asked for: open, a PPO config's ~45 fields would push the charts off the first screen
+  const formBox = h('details', { class: 'launch-fields', id: 'launch-fields' }, h('summary', {}, 'edit the config field by field'));
+  let form: ReturnType<typeof launchForm> | null = null;
+  const pick = () => {
+    config.value = JSON.stringify(TEMPLATES[kind.value], null, 2);
+    const schema = kinds?.[kind.value as keyof RunKindsView['kinds']];
+    form = schema ? launchForm(schema, config) : null;
+    formBox.replaceChildren(formBox.firstChild!, ...(form ? [form.form] : [h('p', { class: 'status' }, 'no schema for this kind: edit the JSON')]));
+  };
+  kind.addEventListener('change', pick);
+  config.addEventListener('input', () => form?.sync());
+  pick();
   const start = async () => {
     let parsed: unknown;
     try {
@@ -249,7 +261,7 @@ function launcher(): HTMLElement {
     await setFocus(r.data.id);
   };
   return h('details', { class: 'launch', open: true }, h('summary', {}, 'Launch a run'),
-    h('p', {}, 'kind ', kind, ' · config (the fields of rlhf <kind> --config FILE)'), config,
+    h('p', {}, 'kind ', kind, ' · config (the fields of rlhf <kind> --config FILE): the form and the JSON below are the same config'), formBox, config,
     h('p', {}, h('button', { id: 'launch', onclick: () => void start() }, 'Start run')), el.note);
 }
 
@@ -259,9 +271,10 @@ async function main(): Promise<void> {
   if (r.status === 403) return mount(h('p', { class: 'error' }, 'The dashboard needs a researcher or admin token.'));
   document.body.classList.add('dashboard');
   for (const run of r.data) runs.set(run.id, run);
+  const kinds = await api<RunKindsView>('GET', '/api/run-kinds');
   mount(
     h('header', {}, h('h1', {}, 'Runs'), el.status),
-    launcher(),
+    launcher(kinds.status === 200 ? kinds.data.kinds : null),
     h('table', { class: 'runs' }, h('thead', {}, h('tr', {}, ...['show', 'run', 'kind', 'state', 'step', 'origin'].map((t) => h('th', {}, t)))), el.runs),
     controls(), el.charts, el.details,
   );
