@@ -4,14 +4,19 @@
 import { Static, Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 
-export const LORA_TARGETS = { attn: ['attn.c_attn', 'attn.c_proj'], mlp: ['mlp.c_fc', 'mlp.c_proj'] } as const;
-export type LoraTarget = keyof typeof LORA_TARGETS;
+/**
+ * What `targets` may name: the shorthands `attn` and `mlp` (every projection of the attention or the MLP
+ * of the model's family), or modules by their last name as PEFT's target_modules does (GPT-2's c_attn,
+ * c_proj (attention and MLP), c_fc; the Llama family's q/k/v/o_proj, gate/up/down_proj).
+ */
+export const LORA_TARGET_NAMES = ['attn', 'mlp', 'q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj', 'c_attn', 'c_proj', 'c_fc'] as const;
+export type LoraTarget = (typeof LORA_TARGET_NAMES)[number];
 
 export const LoraSchema = Type.Object({
   rank: Type.Integer({ minimum: 1, description: 'rank r of the update' }),
   alpha: Type.Number({ exclusiveMinimum: 0, description: 'scale numerator: the update is multiplied by alpha / rank' }),
-  targets: Type.Array(Type.Union([Type.Literal('attn'), Type.Literal('mlp')]), {
-    minItems: 1, description: 'which layers of every block get an adapter: attention (c_attn, c_proj) and/or MLP (c_fc, c_proj)',
+  targets: Type.Array(Type.Union(LORA_TARGET_NAMES.map((n) => Type.Literal(n))), {
+    minItems: 1, description: 'which layers of every block get an adapter: attn and/or mlp (all of them), or modules by name (q_proj, v_proj, c_attn, ...)',
   }),
 }, { additionalProperties: false, description: 'LoRA adapters (Hu et al. 2021) instead of training every weight' });
 

@@ -1,25 +1,23 @@
-// LoRA (Hu et al. 2021): y = x W + b + (α/r) · (x A) B on chosen Conv1D layers, with W frozen.
+// LoRA (Hu et al. 2021): y = x W + b + (α/r) · (x A) B on chosen linear layers of any family, with W frozen.
 // A [in, r] starts as PEFT does (uniform ±1/√in, its kaiming-uniform with a = √5), B [r, out] at zero,
 // so a fresh adapter changes nothing. Saved and loaded in PEFT's layout: adapter_config.json and
 // adapter_model.safetensors, where lora_A.weight is [r, in] and lora_B.weight is [out, r]
-// (PEFT's nn.Linear layout; GPT-2's Conv1D needs fan_in_fan_out = true).
+// (PEFT's nn.Linear layout; GPT-2's Conv1D needs fan_in_fan_out = true, the Llama family's nn.Linear not).
 import * as tf from '@tensorflow/tfjs';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CheckpointError, writeFileAtomic } from './checkpoint.js';
 import type { GPT, LinearAdapter } from './model.js';
-import { parameterShapes } from './models/registry.js';
+import { BLOCK_LINEARS, blockPrefix, linearsFor, parameterShapes, peftPrefix } from './models/registry.js';
 import { SafetensorsError, SafetensorsFile, serializeSafetensors } from './safetensors.js';
 import { jsonError } from './json-error.js';
-import { LORA_TARGETS, validateLora } from './lora-config.js';
+import { validateLora } from './lora-config.js';
 import type { LoraConfig, LoraTarget } from './lora-config.js';
 
 // The config block (its schema, type and check) lives in lora-config.ts, which the run configs import
 // without loading tfjs.
-export { LORA_TARGETS, LoraSchema, validateLora } from './lora-config.js';
+export { LORA_TARGET_NAMES, LoraSchema, validateLora } from './lora-config.js';
 export type { LoraConfig, LoraTarget } from './lora-config.js';
-
-const PEFT_PREFIX = 'base_model.model.transformer.';
 
 export class Lora implements LinearAdapter {
   readonly config: LoraConfig;
@@ -29,7 +27,7 @@ export class Lora implements LinearAdapter {
   enabled = true;
   private readonly scale: number;
 
-  private constructor(config: LoraConfig) {
+  private constructor(config: LoraConfig, private readonly model: GPT) {
     this.config = validateLora(config);
     this.scale = this.config.alpha / this.config.rank;
   }
@@ -38,12 +36,12 @@ export class Lora implements LinearAdapter {
   static layers(model: GPT, config: LoraConfig): [string, number, number][] {
     const shapes = new Map(parameterShapes(model.config));
     const out: [string, number, number][] = [];
+    const linears = linearsFor(model.config, config.targets);
     for (let i = 0; i < model.config.nLayer; i++) {
-      for (const t of config.targets) {
-        for (const layer of LORA_TARGETS[t]) {
-          const [inDim, outDim] = shapes.get(`h.${i}.${layer}.weight`)!;
-          out.push([`h.${i}.${layer}`, inDim, outDim]);
-        }
+      for (const layer of linears) {
+        const prefix = blockPrefix(model.config, i) + layer;
+        const [inDim, outDim] = shapes.get(prefix + '.weight')!;
+        out.push([prefix, inDim, outDim]);
       }
     }
     return out;
@@ -51,7 +49,7 @@ export class Lora implements LinearAdapter {
 
   /** Fresh adapters for a model (B = 0, so the model's function is unchanged), attached and with the base frozen. */
   static attach(model: GPT, config: LoraConfig, seed = 0): Lora {
-    const lora = new Lora(config);
+    const lora = new Lora(config, model);
     let s = seed * 7919 + 1;
     for (const [prefix, inDim, outDim] of Lora.layers(model, lora.config)) {
       const bound = 1 / Math.sqrt(inDim);
@@ -79,14 +77,15 @@ export class Lora implements LinearAdapter {
     for (const [name, v] of this.params) {
       // ours [in, r] / [r, out] -> PEFT's [r, in] / [out, r]
       const t = tf.transpose(v);
-      tensors.push({ name: PEFT_PREFIX + name + '.weight', shape: t.shape, data: (await t.data()) as Float32Array });
+      tensors.push({ name: peftPrefix(this.model.config) + name + '.weight', shape: t.shape, data: (await t.data()) as Float32Array });
       t.dispose();
     }
     writeFileAtomic(join(dir, 'adapter_model.safetensors'), serializeSafetensors(tensors, { format: 'pt' }));
-    const modules = this.config.targets.flatMap((t) => LORA_TARGETS[t]);
+    const c = this.model.config;
+    const modules = linearsFor(c, this.config.targets);
     writeFileAtomic(join(dir, 'adapter_config.json'), JSON.stringify({
       peft_type: 'LORA', task_type: 'CAUSAL_LM', base_model_name_or_path: baseModel, r: this.config.rank,
-      lora_alpha: this.config.alpha, lora_dropout: 0, target_modules: modules, fan_in_fan_out: true, bias: 'none',
+      lora_alpha: this.config.alpha, lora_dropout: 0, target_modules: modules, fan_in_fan_out: c.modelType === 'gpt2', bias: 'none',
       inference_mode: true, init_lora_weights: true, modules_to_save: null,
     }, null, 2) + '\n');
   }
@@ -104,7 +103,7 @@ export class Lora implements LinearAdapter {
     }
     if (j.peft_type !== 'LORA') throw new CheckpointError(`${cfgFile}: peft_type must be "LORA", got ${JSON.stringify(j.peft_type)}`);
     const modules = (Array.isArray(j.target_modules) ? j.target_modules : []) as string[];
-    const targets = (Object.keys(LORA_TARGETS) as LoraTarget[]).filter((t) => LORA_TARGETS[t].every((m) => modules.includes(m)));
+    const targets = targetsOf(model, modules);
     let config: LoraConfig;
     try {
       config = validateLora({ rank: j.r as number, alpha: j.lora_alpha as number, targets });
@@ -120,7 +119,7 @@ export class Lora implements LinearAdapter {
     const values: [string, Float32Array, number[]][] = [];
     for (const [prefix, inDim, outDim] of Lora.layers(model, config)) {
       for (const [part, peftShape] of [['lora_A', [config.rank, inDim]], ['lora_B', [outDim, config.rank]]] as const) {
-        const key = PEFT_PREFIX + `${prefix}.${part}.weight`;
+        const key = peftPrefix(model.config) + `${prefix}.${part}.weight`;
         const e = st.entries.get(key);
         if (!e) throw new CheckpointError(`${stFile}: missing tensor '${key}'`);
         if (!tf.util.arraysEqual(e.shape, [...peftShape])) throw new CheckpointError(`${stFile}: tensor '${key}' has shape [${e.shape}], expected [${peftShape}]`);
@@ -131,7 +130,7 @@ export class Lora implements LinearAdapter {
         }
       }
     }
-    const lora = new Lora(config);
+    const lora = new Lora(config, model);
     for (const [name, data, shape] of values) {
       lora.params.set(name, tf.tidy(() => tf.variable(tf.transpose(tf.tensor(data, shape)), true, uniq(name))));
     }
@@ -159,4 +158,20 @@ export class Lora implements LinearAdapter {
 
 function uniq(name: string): string {
   return name + '_' + Math.random().toString(36).slice(2);
+}
+
+/**
+ * Our targets for a PEFT target_modules list: a module is adapted when a listed name equals it or ends
+ * it after a dot (PEFT's rule); a complete attention or MLP set becomes `attn` / `mlp`, others their name.
+ */
+function targetsOf(model: GPT, listed: string[]): LoraTarget[] {
+  const groups = BLOCK_LINEARS[model.config.modelType === 'gpt2' ? 'gpt2' : 'llama'];
+  const hit = (m: string) => listed.some((t) => m === t || m.endsWith('.' + t) || t.endsWith('.' + m));
+  const out: LoraTarget[] = [];
+  for (const g of ['attn', 'mlp'] as const) {
+    const ms = groups[g] as readonly string[];
+    if (ms.every(hit)) out.push(g);
+    else for (const m of ms.filter(hit)) out.push(m.split('.').pop() as LoraTarget);
+  }
+  return out;
 }

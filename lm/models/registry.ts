@@ -29,3 +29,26 @@ export function hfTensor(c: GPTConfig, name: string): { stored: string; transpos
   if (c.modelType === 'gpt2') return { stored: name, transpose: false };
   return { stored: name === 'lm_head.weight' ? name : 'model.' + name, transpose: /_proj\.weight$/.test(name) };
 }
+
+/** The adapted linear layers of one block, as prefixes below the block ('attn.c_attn', 'self_attn.q_proj', ...). */
+export const BLOCK_LINEARS = {
+  gpt2: { attn: ['attn.c_attn', 'attn.c_proj'], mlp: ['mlp.c_fc', 'mlp.c_proj'] },
+  llama: { attn: ['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj', 'self_attn.o_proj'], mlp: ['mlp.gate_proj', 'mlp.up_proj', 'mlp.down_proj'] },
+} as const;
+
+/** Block i's parameter prefix ('h.3.', 'layers.3.'). */
+export function blockPrefix(c: GPTConfig, i: number): string {
+  return c.modelType === 'gpt2' ? `h.${i}.` : `layers.${i}.`;
+}
+
+/** The linear layers of a block that LoRA `targets` select: attn / mlp, or modules by their last name (PEFT's rule). */
+export function linearsFor(c: GPTConfig, targets: readonly string[]): string[] {
+  const all = BLOCK_LINEARS[c.modelType === 'gpt2' ? 'gpt2' : 'llama'];
+  const every = [...all.attn, ...all.mlp];
+  return every.filter((m) => targets.some((t) => (t === 'attn' || t === 'mlp' ? (all[t] as readonly string[]).includes(m) : m.endsWith('.' + t))));
+}
+
+/** Where PEFT keeps the base model's modules in an adapter file. */
+export function peftPrefix(c: GPTConfig): string {
+  return c.modelType === 'gpt2' ? 'base_model.model.transformer.' : 'base_model.model.model.';
+}

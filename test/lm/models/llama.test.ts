@@ -10,6 +10,7 @@ import { KVCache } from '../../../lm/model.js';
 import type { GPT } from '../../../lm/model.js';
 import { SafetensorsFile } from '../../../lm/safetensors.js';
 import { AdamW } from '../../../train/adamw.js';
+import { Lora } from '../../../lm/lora.js';
 import { maxAbsDiff, tempDir, useBackend } from '../../helpers.js';
 import { FAMILIES } from './families.js';
 import { randomLlamaWeights, referenceLlamaLogits, referenceLlamaLossAndGrads, Weights } from './reference-llama.js';
@@ -159,6 +160,43 @@ describe('lm/models/llama', () => {
     const m = folder(name, w, { dtype: 'F32', shards: 2 });
     writeShardIndex(m, (j) => ({ ...j, weight_map: { ...j.weight_map, 'model.norm.weight': 'model-00009-of-00009.safetensors' } }));
     expect(() => loadCheckpoint(m)).to.throw(CheckpointError, /model-00009-of-00009\.safetensors: not found \(listed in .*model\.safetensors\.index\.json for tensor 'model\.norm\.weight'\)/);
+  });
+
+  it('LoRA on q_proj and v_proj (and the attn / mlp shorthands) saves in PEFT\'s layout, loads to the same logits and merges', async () => {
+    const name = 'qwen2, q/k/v biases, tied';
+    const { model } = loadCheckpoint(folder(name, randomLlamaWeights(FAMILIES[name], 7)));
+    const lora = Lora.attach(model, { rank: 4, alpha: 8, targets: ['q_proj', 'v_proj'] }, 1);
+    expect([...lora.params.keys()].filter((k) => k.startsWith('layers.0.'))).to.deep.equal(['layers.0.self_attn.q_proj.lora_A', 'layers.0.self_attn.q_proj.lora_B', 'layers.0.self_attn.v_proj.lora_A', 'layers.0.self_attn.v_proj.lora_B']);
+    const opt = new AdamW(lora.params, { lr: 5e-2 });
+    const ids = tf.tensor2d(IDS, undefined, 'int32');
+    for (let s = 0; s < 3; s++) {
+      const { value, grads } = tf.variableGrads(() => model.loss(ids), [...lora.params.values()]);
+      opt.applyGradients(grads);
+      tf.dispose([value, ...Object.values(grads)]);
+    }
+    const tuned = logitsOf(model, IDS);
+    const out = tempDir('rlhf-llama-lora-');
+    await lora.save(out);
+    const cfg = JSON.parse(readFileSync(join(out, 'adapter_config.json'), 'utf8'));
+    expect(cfg).to.include({ fan_in_fan_out: false, r: 4, lora_alpha: 8 });
+    expect(cfg.target_modules).to.deep.equal(['self_attn.q_proj', 'self_attn.v_proj']);
+    const st = new SafetensorsFile(readFileSync(join(out, 'adapter_model.safetensors')));
+    expect(st.entries.get('base_model.model.model.layers.1.self_attn.v_proj.lora_A.weight')!.shape).to.deep.equal([4, 32]); // [r, in]
+    expect(st.entries.get('base_model.model.model.layers.1.self_attn.v_proj.lora_B.weight')!.shape).to.deep.equal([16, 4]); // [out, r]
+    const fresh = loadCheckpoint(folder(name, randomLlamaWeights(FAMILIES[name], 7))).model;
+    const loaded = Lora.load(out, fresh);
+    expect(loaded.config.targets).to.deep.equal(['q_proj', 'v_proj']);
+    expect(maxAbsDiff(logitsOf(fresh, IDS).flat(2), tuned.flat(2))).to.be.below(1e-5);
+    const merged = loaded.mergedWeights(fresh);
+    for (const [n, w] of merged) fresh.p(n).assign(w);
+    tf.dispose([...merged.values()]);
+    fresh.adapter = null;
+    expect(maxAbsDiff(logitsOf(fresh, IDS).flat(2), tuned.flat(2))).to.be.below(1e-4);
+    const all = Lora.attach(fresh, { rank: 2, alpha: 2, targets: ['attn', 'mlp'] });
+    expect(all.params.size).to.equal(2 * 7 * 2); // 2 layers x 7 projections x (A, B)
+    [all, loaded, lora].forEach((l) => l.dispose());
+    ids.dispose();
+    [model, fresh].forEach((m) => m.dispose());
   });
 
   it('trains with AdamW and keeps the tensor count flat', () => {
