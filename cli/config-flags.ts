@@ -80,7 +80,7 @@ export function loraFlags(cmd: Command, rankHelp: string): Command {
   return cmd
     .option('--lora-rank <r>', rankHelp, int(1))
     .option('--lora-alpha <a>', 'LoRA scale numerator (default 2 * rank)', float(0))
-    .addOption(new Option('--lora-targets <list>', 'comma-separated: attn, mlp').default('attn,mlp'));
+    .addOption(new Option('--lora-targets <list>', 'comma-separated: attn, mlp (every projection of either) or module names (q_proj, v_proj, gate_proj, c_attn, ...)').default('attn,mlp'));
 }
 
 /** The `lora` block the --lora-* flags give, or undefined without --lora-rank. */
