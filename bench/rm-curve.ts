@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { collectSimulatedLabels } from '../cli/simulated-labels.js';
+import { collectSimulatedLabels } from '../demo/simulated-labels.js';
 import { exportLines, openReader } from '../data/export.js';
 import { initBackend } from '../backend/backend.js';
 import { Comparison, parseComparison, splitByPrompt } from '../reward-models/comparisons.js';

@@ -1,10 +1,7 @@
-// rlhf eval-rm: a reward model's accuracy and calibration on preference labels.
+// rlhf eval-rm: a reward model's accuracy and calibration on preference labels (reward-models/evaluate-rm.ts).
 import { Command, Option } from 'commander';
 import { BackendName, initBackend } from '../backend/backend.js';
-import { calibration } from '../reward-models/calibration.js';
-import { splitByPrompt } from '../reward-models/comparisons.js';
-import { RewardModel } from '../reward-models/reward-model.js';
-import { loadComparisons } from '../reward-models/train-rm.js';
+import { evalComparisons, evaluateRewardModel } from '../reward-models/evaluate-rm.js';
 import { backendOption, collect, float, int } from './options.js';
 
 export function evalRmCommand(): Command {
@@ -21,17 +18,9 @@ export function evalRmCommand(): Command {
     .option('--json', 'print the result as one JSON object')
     .action(async (o) => {
       if (Boolean(o.db) === Boolean(o.data?.length)) throw new Error('give exactly one of --db or --data');
-      let cs = (await loadComparisons({ db: o.db ?? null, data: o.data ?? [] })).filter((c) => c.ranking);
-      if (o.split === 'val') cs = splitByPrompt(cs, o.valFraction, o.seed).val;
-      if (!cs.length) throw new Error('no preference comparisons to evaluate (ties and skips carry no preference)');
+      const cs = await evalComparisons({ db: o.db ?? null, data: o.data ?? [], split: o.split, valFraction: o.valFraction, seed: o.seed });
       await initBackend(o.backend as BackendName);
-      const rm = RewardModel.load(o.model);
-      const flat = cs.flatMap((c) => c.completions.map((t) => [c.prompt, t] as const));
-      const raw = await rm.scoreRaw(flat.map((f) => f[0]), flat.map((f) => f[1]));
-      rm.dispose();
-      let k = 0;
-      const scores = cs.map((c) => c.completions.map(() => raw[k++]));
-      const cal = calibration(cs, scores, o.bins);
+      const cal = await evaluateRewardModel(o.model, cs, o.bins);
       if (o.json) {
         process.stdout.write(JSON.stringify({ comparisons: cs.length, ...cal }) + '\n');
         return;

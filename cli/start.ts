@@ -1,25 +1,23 @@
 // rlhf start (npm start): the main job on the embedded defaults. Opens (or creates) a local store, fills
 // an empty labeling queue with comparisons from the shipped starter model, serves the labeling page, the
 // project page and the run dashboard on 127.0.0.1, and gives the admin a token kept in a 0600 file beside
-// the store (admin-token.ts), reused at the next start so open pages keep working.
+// the store (data/admin-token.ts), reused at the next start so open pages keep working. The seeding is
+// queue/starter-tasks.ts; this file parses the flags, checks the port and prints.
 // The token is printed only where someone asked for it: on a terminal, or with --json. Piped into a log
 // file, stdout names the token file instead, so the log holds no credential.
 // The port is checked before anything else, and bound before the token is touched: a second start on a
 // busy port fails without changing the first one's credential.
 import { Command } from 'commander';
-import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
 import { BackendName, initBackend } from '../backend/backend.js';
-import { loadCheckpoint } from '../lm/checkpoint.js';
-import { sampleTasks } from '../lm/sample-tasks.js';
+import { ensureAdminToken } from '../data/admin-token.js';
+import { queueIsEmpty, seedStarterTasks } from '../queue/starter-tasks.js';
 import { RunningServer, startServer } from '../server/app.js';
-import { ensureAdminToken } from './admin-token.js';
 import { backendOption, collect, int } from './options.js';
 import { createStore, dbOption } from './store-file.js';
 
-export const STARTER = join(import.meta.dirname, '..', 'data', 'models', 'starter');
-export const OPENINGS = join(import.meta.dirname, '..', 'data', 'prompts', 'openings.txt');
+// The embedded defaults live in data/starter.ts; still exported here because tests name them through this file.
+export { OPENINGS, STARTER } from '../data/starter.js';
 
 export function startCommand(): Command {
   return new Command('start')
@@ -35,17 +33,12 @@ export function startCommand(): Command {
     .action(async (o) => {
       await assertPortFree(o.host, o.port);
       const store = createStore(o.db);
-      const open = store.db.prepare('SELECT count(*) FROM tasks').pluck().get() as number;
-      if (!open && o.seedTasks > 0) {
+      if (queueIsEmpty(store) && o.seedTasks > 0) {
         await initBackend(o.backend as BackendName);
-        const { model, tokenizer } = loadCheckpoint(STARTER);
-        const prompts = readFileSync(OPENINGS, 'utf8').split('\n').filter(Boolean).slice(0, o.seedTasks);
-        const tasks = await sampleTasks(model, tokenizer!, prompts, { k: 2, maxNewTokens: 24, temperature: 0.8, topP: 1, seed: 1, batch: 24 });
-        store.addTasks(tasks.map((t) => ({ prompt: t.prompt, source: 'starter', completions: t.completions.map((c) => ({ ...c, model: 'starter' })) })));
-        model.dispose();
+        await seedStarterTasks(store, o.seedTasks);
       }
       const s = await listen(() => startServer({ store, host: o.host, port: o.port, runs: { maxRunning: 1, allowRead: o.allowRead, rewardModules: o.rewardModules } }), o.host, o.port);
-      const { token, file } = ensureAdminToken(store, o.db);
+      const { token, file } = ensureAdminToken(store, o.db, (line) => process.stderr.write(line + '\n'));
       // #token=… signs the page in once (it moves the token to localStorage and out of the address bar).
       const link = (page: string, withToken: boolean) => `${s.url}/${page}${withToken ? `#token=${token}` : ''}`;
       if (o.json) {

@@ -1,10 +1,10 @@
-// rlhf tasks add: sample K completions per prompt from a model and enqueue comparison tasks.
+// rlhf tasks add: sample K completions per prompt from a model and enqueue comparison tasks (the filling
+// is queue/fill-queue.ts); rlhf tasks gold: questions with a known answer (data/gold-questions.ts).
 import { Command } from 'commander';
-import { readFileSync } from 'node:fs';
-import { parsePreference } from '../data/prefs.js';
+import { readGoldQuestions } from '../data/gold-questions.js';
 import { BackendName, initBackend } from '../backend/backend.js';
 import { loadCheckpoint } from '../lm/checkpoint.js';
-import { sampleTasks } from '../lm/sample-tasks.js';
+import { fillQueue, readTaskPrompts } from '../queue/fill-queue.js';
 import { backendOption, float, int } from './options.js';
 import { createStore, dbOption } from './store-file.js';
 
@@ -22,23 +22,13 @@ export function tasksCommand(): Command {
     .option('--seed <s>', 'sampling seed', int(0), 0)
     .addOption(backendOption())
     .action(async (o) => {
-      const lines = readFileSync(o.prompts, 'utf8').split('\n').filter((l) => l.trim());
-      const prompts = lines.map((l, i) => {
-        if (!l.trimStart().startsWith('{')) return l;
-        const j = JSON.parse(l) as { prompt?: unknown };
-        if (typeof j.prompt !== 'string') throw new Error(`${o.prompts}:${i + 1}: expected {"prompt": string}`);
-        return j.prompt;
-      }).slice(0, o.n ?? Infinity);
+      const prompts = readTaskPrompts(o.prompts).slice(0, o.n ?? Infinity);
       await initBackend(o.backend as BackendName);
       const { model, tokenizer } = loadCheckpoint(o.model);
       const store = createStore(o.db);
-      let added = 0;
-      await sampleTasks(model, tokenizer!, prompts, {
-        k: o.k, maxNewTokens: o.maxNewTokens, temperature: o.temperature, topP: o.topP, seed: o.seed,
-        onBatch: (tasks) => {
-          added += store.addTasks(tasks.map((t) => ({ prompt: t.prompt, source: `cli:${o.model}`, completions: t.completions.map((c) => ({ ...c, model: o.model })) }))).length;
-          process.stderr.write(`enqueued ${added}/${prompts.length} tasks\n`);
-        },
+      await fillQueue(store, model, tokenizer!, prompts, {
+        k: o.k, maxNewTokens: o.maxNewTokens, temperature: o.temperature, topP: o.topP, seed: o.seed, source: `cli:${o.model}`, model: o.model,
+        onBatch: (added) => process.stderr.write(`enqueued ${added}/${prompts.length} tasks\n`),
       });
       store.close();
       model.dispose();
@@ -47,10 +37,7 @@ export function tasksCommand(): Command {
     .addOption(dbOption('SQLite label store (created when missing)'))
     .requiredOption('--data <file>', 'JSONL file')
     .action((o) => {
-      const rows = readFileSync(o.data, 'utf8').split('\n').map((l, i) => [l, i + 1] as const).filter(([l]) => l.trim()).map(([l, n]) => {
-        const p = parsePreference(l, o.data, n);
-        return { prompt: p.prompt, completions: [{ text: p.chosen }, { text: p.rejected }], gold: [0, 1], source: 'gold' };
-      });
+      const rows = readGoldQuestions(o.data);
       const store = createStore(o.db);
       const ids = store.addTasks(rows);
       store.close();

@@ -1,10 +1,8 @@
-// rlhf tokenizer train: learn a byte-level BPE from text files and save tokenizer.json.
+// rlhf tokenizer train: learn a byte-level BPE from text files and save tokenizer.json (lm/tokenizer-file.ts).
 import { Command } from 'commander';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { corpusText, CORPORA, CorpusName } from '../data/corpora.js';
-import { countWords, trainBpe } from '../lm/bpe-train.js';
-import { writeFileAtomic } from '../lm/checkpoint.js';
+import { trainTokenizerFile } from '../lm/tokenizer-file.js';
 import { collect, int } from './options.js';
 
 export function tokenizerCommand(): Command {
@@ -22,16 +20,10 @@ export function tokenizerCommand(): Command {
       const texts: string[] = [...(o.data as string[]).map((f) => readFileSync(f, 'utf8')), ...(o.corpus as CorpusName[]).map(corpusText)];
       if (!texts.length) throw new Error('give at least one --data file or --corpus');
       const t0 = performance.now();
-      const counts = new Map<string, number>();
-      for (const t of texts) countWords(t, counts);
-      const json = trainBpe(counts, { vocabSize: o.vocabSize, minFrequency: o.minFrequency });
-      mkdirSync(o.out, { recursive: true });
-      const file = join(o.out, 'tokenizer.json');
-      writeFileAtomic(file, JSON.stringify(json));
-      const vocab = Object.keys((json.model as { vocab: object }).vocab).length; // includes <|endoftext|>
-      const summary = { file, vocab_size: vocab, merges: (json.model as { merges: string[] }).merges.length, seconds: (performance.now() - t0) / 1000 };
+      const t = trainTokenizerFile(texts, { vocabSize: o.vocabSize, minFrequency: o.minFrequency }, o.out);
+      const summary = { file: t.file, vocab_size: t.vocabSize, merges: t.merges, seconds: (performance.now() - t0) / 1000 };
       if (o.json) process.stdout.write(JSON.stringify(summary) + '\n');
-      else process.stdout.write(`wrote ${file}: ${summary.vocab_size} tokens, ${summary.merges} merges in ${summary.seconds.toFixed(1)}s\n`);
+      else process.stdout.write(`wrote ${summary.file}: ${summary.vocab_size} tokens, ${summary.merges} merges in ${summary.seconds.toFixed(1)}s\n`);
     });
   return cmd;
 }

@@ -3,6 +3,8 @@
 //   backend/ imports nothing of ours; lm/ only backend/; protocol/ nothing at all; client/ only protocol/;
 //   data/ never client/ and never (through anything it imports) tfjs; the trainers never server/ or cli/;
 //   labelers/ (clients of the labeling API) only protocol/ and reward-models/, and no trainer or data/ uses them;
+//   queue/ (a model's samples into the store) never server/, labelers/ or demo/; demo/ (the loop wired end to
+//   end) never cli/ or client/, and nothing below it imports it;
 //   outside backend/, only backend/backend.ts (choosing a backend) and backend/accel.ts (fused ops, views,
 //   vector maths) are imported: nothing else reaches the native addon or tfjs internals.
 // Imports are read as text (static import/export ... from, and import('...') with a literal), which is
@@ -12,7 +14,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
 
 const ROOT = join(import.meta.dirname, '..');
-const FOLDERS = ['backend', 'protocol', 'lm', 'train', 'sft', 'rl', 'reward-models', 'data', 'server', 'client', 'cli', 'labelers'];
+const FOLDERS = ['backend', 'protocol', 'lm', 'train', 'sft', 'rl', 'reward-models', 'data', 'server', 'client', 'cli', 'labelers', 'queue', 'demo'];
 const TRAINERS = ['train', 'sft', 'rl', 'reward-models'];
 
 /** Allowed folders of our own that files of `from` may import (null: any). */
@@ -25,8 +27,11 @@ const ALLOWED: Record<string, string[] | null> = {
   labelers: ['labelers', 'protocol', 'reward-models'],
 };
 const FORBIDDEN: Record<string, string[]> = {
-  data: ['client', 'server', 'cli', 'labelers'],
-  ...Object.fromEntries(TRAINERS.map((t) => [t, ['server', 'cli', 'client', 'labelers']])),
+  data: ['client', 'server', 'cli', 'labelers', 'queue', 'demo'],
+  ...Object.fromEntries(TRAINERS.map((t) => [t, ['server', 'cli', 'client', 'labelers', 'demo']])),
+  queue: ['server', 'cli', 'client', 'labelers', 'demo'],
+  demo: ['cli', 'client'],
+  server: ['demo', 'labelers'],
 };
 
 /** The files of backend/ that other folders may import. */
@@ -151,6 +156,8 @@ describe('layout: the layering rules hold in code', () => {
       ['sft/train-step.ts', "import { nativeAddon } from '../backend/native-backend.js';"],
       ['labelers/simulated-labeler.ts', "import { startServer } from '../server/app.js';"],
       ['rl/online/loop.ts', "import { simulateLabeler } from '../../labelers/simulated-labeler.js';"],
+      ['demo/demo.ts', "import { Progress } from '../cli/progress.js';"],
+      ['queue/fill-queue.ts', "import { startServer } from '../server/app.js';"],
     ]);
     const v = violations(files);
     expect(v).to.include("lm/model.ts -> train/adamw.ts: lm/ may import only lm, backend");
@@ -163,6 +170,8 @@ describe('layout: the layering rules hold in code', () => {
     expect(v).to.include('sft/train-step.ts -> backend/native-backend.ts: outside backend/, import only backend/backend.ts or backend/accel.ts');
     expect(v).to.include('labelers/simulated-labeler.ts -> server/app.ts: labelers/ may import only labelers, protocol, reward-models');
     expect(v).to.include('rl/online/loop.ts -> labelers/simulated-labeler.ts: rl/ never imports labelers/');
-    expect(v).to.have.length(10);
+    expect(v).to.include('demo/demo.ts -> cli/progress.ts: demo/ never imports cli/');
+    expect(v).to.include('queue/fill-queue.ts -> server/app.ts: queue/ never imports server/');
+    expect(v).to.have.length(12);
   });
 });

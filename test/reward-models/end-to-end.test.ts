@@ -10,7 +10,7 @@ import { readComparisonsDb, splitByPrompt } from '../../reward-models/comparison
 import { RewardModel } from '../../reward-models/reward-model.js';
 import { resolveRmConfig } from '../../reward-models/rm-config.js';
 import { sentimentScore } from '../../reward-models/rules.js';
-import { collectSimulatedLabels } from '../../cli/simulated-labels.js';
+import { collectSimulatedLabels } from '../../demo/simulated-labels.js';
 import { trainRewardModel } from '../../reward-models/train-rm.js';
 import { tempDir, useBackend } from '../helpers.js';
 

@@ -2,10 +2,10 @@
 // label store, a server comes up on loopback, and simulated labelers label every task through its HTTP
 // API. Used by the reward-model end-to-end test, its benchmark and the demo.
 import { Store } from '../data/store.js';
-import { loadCheckpoint } from '../lm/checkpoint.js';
-import { sampleTasks } from '../lm/sample-tasks.js';
-import { loadRule } from '../reward-models/rules.js';
 import { simulateLabeler } from '../labelers/simulated-labeler.js';
+import { loadCheckpoint } from '../lm/checkpoint.js';
+import { fillQueue } from '../queue/fill-queue.js';
+import { loadRule } from '../reward-models/rules.js';
 import { startServer } from '../server/app.js';
 
 export interface SimulatedLabelsOptions {
@@ -45,15 +45,10 @@ export async function collectSimulatedLabels(o: SimulatedLabelsOptions): Promise
     const total = o.prompts.length * o.tasksPerPrompt;
     let tasks = 0;
     try {
-      for (let rep = 0; rep < o.tasksPerPrompt; rep++) {
-        await sampleTasks(model, tokenizer, o.prompts, {
-          k: o.k, maxNewTokens: o.maxNewTokens, temperature: o.temperature, topP: 1, seed: o.seed + 1 + rep * 100_003, batch: 64,
-          onBatch: (ts) => {
-            tasks += store.addTasks(ts.map((t) => ({ prompt: t.prompt, source: `sim:${o.model}`, completions: t.completions.map((c) => ({ ...c, model: o.model })) }))).length;
-            o.onProgress?.('tasks', tasks, total);
-          },
-        });
-      }
+      tasks = await fillQueue(store, model, tokenizer, o.prompts, {
+        k: o.k, maxNewTokens: o.maxNewTokens, temperature: o.temperature, topP: 1, seed: o.seed + 1, batch: 64, passes: o.tasksPerPrompt,
+        source: `sim:${o.model}`, model: o.model, onBatch: (added) => o.onProgress?.('tasks', (tasks = added), total),
+      });
     } finally {
       model.dispose();
     }
@@ -61,8 +56,9 @@ export async function collectSimulatedLabels(o: SimulatedLabelsOptions): Promise
     try {
       const rule = await loadRule(o.rule);
       let labels = 0;
-      const rs = await Promise.all(tokens.map((token, i) => simulateLabeler({
-        url: server.url, token, rule, noise: o.noise, count: Infinity, seed: o.seed, // one seed: flips depend on the task, not the labeler onLabel: () => o.onProgress?.('labels', ++labels, tasks),
+      const rs = await Promise.all(tokens.map((token) => simulateLabeler({
+        url: server.url, token, rule, noise: o.noise, count: Infinity, seed: o.seed, // one seed: flips depend on the task, not the labeler
+        onLabel: () => o.onProgress?.('labels', ++labels, tasks),
       })));
       return { tasks, labels: rs.reduce((a, r) => a + r.labels, 0), ties: rs.reduce((a, r) => a + r.ties, 0), flipped: rs.reduce((a, r) => a + r.flipped, 0) };
     } finally {
