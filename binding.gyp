@@ -10,7 +10,7 @@
   "targets": [
     {
       "target_name": "rlhf_native",
-      "sources": ["native/src/addon.cc", "native/src/threadpool.cc", "native/src/isa.cc", "native/src/ops.cc", "native/src/fused.cc", "native/src/addon-fused.cc", "native/src/sample.cc", "native/src/gemm.cc", "native/src/blas.cc", "native/src/isa/generic.cc"],
+      "sources": ["native/src/addon.cc", "native/src/threadpool.cc", "native/src/isa.cc", "native/src/ops.cc", "native/src/fused.cc", "native/src/addon-fused.cc", "native/src/llama-fused.cc", "native/src/addon-llama.cc", "native/src/sample.cc", "native/src/gemm.cc", "native/src/blas.cc", "native/src/isa/generic.cc"],
       "libraries": ["-ldl", "-lpthread"],
       "conditions": [
         ["target_arch=='x64'", {

@@ -30,6 +30,19 @@ export interface NativeAddon {
   attnProbsGrad(dp: Float32Array, p: Float32Array, ds: Float32Array, rows: number, n: number, scale: number): void;
   xent(z: Float32Array, targets: Int32Array, nll: Float32Array, N: number, V: number): void;
   xentGrad(z: Float32Array, targets: Int32Array, coef: Float32Array, dz: Float32Array, N: number, V: number): void;
+  // The Llama family's fused ops (native/src/llama-fused.h).
+  /** RMSNorm rows of C: y = x * rstd * g, rstd [N]. */
+  rmsNorm(x: Float32Array, g: Float32Array, y: Float32Array, rstd: Float32Array, N: number, C: number, eps: number): void;
+  /** Its backward from the forward's input x and rstd; dg (Σ over rows of dy * x * rstd) only when given. */
+  rmsNormGrad(dy: Float32Array, x: Float32Array, rstd: Float32Array, g: Float32Array, dx: Float32Array, dg: Float32Array | null, N: number, C: number): void;
+  /** y = silu(gate) * up. */
+  swiglu(gate: Float32Array, up: Float32Array, y: Float32Array): void;
+  swigluGrad(dy: Float32Array, gate: Float32Array, up: Float32Array, dgate: Float32Array, dup: Float32Array): void;
+  /** Half-split rotary embedding of x [rows, H, d]; row r uses table row r % cosRows of cos, sin [cosRows, d]; inverse rotates by -θ. */
+  rope(x: Float32Array, cos: Float32Array, sin: Float32Array, y: Float32Array, rows: number, cosRows: number, H: number, d: number, inverse: boolean): void;
+  /** Decoding attention with grouped-query heads over a KV cache of the Hkv KV heads, written in place (native/src/llama-fused.h). */
+  cachedAttnGqa(q: Float32Array, k: Float32Array, v: Float32Array, kCache: Float32Array, vCache: Float32Array, bias: Float32Array | null, y: Float32Array,
+    B: number, T: number, H: number, Hkv: number, hd: number, past: number, cap: number, scale: number, biasB: number): void;
   /** An ArrayBuffer in a 2 MiB-aligned mapping with transparent huge pages (freed when collected). */
   allocBuffer(bytes: number): ArrayBuffer;
   /** Detach an ArrayBuffer made by allocBuffer and unmap it now; false if it is not one of ours. */

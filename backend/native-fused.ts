@@ -1,9 +1,11 @@
 // Fused GPT ops as tfjs kernels of the native backend: LayerNorm forward/backward, GELU forward/backward,
 // attention probabilities forward/backward, cross-entropy forward/backward, and decoding attention over a
-// KV cache (native/src/fused.cc).
+// KV cache (native/src/fused.cc); and the Llama family's (native-fused-llama.ts: RMSNorm, SwiGLU, RoPE,
+// grouped-query decoding attention).
 // lm/ops.ts uses a kernel when the current backend has it, and its tfjs composition otherwise.
 import * as tf from '@tensorflow/tfjs';
 import { NativeAddon, UNARY } from './native-addon.js';
+import { FUSED_LLAMA } from './native-fused-llama.js';
 
 type Info = tf.TensorInfo;
 interface Be {
@@ -87,4 +89,5 @@ export const FUSED: Record<string, Fn> = {
     addon.xentGrad(f32(be, logits), i32(be, targets), f32(be, coef), dz, N, V);
     return out(be, [N, V], dz);
   },
+  ...FUSED_LLAMA,
 };

@@ -5,8 +5,9 @@
 //  - gather's gradient (UnsortedSegmentSum) has no wasm kernel; the embedding's backward is scatterND.
 //  - a composition keeps every intermediate alive until the backward pass; these save only what their
 //    backward needs, and every gradFunc body runs inside tf.tidy so its temporaries die at once.
-// On the native backend LayerNorm, GELU, the attention probabilities and the cross-entropy each run as
-// one fused kernel (backend/native-fused.ts); the compositions below serve every other backend.
+// On the native backend LayerNorm, RMSNorm, GELU, SwiGLU, the attention probabilities and the
+// cross-entropy each run as one fused kernel (backend/native-fused.ts); the compositions below serve every
+// other backend.
 // All ops take the residual stream flattened to rows: x is [N, C] with N = B * T.
 import * as tf from '@tensorflow/tfjs';
 import { hasFused, runFused, taping } from '../backend/accel.js';
@@ -79,17 +80,64 @@ export function project(x: T2, w: T2): T2 {
   return f(x, w) as T2;
 }
 
-/** RMSNorm over the last axis (Zhang & Sennrich 2019): x / √(mean(x²) + eps) · g, for x [N, C], g [C]. */
+/**
+ * RMSNorm over the last axis (Zhang & Sennrich 2019): x · rstd · g with rstd = 1/√(mean(x²) + eps), for
+ * x [N, C], g [C] (also per head, rows of head_dim, for Qwen3's q/k norm). Saves x, rstd [N, 1] and g; the
+ * gain's gradient only when it trains.
+ */
 export function rmsNorm(x: T2, g: tf.Tensor1D, eps: number): T2 {
-  return tf.tidy(() => {
-    const ms = tf.mean(tf.square(x), -1, true); // [N, 1]
-    return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, eps))), g) as T2;
+  // Outside a tape the fused kernel also skips rstd, which only the backward pass reads.
+  if (!taping() && hasFused('RlhfRmsNorm')) return runFused('RlhfRmsNorm', { x, g }, { eps, inference: true })[0] as T2;
+  const frozen = isFrozen(g);
+  const f = customGrad((x_: tf.Tensor, ...rest: unknown[]) => {
+    const save = rest.at(-1) as tf.GradSaveFunc;
+    const g_ = frozen ? g : (rest[0] as tf.Tensor);
+    if (hasFused('RlhfRmsNorm')) {
+      const [y, r] = runFused('RlhfRmsNorm', { x: x_, g: g_ }, { eps });
+      save([x_, r, g_]);
+      return {
+        value: y,
+        gradFunc: (dy: tf.Tensor, [xs, rs, gs]: tf.Tensor[]) => runFused('RlhfRmsNormGrad', { dy, x: xs, rstd: rs, g: gs }, { params: !frozen }),
+      };
+    }
+    const rstd = tf.tidy(() => tf.rsqrt(tf.add(tf.mean(tf.square(x_), -1, true), eps))); // [N, 1]
+    save([x_, rstd, g_]);
+    return {
+      value: tf.tidy(() => tf.mul(tf.mul(x_, rstd), g_)),
+      // xhat = x·rstd, dxhat = dy·g: dx = rstd (dxhat − xhat · mean(dxhat · xhat)), dg = Σ_rows dy · xhat
+      gradFunc: (dy: tf.Tensor, [xs, r, gs]: tf.Tensor[]) => tf.tidy(() => {
+        const xhat = tf.mul(xs, r);
+        const dxhat = tf.mul(dy, gs);
+        const dx = tf.mul(r, tf.sub(dxhat, tf.mul(xhat, tf.mean(tf.mul(dxhat, xhat), -1, true))));
+        return frozen ? [dx] : [dx, colSum(tf.mul(dy, xhat))];
+      }),
+    };
   });
+  return (frozen ? f(x) : f(x, g)) as T2;
 }
 
-/** SwiGLU's gate (Shazeer 2020): silu(gate) · up, elementwise. */
+/**
+ * SwiGLU's gate (Shazeer 2020): silu(gate) · up, elementwise (same shapes). Saves gate and up; the
+ * backward is dgate = dy · up · σ(gate)(1 + gate(1 − σ(gate))), dup = dy · silu(gate).
+ */
 export function swiglu(gate: tf.Tensor, up: tf.Tensor): tf.Tensor {
-  return tf.tidy(() => tf.mul(tf.mul(gate, tf.sigmoid(gate)), up));
+  const f = customGrad((g_: tf.Tensor, u_: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([g_, u_]);
+    if (hasFused('RlhfSwiglu')) {
+      return {
+        value: runFused('RlhfSwiglu', { gate: g_, up: u_ })[0],
+        gradFunc: (dy: tf.Tensor, [gs, us]: tf.Tensor[]) => runFused('RlhfSwigluGrad', { dy, gate: gs, up: us }),
+      };
+    }
+    return {
+      value: tf.tidy(() => tf.mul(tf.mul(g_, tf.sigmoid(g_)), u_)),
+      gradFunc: (dy: tf.Tensor, [gs, us]: tf.Tensor[]) => tf.tidy(() => {
+        const s = tf.sigmoid(gs);
+        return [tf.mul(tf.mul(dy, us), tf.mul(s, tf.add(1, tf.mul(gs, tf.sub(1, s))))), tf.mul(dy, tf.mul(gs, s))];
+      }),
+    };
+  });
+  return f(gate, up);
 }
 
 /** Column sums of a 2-D tensor as a [1, N] @ [N, C] product: the wasm Sum kernel is slow along axis 0. */

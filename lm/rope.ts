@@ -1,7 +1,9 @@
 // Rotary position embeddings (Su et al. 2021) as transformers applies them: the half-split convention
 // (rotate_half pairs dimension i with i + d/2, not adjacent pairs), inverse frequencies 1/θ^(2i/d), and
 // the `linear` and Llama 3 (`llama3`) frequency scalings. Keys are rotated before they enter the KV cache.
+// On the native backend the rotation and its backward are one kernel each (backend/native-fused-llama.ts).
 import * as tf from '@tensorflow/tfjs';
+import { hasFused, runFused, taping } from '../backend/accel.js';
 import type { RopeScaling } from './config.js';
 
 /** The d/2 inverse frequencies, scaled as the config says (float64, rounded once to float32 by the caller). */
@@ -31,10 +33,45 @@ export function ropeTables(positions: tf.Tensor2D, inv: Float64Array): [tf.Tenso
   return [tf.cos(emb) as tf.Tensor4D, tf.sin(emb) as tf.Tensor4D];
 }
 
-/** x · cos + rotate_half(x) · sin for x [B, T, H, d], where rotate_half(x) = [−x₂, x₁]. */
+/** Whether the native rotation kernel takes these tables: [1 or B, T, 1, d] each, for x [B, T, H, d]. */
+function fusedTables(x: tf.Tensor4D, cos: tf.Tensor4D, sin: tf.Tensor4D): boolean {
+  const [B, T, , d] = x.shape;
+  const c = cos.shape;
+  return hasFused('RlhfRope') && (c[0] === 1 || c[0] === B) && c[1] === T && c[2] === 1 && c[3] === d && sin.shape.every((n, i) => n === c[i]);
+}
+
+/** rotate_half(x) = [−x₂, x₁] along the last axis. */
+function rotateHalf(x: tf.Tensor): tf.Tensor {
+  const half = x.shape[x.shape.length - 1] / 2;
+  const [x1, x2] = tf.split(x, [half, half], -1);
+  return tf.concat([tf.neg(x2), x1], -1);
+}
+
+/**
+ * x · cos + rotate_half(x) · sin, or its transpose with `inverse` (the backward pass): since
+ * rotate_halfᵀ = −rotate_half, that is dy · cos − rotate_half(dy · sin), the rotation by −θ.
+ */
+function rotate(x: tf.Tensor4D, cos: tf.Tensor4D, sin: tf.Tensor4D, fused: boolean, inverse: boolean): tf.Tensor4D {
+  if (fused) return runFused('RlhfRope', { x, cos, sin }, { inverse })[0] as tf.Tensor4D;
+  return tf.tidy(() => (inverse
+    ? tf.sub(tf.mul(x, cos), rotateHalf(tf.mul(x, sin)))
+    : tf.add(tf.mul(x, cos), tf.mul(rotateHalf(x), sin))) as tf.Tensor4D);
+}
+
+/**
+ * x · cos + rotate_half(x) · sin for x [B, T, H, d], where rotate_half(x) = [−x₂, x₁]; one kernel on the
+ * native backend. The gradient flows to x only (the tables come from positions); its backward is the
+ * rotation by −θ. Outside a gradient tape only the forward runs.
+ */
 export function applyRope(x: tf.Tensor4D, cos: tf.Tensor4D, sin: tf.Tensor4D): tf.Tensor4D {
-  const half = x.shape[3] / 2;
-  const [x1, x2] = tf.split(x, [half, half], 3);
-  const rotated = tf.concat([tf.neg(x2), x1], 3);
-  return tf.add(tf.mul(x, cos), tf.mul(rotated, sin)) as tf.Tensor4D;
+  const fused = fusedTables(x, cos, sin);
+  if (!taping()) return rotate(x, cos, sin, fused, false);
+  const f = tf.customGrad(((x_: tf.Tensor4D, save: tf.GradSaveFunc) => {
+    save([cos, sin]); // captured tensors die with the forward scope unless saved
+    return {
+      value: rotate(x_, cos, sin, fused, false),
+      gradFunc: (dy: tf.Tensor, [cs, sn]: tf.Tensor[]) => [rotate(dy as tf.Tensor4D, cs as tf.Tensor4D, sn as tf.Tensor4D, fused, true)],
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor4D) => tf.Tensor4D;
+  return f(x);
 }

@@ -4,10 +4,11 @@
 // head_dim; tied or untied LM head. Names are transformers' without the `model.` prefix; projection
 // weights are held [in, out] (checkpoints store nn.Linear's [out, in]; lm/checkpoint.ts transposes).
 import * as tf from '@tensorflow/tfjs';
+import { hasFused, runFused } from '../../backend/accel.js';
 import { GPTConfig, validateConfig } from '../config.js';
 import { embedding, rmsNorm, swiglu } from '../ops.js';
 import { attend, attentionBias, cacheLayout, positionIds } from '../attention.js';
-import { extend } from '../kv-cache.js';
+import { extend, reserve } from '../kv-cache.js';
 import { ForwardOptions, ForwardResult, GPT } from '../model.js';
 import { applyRope, inverseFrequencies, ropeTables } from '../rope.js';
 
@@ -79,7 +80,9 @@ export class Llama extends GPT {
     const pos = opts.positionIds ?? positionIds(B, T, past, opts.attentionMask); // [B, T]
     const [cos, sin] = ropeTables(pos, this.invFreq); // [B, T, 1, hd]
     const bias = attentionBias(B, T, past, opts.attentionMask); // [B or 1, 1, T, past+T]
-    if (cache) cacheLayout(cache, false); // the fused decoding kernel takes GPT-2's packed q/k/v only
+    // In place where the native backend has the grouped-query decoding kernel: buffers of the Hkv KV heads only.
+    const inPlace = cache ? cacheLayout(cache, hasFused('RlhfCachedAttnGqa')) === 'in-place' : false;
+    if (cache && inPlace) reserve(cache, B, Hkv, hd, c.nLayer, past + T, c.nPositions);
     let x = embedding(tf.reshape(ids, [-1]) as tf.Tensor1D, this.p2('embed_tokens.weight')); // [B*T, C]
 
     for (let i = 0; i < c.nLayer; i++) {
@@ -94,11 +97,19 @@ export class Llama extends GPT {
         q = tf.reshape(rmsNorm(tf.reshape(q, [-1, hd]) as tf.Tensor2D, this.p1(l + 'self_attn.q_norm.weight'), eps), [B, T, H, hd]) as tf.Tensor4D;
         k = tf.reshape(rmsNorm(tf.reshape(k, [-1, hd]) as tf.Tensor2D, this.p1(l + 'self_attn.k_norm.weight'), eps), [B, T, Hkv, hd]) as tf.Tensor4D;
       }
-      const toHeads = (t: tf.Tensor4D) => tf.transpose(t, [0, 2, 1, 3]) as tf.Tensor4D; // [B, n, T, hd]
-      let kAll = toHeads(applyRope(k, cos, sin));
-      let vAll = toHeads(v);
-      if (cache) [kAll, vAll] = extend(cache, i, kAll, vAll, past); // [B, Hkv, past+T, hd]: keys cached after rotation
-      const y = attend(toHeads(applyRope(q, cos, sin)), kAll, vAll, bias, 1 / Math.sqrt(hd)); // [B*T, H*hd]
+      let y: tf.Tensor2D; // [B*T, H*hd]
+      if (cache && inPlace) {
+        // One kernel: rotated k and v written into the cache at [past, past+T), then query head h attends over KV head h / (H/Hkv).
+        const rows = (t: tf.Tensor4D) => tf.reshape(t, [B * T, -1]) as tf.Tensor2D; // [B*T, n*hd]
+        y = runFused('RlhfCachedAttnGqa', { q: rows(applyRope(q, cos, sin)), k: rows(applyRope(k, cos, sin)), v: rows(v), kCache: cache.k[i], vCache: cache.v[i], bias },
+          { past, scale: 1 / Math.sqrt(hd) })[0] as tf.Tensor2D;
+      } else {
+        const toHeads = (t: tf.Tensor4D) => tf.transpose(t, [0, 2, 1, 3]) as tf.Tensor4D; // [B, n, T, hd]
+        let kAll = toHeads(applyRope(k, cos, sin));
+        let vAll = toHeads(v);
+        if (cache) [kAll, vAll] = extend(cache, i, kAll, vAll, past); // [B, Hkv, past+T, hd]: keys cached after rotation
+        y = attend(toHeads(applyRope(q, cos, sin)), kAll, vAll, bias, 1 / Math.sqrt(hd));
+      }
       x = tf.add(x, this.linear(l + 'self_attn.o_proj', y));
       // MLP: x + down_proj(silu(gate_proj(h)) · up_proj(h)), h = RMSNorm(x)
       const m = rmsNorm(x, this.p1(l + 'post_attention_layernorm.weight'), eps);

@@ -411,6 +411,7 @@ napi_value Init(napi_env env, napi_value exports) {
     napi_set_named_property(env, exports, f.name, v);
   }
   rlhf::registerFused(env, exports);
+  rlhf::registerLlamaFused(env, exports);
   return exports;
 }
 

@@ -56,6 +56,20 @@ struct Kernels {
   float (*xentRow)(const float* z, int32_t t, int64_t n);
   /** Its gradient row: (softmax(z) - onehot(t)) * c. */
   void (*xentBwdRow)(const float* z, int32_t t, float c, float* dz, int64_t n);
+
+  // The Llama family's fused rows (llama-kernels.inc; drivers in llama-fused.cc).
+  /** RMSNorm of one row: y = x * rstd * g with rstd = 1/sqrt(mean(x²) + eps); returns rstd. */
+  float (*rmsNormRow)(const float* x, const float* g, float* y, int64_t n, float eps);
+  /** dx = rstd * (dy*g - xhat * mean(dy*g*xhat)) with xhat = x * rstd. */
+  void (*rmsNormBwdRow)(const float* dy, const float* x, const float* g, float rstd, float* dx, int64_t n);
+  /** acc[i] += a[i] * b[i] * s. */
+  void (*mulAccumulate)(float* acc, const float* a, const float* b, float s, int64_t n);
+  /** y = silu(g) * u. */
+  void (*swigluFwd)(const float* g, const float* u, float* y, int64_t n);
+  /** dg = dy*u*σ(g)(1 + g(1 - σ(g))), du = dy*silu(g). */
+  void (*swigluBwd)(const float* dy, const float* g, const float* u, float* dg, float* du, int64_t n);
+  /** Half-split rotary embedding of `heads` rows of width d at one position (tables cos, sin [d]); inverse: by -θ. */
+  void (*ropeRows)(const float* x, const float* c, const float* s, float* y, int64_t heads, int64_t d, bool inverse);
 };
 
 /** The table in use. */

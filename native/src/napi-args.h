@@ -211,5 +211,7 @@ napi_value guarded(napi_env env, napi_callback_info info) {
 
 /** Adds the fused-op functions (addon-fused.cc) to the exports. */
 void registerFused(napi_env env, napi_value exports);
+/** Adds the Llama family's fused-op functions (addon-llama.cc) to the exports. */
+void registerLlamaFused(napi_env env, napi_value exports);
 
 }  // namespace rlhf

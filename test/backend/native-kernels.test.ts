@@ -6,6 +6,8 @@ import { initBackend } from '../../backend/backend.js';
 import { loadNativeAddon, NativeAddon } from '../../backend/native-addon.js';
 import { nativeKernelCalls } from '../../backend/native-backend.js';
 import { Rng } from '../../lm/rng.js';
+import { rmsNorm, swiglu } from '../../lm/ops.js';
+import { applyRope, inverseFrequencies, ropeTables } from '../../lm/rope.js';
 import { useBackend } from '../helpers.js';
 
 const rng = new Rng(7);
@@ -50,6 +52,48 @@ async function same(name: string, inputs: () => tf.Tensor[], op: (...xs: tf.Tens
     tf.dispose([...ys, got]);
   }
 }
+
+/**
+ * Calls of the named fused kernels on the native backend while `body` runs: the kernels are wrapped for its
+ * duration, so a test can tell the fused kernel ran and not a composition of our elementwise kernels.
+ */
+async function fusedCalls(names: string[], body: () => Promise<void>): Promise<Map<string, number>> {
+  const counts = new Map(names.map((n) => [n, 0]));
+  const originals = names.map((n) => {
+    const k = tf.getKernel(n, 'native');
+    if (!k) throw new Error(`${n} is not registered on the native backend`);
+    return k;
+  });
+  for (const k of originals) {
+    tf.unregisterKernel(k.kernelName, 'native');
+    tf.registerKernel({ ...k, kernelFunc: (args) => (counts.set(k.kernelName, counts.get(k.kernelName)! + 1), k.kernelFunc(args)) });
+  }
+  try {
+    await body();
+  } finally {
+    for (const k of originals) {
+      tf.unregisterKernel(k.kernelName, 'native');
+      tf.registerKernel(k);
+    }
+  }
+  return counts;
+}
+
+/** The tfjs compositions the fused Llama ops replace, differentiated by tfjs itself (no custom gradients). */
+const reference = {
+  rmsNorm: (x: tf.Tensor, g: tf.Tensor, eps: number) => tf.mul(tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), eps))), g),
+  swiglu: (g: tf.Tensor, u: tf.Tensor) => tf.mul(tf.mul(g, tf.sigmoid(g)), u),
+  rope: (x: tf.Tensor, c: tf.Tensor, s: tf.Tensor) => {
+    const half = x.shape[3]! / 2;
+    const [x1, x2] = tf.split(x, [half, half], 3);
+    return tf.add(tf.mul(x, c), tf.mul(tf.concat([tf.neg(x2), x1], 3), s));
+  },
+};
+/** On cpu the reference composition, on native the op under test (its fused kernels). */
+const cpuRef = <F extends (...a: never[]) => tf.Tensor>(ref: F, op: F): F => ((...a: Parameters<F>) => (tf.getBackend() === 'cpu' ? ref(...a) : op(...a))) as F;
+/** All gradients of Σ f(xs) · w as one flat tensor. */
+const flatGrads = (f: (...xs: tf.Tensor[]) => tf.Tensor, xs: tf.Tensor[], w: tf.Tensor) =>
+  tf.tidy(() => tf.concat(tf.grads((...a: tf.Tensor[]) => tf.sum(tf.mul(f(...a), w)))(xs).map((g) => tf.reshape(g, [-1]))));
 
 describe('backend/native-kernels (native backend vs tfjs-backend-cpu)', function () {
   this.timeout(300_000);
@@ -266,6 +310,141 @@ describe('backend/native-kernels (native backend vs tfjs-backend-cpu)', function
     }
   });
 
+  it('RMSNorm (RlhfRmsNorm, RlhfRmsNormGrad): forward and the gradients of x and g, or of x alone under a frozen gain, odd sizes and eps, on every ISA', async () => {
+    // [N, C, eps]: one element, rows of head_dim (Qwen3's q/k norm), odd widths, a large eps, a threaded size
+    const cases: [number, number, number][] = [[1, 1, 1e-6], [7, 33, 1e-5], [96, 16, 1e-6], [37, 300, 0.5], [700, 128, 1e-6]];
+    const rms = cpuRef(reference.rmsNorm, (x, g, eps) => rmsNorm(x as tf.Tensor2D, g as tf.Tensor1D, eps));
+    const counts = await fusedCalls(['RlhfRmsNorm', 'RlhfRmsNormGrad'], async () => {
+      for (const isa of isas) {
+        expect(addon.setIsa(isa)).to.equal(true);
+        for (const [N, C, eps] of cases) {
+          const name = `${isa} rmsNorm [${N}, ${C}] eps ${eps}`;
+          await same(`${name} forward`, () => [rand([N, C], 3), rand([C], 2)], (x, g) => rms(x, g, eps), 1e-6, 2e-5);
+          await same(`${name} dx, dg`, () => [rand([N, C], 3), rand([C], 2), rand([N, C])], (x, g, w) => flatGrads((a, b) => rms(a, b, eps), [x, g], w), 1e-5, 1e-4);
+          await same(`${name} frozen gain: dx`, () => [rand([N, C], 3), rand([C], 2), rand([N, C])], (x, g, w) => {
+            const frozen = tf.variable(g, false);
+            try {
+              return flatGrads((a) => rms(a, frozen, eps), [x], w);
+            } finally {
+              frozen.dispose();
+            }
+          }, 1e-5, 1e-4);
+        }
+      }
+    });
+    expect(counts.get('RlhfRmsNorm')).to.equal(3 * cases.length * isas.length);
+    expect(counts.get('RlhfRmsNormGrad')).to.equal(2 * cases.length * isas.length);
+  });
+
+  it('SwiGLU (RlhfSwiglu, RlhfSwigluGrad): forward and both gradients over a wide range of gates, odd sizes, on every ISA', async () => {
+    const shapes = [[1, 1], [7, 33], [64, 344], [300, 517]];
+    const f = cpuRef(reference.swiglu, swiglu);
+    const counts = await fusedCalls(['RlhfSwiglu', 'RlhfSwigluGrad'], async () => {
+      for (const isa of isas) {
+        expect(addon.setIsa(isa)).to.equal(true);
+        for (const shape of shapes) {
+          await same(`${isa} swiglu [${shape}] forward`, () => [rand(shape, 12), rand(shape, 2)], f, 1e-6, 1e-5);
+          await same(`${isa} swiglu [${shape}] dgate, dup`, () => [rand(shape, 12), rand(shape, 2), rand(shape)], (g, u, w) => flatGrads(f, [g, u], w), 1e-6, 1e-5);
+        }
+      }
+    });
+    expect(counts.get('RlhfSwiglu')).to.equal(2 * shapes.length * isas.length);
+    expect(counts.get('RlhfSwigluGrad')).to.equal(shapes.length * isas.length);
+  });
+
+  it('RoPE (RlhfRope and its inverse): forward and the gradient of x, tables per row or shared, from positions or arbitrary, on every ISA', async () => {
+    // [B, T, H, d, table batch (1 or B), tables from positions (halves repeat) or random]
+    const cases: [number, number, number, number, number, boolean][] = [
+      [1, 1, 1, 2, 1, true], [2, 5, 3, 16, 2, true], [3, 7, 4, 34, 1, true], [2, 33, 2, 64, 2, true], [2, 9, 3, 10, 2, false], [1, 4, 5, 6, 1, false],
+    ];
+    const rope = cpuRef(reference.rope, (x, c, s) => applyRope(x as tf.Tensor4D, c as tf.Tensor4D, s as tf.Tensor4D));
+    const counts = await fusedCalls(['RlhfRope'], async () => {
+      for (const isa of isas) {
+        expect(addon.setIsa(isa)).to.equal(true);
+        for (const [B, T, H, d, Bc, fromPositions] of cases) {
+          const tables = () => {
+            if (!fromPositions) return [rand([Bc, T, 1, d]), rand([Bc, T, 1, d])];
+            const pos = tf.tensor2d(Array.from({ length: Bc * T }, (_, i) => (i % T) + 3 * Math.floor(i / T)), [Bc, T], 'int32');
+            const t = ropeTables(pos, inverseFrequencies(d, 10000, null));
+            pos.dispose();
+            return t;
+          };
+          const name = `${isa} rope [${B}, ${T}, ${H}, ${d}] tables [${Bc}, ${T}, 1, ${d}]${fromPositions ? '' : ' random'}`;
+          await same(`${name} forward`, () => [rand([B, T, H, d], 2), ...tables()], rope, 1e-6, 1e-5);
+          await same(`${name} dx`, () => [rand([B, T, H, d], 2), ...tables(), rand([B, T, H, d])], (x, c, s, w) => flatGrads((a) => rope(a, c, s), [x], w), 1e-6, 1e-5);
+        }
+      }
+    });
+    expect(counts.get('RlhfRope')).to.equal(3 * cases.length * isas.length); // forward twice, the backward once per case
+  });
+
+  it('the Llama ops\' own compositions (other backends) have the gradients tfjs derives itself', async () => {
+    await tf.setBackend('cpu');
+    const pairs: [string, () => tf.Tensor[], (...x: tf.Tensor[]) => tf.Tensor, (...x: tf.Tensor[]) => tf.Tensor][] = [
+      ['rmsNorm', () => [rand([9, 24], 3), rand([24], 2), rand([9, 24])], (x, g, w) => flatGrads((a, b) => rmsNorm(a as tf.Tensor2D, b as tf.Tensor1D, 1e-5), [x, g], w),
+        (x, g, w) => flatGrads((a, b) => reference.rmsNorm(a, b, 1e-5), [x, g], w)],
+      ['swiglu', () => [rand([9, 24], 8), rand([9, 24]), rand([9, 24])], (g, u, w) => flatGrads(swiglu, [g, u], w), (g, u, w) => flatGrads(reference.swiglu, [g, u], w)],
+      ['rope', () => [rand([2, 3, 4, 8]), rand([2, 3, 1, 8]), rand([2, 3, 1, 8]), rand([2, 3, 4, 8])],
+        (x, c, s, w) => flatGrads((a) => applyRope(a as tf.Tensor4D, c as tf.Tensor4D, s as tf.Tensor4D), [x], w), (x, c, s, w) => flatGrads((a) => reference.rope(a, c, s), [x], w)],
+    ];
+    for (const [name, inputs, ours, theirs] of pairs) {
+      const xs = inputs();
+      const [a, b] = [ours(...xs), theirs(...xs)];
+      expect(closeness(a.dataSync(), b.dataSync(), 1e-6, 1e-5), name).to.be.at.most(1);
+      tf.dispose([...xs, a, b]);
+    }
+    const frozen = tf.variable(rand([24]), false);
+    const x = rand([5, 24]);
+    const [dxOurs, dxRef] = [flatGrads((a) => rmsNorm(a as tf.Tensor2D, frozen as tf.Tensor as tf.Tensor1D, 1e-6), [x], frozen), flatGrads((a) => reference.rmsNorm(a, frozen, 1e-6), [x], frozen)];
+    expect(closeness(dxOurs.dataSync(), dxRef.dataSync(), 1e-6, 1e-5), 'rmsNorm, frozen gain').to.be.at.most(1);
+    tf.dispose([frozen, x, dxOurs, dxRef]);
+  });
+
+  it('grouped-query decoding attention over an in-place KV cache of the KV heads (RlhfCachedAttnGqa) equals repeat_kv + concat + softmax attention, on every ISA', async () => {
+    // [B, T, H, Hkv, hd, past, cap, bias batch (0: no bias)]: groups of 1, 2, 3 and 8 query heads, prefill and decoding
+    const cases = [[3, 1, 4, 2, 16, 5, 9, 3], [2, 4, 6, 2, 64, 0, 4, 1], [1, 2, 3, 3, 7, 3, 6, 0], [2, 1, 8, 1, 32, 70, 80, 2], [2, 5, 12, 4, 64, 60, 70, 1]];
+    for (const isa of isas) {
+      expect(addon.setIsa(isa)).to.equal(true);
+      for (const [B, T, H, Hkv, hd, past, cap, biasB] of cases) {
+        const [G, Tk] = [H / Hkv, past + T];
+        const srcs = [rand([B * T, H * hd]), rand([B * T, Hkv * hd]), rand([B * T, Hkv * hd]), rand([B, Hkv, past, hd]), rand([B, Hkv, past, hd])];
+        // A causal mask with some keys removed, as left padding does: 0 or -1e9.
+        if (biasB) srcs.push(tf.tensor4d(Array.from({ length: biasB * T * Tk }, (_, i) => ((i % Tk) > past + Math.floor(i / Tk) % T || (i * 7) % 5 === 0 ? -1e9 : 0)), [biasB, 1, T, Tk]));
+        const inputs = srcs.map((t) => ({ v: t.dataSync().slice(), s: t.shape }));
+        tf.dispose(srcs);
+        // Reference on the cpu backend: every KV head repeated for its G query heads (transformers' repeat_kv).
+        await tf.setBackend('cpu');
+        const ref = inputs.map((x) => tf.tensor(x.v, x.s));
+        const want = tf.tidy(() => {
+          const [q0, k0, v0, kp, vp, b0] = ref;
+          const heads = (t: tf.Tensor, n: number) => tf.transpose(tf.reshape(t, [B, T, n, hd]), [0, 2, 1, 3]);
+          const kAll = tf.concat([kp, heads(k0, Hkv)], 2);
+          const vAll = tf.concat([vp, heads(v0, Hkv)], 2);
+          const rep = (t: tf.Tensor) => tf.reshape(tf.tile(tf.reshape(t, [B, Hkv, 1, Tk, hd]), [1, 1, G, 1, 1]), [B, H, Tk, hd]);
+          const sc = tf.mul(tf.matMul(heads(q0, H), rep(kAll), false, true), 0.3);
+          const p = tf.softmax(b0 ? tf.add(sc, b0) : sc);
+          return [tf.reshape(tf.transpose(tf.matMul(p, rep(vAll)), [0, 2, 1, 3]), [B * T, H * hd]), kAll, vAll].map((t) => t.dataSync().slice());
+        });
+        tf.dispose(ref);
+        await tf.setBackend('native');
+        const [q1, k1, v1, kp1, vp1, b1] = inputs.map((x) => tf.tensor(x.v, x.s));
+        // Caches of capacity `cap` with the past positions filled and a sentinel after past + T; keys transposed.
+        const pad = (t: tf.Tensor) => tf.concat([t, tf.zeros([B, Hkv, T, hd]), tf.fill([B, Hkv, cap - Tk, hd], 77)], 2);
+        const [kc, vc] = [tf.transpose(pad(kp1), [0, 1, 3, 2]), pad(vp1)];
+        const y = tf.engine().runKernel('RlhfCachedAttnGqa', { q: q1, k: k1, v: v1, kCache: kc, vCache: vc, ...(b1 ? { bias: b1 } : {}) }, { past, scale: 0.3 }) as tf.Tensor;
+        const name = `${isa} B${B} T${T} H${H} Hkv${Hkv} hd${hd} past ${past} cap ${cap} biasB ${biasB}`;
+        expect(y.shape, name).to.deep.equal([B * T, H * hd]);
+        expect(closeness(y.dataSync(), want[0], 1e-5, 1e-4), name).to.be.at.most(1);
+        const kRows = tf.transpose(kc, [0, 1, 3, 2]);
+        for (const [cache, all] of [[kRows, want[1]], [vc, want[2]]] as const) {
+          expect(closeness(tf.slice(cache, [0, 0, 0, 0], [B, Hkv, Tk, hd]).dataSync(), all, 0, 0), `${name}: cache rows`).to.be.at.most(1);
+          if (cap > Tk) expect(Array.from(new Set(tf.slice(cache, [0, 0, Tk, 0], [B, Hkv, cap - Tk, hd]).dataSync())), `${name}: rows after`).to.deep.equal([77]);
+        }
+        tf.dispose([q1, k1, v1, kp1, vp1, ...(b1 ? [b1] : []), kc, vc, kRows, y]);
+      }
+    }
+  });
+
   it('rejects malformed calls with an error instead of touching memory', () => {
     const a = new Float32Array(4);
     expect(() => addon.matmul(a, a, a, 1, 3, 3, 3, false, false, [0], [0])).to.throw(/matmul a: has 4 elements, needs 9/);
@@ -283,5 +462,13 @@ describe('backend/native-kernels (native backend vs tfjs-backend-cpu)', function
     const c = new Float32Array(1 * 1 * 4 * 2);
     expect(() => addon.cachedAttn(new Float32Array(6), c, c, null, new Float32Array(2), 1, 1, 1, 2, 4, 4, 1, 1)).to.throw(/exceeds the cache/);
     expect(() => addon.cachedAttn(new Float32Array(6), c, new Float32Array(3), null, new Float32Array(2), 1, 1, 1, 2, 1, 4, 1, 1)).to.throw(/vCache: has 3 elements/);
+    const f = (n: number) => new Float32Array(n);
+    expect(() => addon.cachedAttnGqa(f(4), f(2), f(2), c, c, null, f(4), 1, 1, 2, 1, 2, 4, 4, 1, 1)).to.throw(/exceeds the cache/);
+    expect(() => addon.cachedAttnGqa(f(6), f(2), f(2), c, c, null, f(6), 1, 1, 3, 2, 2, 1, 4, 1, 1)).to.throw(/multiple of Hkv/);
+    expect(() => addon.cachedAttnGqa(f(4), f(2), f(1), c, c, null, f(4), 1, 1, 2, 1, 2, 1, 4, 1, 1)).to.throw(/v: has 1 elements/);
+    expect(() => addon.rope(f(6), f(3), f(3), f(6), 2, 1, 1, 3, false)).to.throw(/d must be even/);
+    expect(() => addon.rope(f(12), f(4), f(4), f(12), 3, 2, 1, 4, false)).to.throw(/multiple of cosRows/);
+    expect(() => addon.rmsNormGrad(f(6), f(6), f(2), f(3), f(6), f(2), 2, 3)).to.throw(/dg: has 2 elements/);
+    expect(() => addon.swigluGrad(f(5), f(5), f(5), f(4), f(5))).to.throw(/dgate: has 4 elements/);
   });
 });
