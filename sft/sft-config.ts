@@ -12,7 +12,12 @@ export const InitSchema = Type.Object({
   nEmbd: Type.Integer({ minimum: 1, description: 'width of the residual stream' }),
   nLayer: Type.Integer({ minimum: 1, description: 'transformer blocks' }),
   nHead: Type.Integer({ minimum: 1, description: 'attention heads' }),
-  nPositions: Type.Integer({ minimum: 1, description: 'context length of the position table' }),
+  nPositions: Type.Integer({ minimum: 1, description: 'context length (of the position table, for gpt2)' }),
+  modelType: Type.Optional(Type.Union(['gpt2', 'llama', 'qwen2', 'qwen3', 'mistral'].map((t) => Type.Literal(t)), { description: 'the family (default gpt2)' })),
+  nKvHead: Type.Optional(Type.Integer({ minimum: 1, description: 'key/value heads (llama family; fewer than nHead is grouped-query attention)' })),
+  nInner: Type.Optional(Type.Integer({ minimum: 1, description: 'MLP hidden width (default 4 * nEmbd)' })),
+  ropeTheta: Type.Optional(Type.Number({ exclusiveMinimum: 1, description: 'RoPE base (llama family; default 10000)' })),
+  tieWordEmbeddings: Type.Optional(Type.Boolean({ description: 'LM head tied to the token embedding (llama family; default true for a fresh model)' })),
 }, { additionalProperties: false, description: "a fresh model's shape" });
 
 export const SftConfigSchema = Type.Object({

@@ -7,7 +7,7 @@ import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AdamW, NonFiniteError } from '../train/adamw.js';
 import { loadCheckpoint, saveCheckpoint, writeFileAtomic } from '../lm/checkpoint.js';
-import { validateConfig } from '../lm/config.js';
+import { ModelType, validateConfig } from '../lm/config.js';
 import { Lora } from '../lm/lora.js';
 import type { GPT } from '../lm/model.js';
 import { initModel } from '../lm/models/registry.js';
@@ -65,7 +65,10 @@ export async function runSft(c: SftConfig, resume: boolean, hooks: SftHooks): Pr
     const i = c.init!;
     tok = Tokenizer.load(i.tokenizer);
     const eos = tok.eosId ?? undefined;
-    model = initModel(validateConfig({ vocabSize: tok.vocabSize, nPositions: i.nPositions, nEmbd: i.nEmbd, nLayer: i.nLayer, nHead: i.nHead, eosTokenId: eos, bosTokenId: eos }), c.seed);
+    model = initModel(validateConfig({
+      modelType: i.modelType as ModelType | undefined, vocabSize: tok.vocabSize, nPositions: i.nPositions, nEmbd: i.nEmbd, nLayer: i.nLayer, nHead: i.nHead,
+      nKvHead: i.nKvHead, nInner: i.nInner, ropeTheta: i.ropeTheta, tieWordEmbeddings: i.tieWordEmbeddings ?? true, eosTokenId: eos, bosTokenId: eos,
+    }), c.seed);
   }
   if (c.seqLen > model.config.nPositions) throw new Error(`seqLen ${c.seqLen} exceeds the model's n_positions ${model.config.nPositions}`);
   if (c.lora) lora = resume && last ? Lora.load(last, model) : Lora.attach(model, c.lora, c.seed);

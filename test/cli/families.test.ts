@@ -65,6 +65,22 @@ describe('cli on Llama-family folders (llama, qwen2, qwen3; tied and untied)', f
     });
   }
 
+  it('sft trains a fresh Llama-family model from a config (init.modelType), written as LlamaForCausalLM', () => {
+    const work = tempDir('rlhf-family-init-');
+    const cfg = join(work, 'sft.json');
+    const tokDir = modelFolder('llama, GQA, tied', 8).dir; // only its tokenizer.json is used
+    writeFileSync(cfg, JSON.stringify({
+      model: null, init: { tokenizer: tokDir, modelType: 'llama', nEmbd: 32, nLayer: 2, nHead: 4, nKvHead: 2, nInner: 86, nPositions: 64 },
+      data: ['corpus:moby-dick'], out: join(work, 'run'), steps: 2, batchSize: 2, seqLen: 32, evalEvery: 0, saveEvery: 2,
+    }));
+    const r = rlhf('sft', '--config', cfg, '--json');
+    expect(r.code, r.err).to.equal(0);
+    const out = JSON.parse(readFileSync(join(work, 'run', 'final', 'config.json'), 'utf8'));
+    expect(out).to.include({ model_type: 'llama', num_key_value_heads: 2, intermediate_size: 86, tie_word_embeddings: true });
+    const gen = rlhf('generate', '--model', join(work, 'run', 'final'), '--prompt', 'Call me', '--max-new-tokens', '4', '--json');
+    expect(gen.code, gen.err).to.equal(0);
+  });
+
   it('sft --lora-rank 8, train-rm and ppo run on Llama-family folders', () => {
     const work = tempDir('rlhf-family-runs-');
     const text = join(work, 'moby.txt');
