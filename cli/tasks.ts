@@ -13,7 +13,7 @@ export function tasksCommand(): Command {
   cmd.command('add').description('sample K completions per prompt from a model and enqueue them as comparison tasks')
     .addOption(dbOption('SQLite label store (created when missing)'))
     .requiredOption('--model <dir>', 'checkpoint folder')
-    .requiredOption('--prompts <file>', 'one prompt per line, or JSONL {"prompt"}')
+    .requiredOption('--prompts <file>', 'one prompt per line, or JSONL {"prompt"}; a .jsonl file may hold conversations ({"messages": [...]}), rendered with the model\'s chat template and shown to labelers as turns')
     .option('--k <k>', 'completions per task', int(2), 2)
     .option('--n <n>', 'use only the first n prompts', int(1))
     .option('--max-new-tokens <n>', 'completion length', int(1), 48)
@@ -22,9 +22,9 @@ export function tasksCommand(): Command {
     .option('--seed <s>', 'sampling seed', int(0), 0)
     .addOption(backendOption())
     .action(async (o) => {
-      const prompts = readTaskPrompts(o.prompts).slice(0, o.n ?? Infinity);
       await initBackend(o.backend as BackendName);
       const { model, tokenizer } = loadCheckpoint(o.model);
+      const prompts = readTaskPrompts(o.prompts, tokenizer).slice(0, o.n ?? Infinity); // conversations need the model's chat template
       const store = createStore(o.db);
       await fillQueue(store, model, tokenizer!, prompts, {
         k: o.k, maxNewTokens: o.maxNewTokens, temperature: o.temperature, topP: o.topP, seed: o.seed, source: `cli:${o.model}`, model: o.model,

@@ -2,8 +2,10 @@
 // Backspace to undo; Enter submits. A label waits in localStorage (the outbox) until the server has
 // acknowledged it, and is resent after a network failure or a reload, so a blip loses nothing. Each
 // label waits with the token of the user who made it and is sent with that token, so signing in as
-// someone else (dom.ts asks first) never moves unsent labels to the new user.
-import type { LabelAck, LabelRequest, Me, ServerEvent, TaskView } from '../protocol/wire.js';
+// someone else (dom.ts asks first) never moves unsent labels to the new user. A task whose prompt came
+// from a conversation shows it as turns, each labelled with its role, and the completions under it as the
+// assistant's candidate replies; a plain prompt is one block of text.
+import type { LabelAck, LabelRequest, Me, ServerEvent, TaskView, Turn } from '../protocol/wire.js';
 import { WS_REVOKED, WS_TOKEN_PREFIX } from '../protocol/wire.js';
 import { api, askToken, h, mount, signIn, TOKEN_KEY } from './dom.js';
 
@@ -131,9 +133,17 @@ function render(): void {
   const actions = k === 2
     ? [btn('A is better', 'a', choice === 'ranking' && ranking[0] === 0), btn('B is better', 'b', choice === 'ranking' && ranking[0] === 1)]
     : [h('span', {}, `Press 1–${k} from best to worst (${ranking.map((p) => p + 1).join(' > ') || 'nothing yet'}). `)];
-  mount(head, status, h('div', { class: 'prompt', id: 'prompt' }, task.prompt), h('div', { class: 'completions' }, ...cards),
+  const turns = task.messages?.length ? task.messages : null;
+  const replies = turns ? [h('p', { class: 'replies', id: 'replies' }, 'assistant: candidate replies'), h('div', { class: 'completions', role: 'group', 'aria-labelledby': 'replies' }, ...cards)] : [h('div', { class: 'completions' }, ...cards)];
+  mount(head, status, turns ? conversation(turns) : h('div', { class: 'prompt', id: 'prompt' }, task.prompt), ...replies,
     h('div', { class: 'actions' }, ...actions, btn('Tie', 't', choice === 'tie'), btn('Skip', 's', choice === 'skip'), h('button', { type: 'button', onclick: () => void submit(), id: 'submit' }, 'Submit ', h('kbd', {}, 'Enter'))),
     h('p', {}, h('textarea', { id: 'rationale', placeholder: 'Why? (optional)' })), guidelines ?? h('span'));
+}
+
+/** The turns in order, as a list: each its own block with its role shown (and as its accessible name), text as text. */
+function conversation(turns: Turn[]): HTMLElement {
+  return h('ol', { class: 'conversation', id: 'prompt', 'aria-label': `conversation, ${turns.length} ${turns.length === 1 ? 'turn' : 'turns'}` },
+    ...turns.map((m) => h('li', { class: 'turn', 'data-role': m.role, 'aria-label': m.role }, h('span', { class: 'role' }, m.role), m.content)));
 }
 
 let guidelines: HTMLElement | null = null;

@@ -173,3 +173,9 @@ ALTER TABLE runs ADD COLUMN owner_id INTEGER REFERENCES users(id);
 CREATE INDEX runs_owner_state ON runs(owner_id, state);
 -- Paging GET /api/runs newest first.
 CREATE INDEX runs_created ON runs(created_at, id);
+
+-- migration 5
+-- A task whose prompt came from a conversation (TRL's conversational format) keeps it beside the prompt
+-- text, which stays what the model was conditioned on: JSON [{"role", "content"}, ...], shown by the
+-- labeling page as turns. NULL for a plain-text prompt, and for every task stored before.
+ALTER TABLE tasks ADD COLUMN messages TEXT CHECK (messages IS NULL OR json_valid(messages));

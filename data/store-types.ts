@@ -1,5 +1,5 @@
 // The store's vocabulary, shared by the store, the server and its writer thread (store.ts re-exports it).
-import type { LabelRequest, Role, TaskView } from '../protocol/wire.js';
+import type { LabelRequest, Role, TaskView, Turn } from '../protocol/wire.js';
 
 export type { Role };
 export const ROLES: readonly Role[] = ['labeler', 'researcher', 'admin'];
@@ -19,6 +19,8 @@ export class StoreError extends Error {
 export interface NewTask {
   prompt: string;
   completions: { text: string; tokens?: number; model?: string; runId?: string; step?: number }[];
+  /** The conversation `prompt` was rendered from (data/task-messages.ts); the page shows it as turns. */
+  messages?: Turn[] | null;
   /** Known best-first ranking of the completions as given (gold question). */
   gold?: number[];
   source?: string;

@@ -1,9 +1,10 @@
 // The label store: comparison tasks, assignment with overlap, idempotent labels (users and tokens: users.ts).
 // better-sqlite3 style: synchronous calls, statements prepared once, multi-row writes in one transaction.
 // The store never imports tfjs; the server and the CLI share it.
-import type { Role, TaskView } from '../protocol/wire.js';
+import type { Role, TaskView, Turn } from '../protocol/wire.js';
 import { AssignParams, Assigner } from './assignment.js';
 import { now, openDb } from './db.js';
+import { turnsProblem } from './task-messages.js';
 import { UserStore } from './users.js';
 import { LabelInput, LabelItem, LabelOutcome, LabelResult, NewTask, ROLES, StoreError, User } from './store-types.js';
 import { VersionedCache } from './versioned-cache.js';
@@ -35,9 +36,9 @@ export class Store extends UserStore {
       addPrompt: p('INSERT INTO prompts (text, created_at) VALUES (?, ?)'),
       addCompletion: p('INSERT INTO completions (prompt_id, text, tokens, model, run_id, step, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       runExists: p('SELECT 1 FROM runs WHERE id = ?').pluck(),
-      addTask: p('INSERT INTO tasks (prompt_id, k, gold, source, created_at) VALUES (?, ?, ?, ?, ?)'),
+      addTask: p('INSERT INTO tasks (prompt_id, k, gold, source, created_at, messages) VALUES (?, ?, ?, ?, ?, ?)'),
       addTaskCompletion: p('INSERT INTO task_completions (task_id, position, completion_id) VALUES (?, ?, ?)'),
-      task: p('SELECT t.id, t.k, p.text AS prompt FROM tasks t JOIN prompts p ON p.id = t.prompt_id WHERE t.id = ?'),
+      task: p('SELECT t.id, t.k, p.text AS prompt, t.messages FROM tasks t JOIN prompts p ON p.id = t.prompt_id WHERE t.id = ?'),
       taskCompletions: p(`SELECT tc.position, c.text FROM task_completions tc JOIN completions c ON c.id = tc.completion_id
         WHERE tc.task_id = ? ORDER BY tc.position`),
       labelByClient: p('SELECT id, task_id, kind, ranking, rationale FROM labels WHERE user_id = ? AND client_id = ?'),
@@ -78,7 +79,7 @@ export class Store extends UserStore {
 
   /** Enqueue comparison tasks in one transaction; completions are stored in a random display order. */
   addTasks(tasks: NewTask[], rand: () => number = Math.random): number[] {
-    for (const t of tasks) validateTask(t);
+    tasks.forEach((t, i) => validateTask(t, i));
     const at = now();
     return this.db.transaction(() => tasks.map((t, i) => {
       // completions.run_id references runs: an unknown id would fail the foreign key mid-insert (a 500 on
@@ -96,7 +97,8 @@ export class Store extends UserStore {
       // gold is given against the input order; store it against display positions
       const posOf = new Map(order.map((input, pos) => [input, pos]));
       const gold = t.gold ? JSON.stringify(t.gold.map((i) => posOf.get(i))) : null;
-      const tid = Number(this.st.addTask.run(pid, ids.length, gold, t.source ?? null, at).lastInsertRowid);
+      const messages = t.messages ? JSON.stringify(t.messages.map((m) => ({ role: m.role, content: m.content }))) : null;
+      const tid = Number(this.st.addTask.run(pid, ids.length, gold, t.source ?? null, at, messages).lastInsertRowid);
       order.forEach((input, pos) => this.st.addTaskCompletion.run(tid, pos, ids[input]));
       return tid;
     })).immediate();
@@ -130,12 +132,13 @@ export class Store extends UserStore {
   task(id: number): TaskView | null {
     const hit = this.views.get(id);
     if (hit) return hit;
-    const t = this.st.task.get(id) as { id: number; k: number; prompt: string } | undefined;
+    const t = this.st.task.get(id) as { id: number; k: number; prompt: string; messages: string | null } | undefined;
     if (!t) return null;
-    const view = { id: t.id, prompt: t.prompt, completions: this.st.taskCompletions.all(id) as { position: number; text: string }[] };
+    const completions = this.st.taskCompletions.all(id) as { position: number; text: string }[];
+    const view: TaskView = t.messages === null ? { id: t.id, prompt: t.prompt, completions } : { id: t.id, prompt: t.prompt, messages: JSON.parse(t.messages) as Turn[], completions };
     // A task never changes once added, and with overlap > 1 several labelers are shown it: keep recent
     // views (up to ~4M characters) rather than run two queries each time.
-    const size = view.prompt.length + view.completions.reduce((n, c) => n + c.text.length, 0);
+    const size = view.prompt.length + (t.messages?.length ?? 0) + view.completions.reduce((n, c) => n + c.text.length, 0);
     if ((this.viewChars += size) > 4_000_000) {
       this.views.clear();
       this.viewChars = size;
@@ -246,8 +249,12 @@ export class Store extends UserStore {
   }
 }
 
-function validateTask(t: NewTask): void {
+function validateTask(t: NewTask, i: number): void {
   if (typeof t.prompt !== 'string') throw new StoreError('invalid', 'prompt must be a string');
+  if (t.messages != null) {
+    const problem = turnsProblem(t.messages, `tasks[${i}].messages`);
+    if (problem) throw new StoreError('invalid', problem);
+  }
   if (!Array.isArray(t.completions) || t.completions.length < 2) throw new StoreError('invalid', 'a task needs at least 2 completions');
   if (t.completions.some((c) => typeof c.text !== 'string')) throw new StoreError('invalid', 'every completion needs a text');
   if (t.gold) {

@@ -3,9 +3,21 @@
 
 export type Role = 'labeler' | 'researcher' | 'admin';
 
+/** Who speaks in a turn of a task's conversation. */
+export type TurnRole = 'system' | 'user' | 'assistant';
+
+/** One turn of the conversation a task's prompt was rendered from. */
+export interface Turn {
+  role: TurnRole;
+  content: string;
+}
+
 export interface TaskView {
   id: number;
+  /** The text the model was conditioned on (for a conversation: rendered with its chat template). */
   prompt: string;
+  /** The conversation the prompt came from, when it came from one: shown as turns, the completions as the assistant's next reply. */
+  messages?: Turn[];
   /** In display order; a label's ranking lists these positions, best first. */
   completions: { position: number; text: string }[];
 }

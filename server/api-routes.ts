@@ -1,14 +1,19 @@
 // The labeling and project routes (users, tasks, labels, settings, stats, exports): thin handlers that
 // validate, call the store and respond. routes.ts puts them in the table with the runs and score routes.
 import type { Response } from 'express';
-import type { LabelRequest } from '../protocol/wire.js';
+import type { LabelRequest, Turn } from '../protocol/wire.js';
 import { exportLines, openReader } from '../data/export.js';
 import { ROLES } from '../data/store.js';
+import { MAX_TURN_CHARS, MAX_TURNS, TURN_ROLES } from '../data/task-messages.js';
 import { arr, int, obj, str } from './schema.js';
 import { projectStats } from './stats.js';
 import { drained, precompiled, Route } from './route-types.js';
 
 const completion = obj({ text: str({ maxLength: 20000 }), tokens: int({ minimum: 0 }), model: str({ maxLength: 500 }), run_id: str({ maxLength: 200 }), step: int({ minimum: 0 }) }, ['text']);
+
+// The conversation a task's prompt was rendered from (data/task-messages.ts): shown to labelers as turns.
+const turns = arr(obj({ role: str({ enum: TURN_ROLES }), content: str({ maxLength: MAX_TURN_CHARS }) }, ['role', 'content']),
+  { minItems: 1, maxItems: MAX_TURNS, description: 'the conversation the prompt text was rendered from, shown as turns' });
 
 export const LABEL_BODY = obj({
   taskId: int({ minimum: 1 }),
@@ -83,10 +88,10 @@ export const API_ROUTES: Route[] = precompiled([
   },
   {
     method: 'post', path: '/api/tasks', role: 'researcher', summary: 'enqueue comparison tasks (from a CLI or a running trainer)',
-    body: obj({ tasks: arr(obj({ prompt: str({ maxLength: 20000 }), completions: arr(completion, { minItems: 2, maxItems: 16 }), gold: arr(int({ minimum: 0 }), { maxItems: 16 }), source: str({ maxLength: 200 }) }, ['prompt', 'completions']), { minItems: 1, maxItems: 1000 }) }, ['tasks']),
+    body: obj({ tasks: arr(obj({ prompt: str({ maxLength: 20000 }), messages: turns, completions: arr(completion, { minItems: 2, maxItems: 16 }), gold: arr(int({ minimum: 0 }), { maxItems: 16 }), source: str({ maxLength: 200 }) }, ['prompt', 'completions']), { minItems: 1, maxItems: 1000 }) }, ['tasks']),
     ok: [201, '{ids}'],
     handler: (req, res, u, { store, broadcast }) => {
-      const ids = store.addTasks((req.body.tasks as { prompt: string; completions: { text: string; tokens?: number; model?: string; run_id?: string; step?: number }[]; gold?: number[]; source?: string }[])
+      const ids = store.addTasks((req.body.tasks as { prompt: string; messages?: Turn[]; completions: { text: string; tokens?: number; model?: string; run_id?: string; step?: number }[]; gold?: number[]; source?: string }[])
         .map((t) => ({ ...t, source: t.source ?? `api:${u.name}`, completions: t.completions.map((c) => ({ text: c.text, tokens: c.tokens, model: c.model, runId: c.run_id, step: c.step })) })));
       broadcast({ type: 'tasks', added: ids.length });
       res.status(201).json({ ids });

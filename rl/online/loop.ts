@@ -9,13 +9,14 @@ import { createInterface } from 'node:readline';
 import type { MetricsSink } from '../../data/metrics-sink.js';
 import { MANAGED_ENV } from '../../data/sqlite-sink.js';
 import { Store } from '../../data/store.js';
+import { taskTurns } from '../../data/task-messages.js';
 import { currentBackend } from '../../backend/backend.js';
 import { writeFileAtomic } from '../../lm/checkpoint.js';
 import { GPT } from '../../lm/model.js';
 import { sampleTasks } from '../../lm/sample-tasks.js';
 import { Tokenizer } from '../../lm/tokenizer.js';
 import { OnlineFeedbackConfig } from './config.js';
-import { loadPrompts, subSeed } from '../prompts.js';
+import { loadPromptRecords, PromptRecord, subSeed } from '../prompts.js';
 import { rewardModelSource, RewardSource } from '../reward-source.js';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'rlhf.js');
@@ -39,7 +40,7 @@ export class OnlineFeedback {
   private child: ChildProcess | null = null;
   private pending: string | null = null;
   private closed = false;
-  private readonly prompts: string[];
+  private readonly prompts: PromptRecord[];
 
   constructor(
     private readonly cfg: OnlineFeedbackConfig,
@@ -48,8 +49,9 @@ export class OnlineFeedback {
     resume: boolean,
   ) {
     this.store = new Store(cfg.db);
-    // conversations are rendered with the policy's chat template (its folder's tokenizer)
-    this.prompts = loadPrompts(run.prompts, existsSync(join(run.model, 'tokenizer.json')) ? Tokenizer.load(run.model) : undefined);
+    // conversations are rendered with the policy's chat template (its folder's tokenizer); their tasks
+    // carry the messages too, so labelers see the turns
+    this.prompts = loadPromptRecords(run.prompts, existsSync(join(run.model, 'tokenizer.json')) ? Tokenizer.load(run.model) : undefined);
     mkdirSync(run.out, { recursive: true });
     this.stateFile = join(run.out, 'online-state.json');
     if (resume && existsSync(this.stateFile)) {
@@ -71,11 +73,11 @@ export class OnlineFeedback {
       const n = this.cfg.prompts;
       const start = ((step / this.cfg.everySteps) * n) % this.prompts.length;
       const chosen = Array.from({ length: n }, (_, i) => this.prompts[(start + i) % this.prompts.length]);
-      const tasks = await sampleTasks(policy, tok, chosen, { k: this.cfg.k, maxNewTokens: this.cfg.maxNewTokens, temperature: this.cfg.temperature, topP: 1, seed: subSeed(this.run.seed, step, 7), batch: 32 });
+      const tasks = await sampleTasks(policy, tok, chosen.map((r) => r.prompt), { k: this.cfg.k, maxNewTokens: this.cfg.maxNewTokens, temperature: this.cfg.temperature, topP: 1, seed: subSeed(this.run.seed, step, 7), batch: 32 });
       // Completions name their run when it is recorded in this store (the column references runs).
       const known = this.store.db.prepare('SELECT 1 FROM runs WHERE id = ?').get(this.run.id) !== undefined;
-      const ids = this.store.addTasks(tasks.map((t) => ({
-        prompt: t.prompt, source: `run:${this.run.id}`, completions: t.completions.map((c) => ({ ...c, model: this.run.model, step, ...(known ? { runId: this.run.id } : {}) })),
+      const ids = this.store.addTasks(tasks.map((t, i) => ({
+        prompt: t.prompt, messages: taskTurns(chosen[i].messages), source: `run:${this.run.id}`, completions: t.completions.map((c) => ({ ...c, model: this.run.model, step, ...(known ? { runId: this.run.id } : {}) })),
       })));
       this.state.tasksSent += ids.length;
       this.sink?.event(step, 'feedback-tasks', { added: ids.length, total: this.state.tasksSent });

@@ -1,10 +1,14 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Store } from '../../data/store.js';
 import { tempDir } from '../helpers.js';
-import { tinyCheckpoint } from '../lm/fixtures.js';
+import { chatFixture } from '../lm/family-tokenizers.js';
+import { smallTokenizer, tinyCheckpoint } from '../lm/fixtures.js';
+import { FAMILIES } from '../lm/models/families.js';
+import { writeHfFolder } from '../lm/models/hf-folder.js';
+import { randomLlamaWeights } from '../lm/models/reference-llama.js';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'rlhf.js');
 const rlhf = (...args: string[]) => {
@@ -47,6 +51,38 @@ describe('cli: users, tasks, import, export', () => {
     expect(c).to.have.length(9);
     expect(c.every((x) => x.tokens >= 1 && x.tokens <= 6 && x.model === model)).to.equal(true);
     store.close();
+  });
+
+  it('tasks add --prompts convo.jsonl: a conversation is rendered with the model\'s chat template and its task keeps the messages', () => {
+    const dir = tempDir();
+    const db = join(dir, 'rlhf.db');
+    // a tiny Llama folder whose tokenizer has a real chat template (SmolLM2-Instruct's ChatML)
+    const model = join(dir, 'model');
+    const tok = smallTokenizer();
+    const cfg = { ...FAMILIES['llama, GQA, tied'], eos_token_id: tok.eosId!, bos_token_id: tok.eosId!, max_position_embeddings: 256 };
+    const template = chatFixture('smollm2-instruct').tokenizer_config.chat_template as string;
+    writeHfFolder(model, cfg, randomLlamaWeights(cfg, 3), { dtype: 'F32', tokenizer: tok.json as Record<string, unknown>, tokenizerConfig: { chat_template: template, eos_token: tok.idToToken(tok.eosId!) } });
+    const messages = [{ role: 'system', content: 'Be terse.' }, { role: 'user', content: 'Call me <b>Ishmael</b>' }];
+    const prompts = join(dir, 'convo.jsonl');
+    writeFileSync(prompts, JSON.stringify({ messages }) + '\n{"prompt": "The whale"}\n');
+    const r = rlhf('tasks', 'add', '--db', db, '--model', model, '--prompts', prompts, '--k', '2', '--max-new-tokens', '3');
+    expect(r.code, r.err).to.equal(0);
+    const store = new Store(db);
+    try {
+      const rows = store.db.prepare('SELECT t.id, p.text FROM tasks t JOIN prompts p ON p.id = t.prompt_id ORDER BY t.id').all() as { id: number; text: string }[];
+      expect(rows.map((x) => x.text)).to.deep.equal(['<|im_start|>system\nBe terse.<|im_end|>\n<|im_start|>user\nCall me <b>Ishmael</b><|im_end|>\n<|im_start|>assistant\n', 'The whale']);
+      expect(store.task(rows[0].id)!.messages).to.deep.equal(messages);
+      expect(store.task(rows[1].id)).to.not.have.property('messages');
+    } finally {
+      store.close();
+    }
+    // without a chat template the conversation fails, naming the file and line, and nothing is stored
+    const bare = join(dir, 'bare');
+    writeHfFolder(bare, cfg, randomLlamaWeights(cfg, 3), { dtype: 'F32', tokenizer: tok.json as Record<string, unknown> });
+    const fail = rlhf('tasks', 'add', '--db', join(dir, 'other.db'), '--model', bare, '--prompts', prompts);
+    expect(fail.code).to.equal(1);
+    expect(fail.err).to.match(/convo\.jsonl:1: a conversation needs the model's chat template, and the model's tokenizer has no chat_template/);
+    expect(existsSync(join(dir, 'other.db'))).to.equal(false); // refused before the store is opened
   });
 
   it('imports HH-RLHF style preferences and exports them back, streaming; bad lines name the line', () => {

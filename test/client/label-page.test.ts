@@ -56,6 +56,50 @@ describe('client: labeling page in chromium', function () {
     expect(store.db.prepare('SELECT kind FROM labels').pluck().all()).to.deep.equal(['tie']);
   });
 
+  it('shows a conversation as turns in order, each with its role, HTML as text; the completions as the assistant\'s replies', async () => {
+    const token = store.addUser('ann', 'labeler');
+    const evil = '<img src=x onerror="window.__pwned = 1"><b>bold?</b>';
+    const messages = [
+      { role: 'system' as const, content: 'You are terse.' },
+      { role: 'user' as const, content: 'What is 2+2?' },
+      { role: 'assistant' as const, content: '4.' },
+      { role: 'user' as const, content: evil },
+    ];
+    store.addTasks([
+      { prompt: '<|im_start|>system\nYou are terse.<|im_end|>\n...', messages, completions: [{ text: 'Six.' }, { text: '6' }] },
+      { prompt: 'Plain prompt', completions: [{ text: 'x' }, { text: 'y' }] },
+    ]);
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(`${srv.url}/label#token=${token}`);
+    await page.waitForSelector('ol.conversation');
+    const list = page.getByRole('list', { name: 'conversation, 4 turns' });
+    const turns = list.getByRole('listitem');
+    expect(await turns.count()).to.equal(4);
+    for (let i = 0; i < messages.length; i++) {
+      const turn = turns.nth(i);
+      expect(await turn.getAttribute('aria-label')).to.equal(messages[i].role);
+      expect(await turn.locator('.role').textContent()).to.equal(messages[i].role); // the role is visible
+      expect(await turn.locator('.role').isVisible()).to.equal(true);
+      expect(await turn.textContent()).to.equal(messages[i].role + messages[i].content);
+    }
+    expect(await page.getByRole('listitem', { name: 'system' }).textContent()).to.include('You are terse.');
+    expect(await page.locator('#prompt img, #prompt b').count()).to.equal(0); // markup in a turn is text
+    expect(await page.textContent('#replies')).to.include('assistant');
+    const replies = page.getByRole('group', { name: 'assistant: candidate replies' });
+    const cards = await replies.locator('.completion').allTextContents();
+    expect(cards.map((t) => t[0])).to.deep.equal(['A', 'B']);
+    expect(cards.map((t) => t.slice(1)).sort()).to.deep.equal(['6', 'Six.']);
+    expect(await page.textContent('body')).to.not.include('<|im_start|>'); // the rendered template text is not what labelers read
+    await page.keyboard.press('a');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('div.prompt#prompt'); // the plain task: one block of text, as always
+    expect(await page.textContent('#prompt')).to.equal('Plain prompt');
+    expect(await page.locator('ol.conversation, #replies').count()).to.equal(0);
+    expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).to.equal(undefined);
+    expect(errors).to.deep.equal([]);
+  });
+
   it('ranks K completions with the digit keys', async () => {
     const token = store.addUser('ann', 'labeler');
     store.addTasks([{ prompt: 'P', completions: [{ text: 'one' }, { text: 'two' }, { text: 'three' }] }]);

@@ -2,7 +2,7 @@
 // new labels start a reward-model refresh (a real `rlhf train-rm` child), and once it is ready PPO is handed
 // the refreshed model at its next step boundary; the loop's state is kept for a resume.
 import { expect } from 'chai';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OnlineFeedback } from '../../rl/online/loop.js';
 import { MemorySink } from '../../data/metrics-sink.js';
@@ -72,6 +72,33 @@ describe('rl/online: tasks out, labels in, a refreshed reward model back', funct
       src!.dispose?.();
     } finally {
       again.close();
+    }
+  });
+
+  it('a conversational prompt goes out as the text rendered with the policy\'s chat template, its task carrying the messages', async () => {
+    const dir = tempDir();
+    const model = await tinyCheckpoint(6);
+    const cfgFile = join(model, 'tokenizer_config.json');
+    const tokCfg = existsSync(cfgFile) ? JSON.parse(readFileSync(cfgFile, 'utf8')) : {};
+    const template = "{% for m in messages %}{{ m['role'] + ': ' + m['content'] + '\\n' }}{% endfor %}{% if add_generation_prompt %}{{ 'assistant:' }}{% endif %}";
+    writeFileSync(cfgFile, JSON.stringify({ ...tokCfg, chat_template: template }));
+    const messages = [{ role: 'system', content: 'Be kind.' }, { role: 'user', content: 'The whale' }];
+    const prompts = join(dir, 'prompts.jsonl');
+    writeFileSync(prompts, JSON.stringify({ messages }) + '\n{"prompt": "Call me"}\n');
+    const db = join(dir, 'rlhf.db');
+    const cfg = resolveOnlineFeedback({ db, everySteps: 1, prompts: 2, k: 2, maxNewTokens: 3, refreshEveryLabels: 1000 }, 'test', { rmBase: 'previous' });
+    const online = new OnlineFeedback(cfg, { id: 'run2', out: join(dir, 'ppo'), model, reward: 'sentiment', prompts, seed: 1 }, undefined, false);
+    const { model: policy, tokenizer } = loadCheckpoint(model);
+    const store = new Store(db);
+    try {
+      await online.onStep(0, policy, tokenizer!);
+      const rows = store.db.prepare('SELECT p.text, t.messages FROM tasks t JOIN prompts p ON p.id = t.prompt_id ORDER BY t.id').all() as { text: string; messages: string | null }[];
+      expect(rows.map((r) => r.text)).to.deep.equal(['system: Be kind.\nuser: The whale\nassistant:', 'Call me']);
+      expect(rows.map((r) => (r.messages === null ? null : JSON.parse(r.messages)))).to.deep.equal([messages, null]);
+    } finally {
+      online.close();
+      store.close();
+      policy.dispose();
     }
   });
 });

@@ -98,6 +98,7 @@ describe('server: odd input never gives a 5xx', function () {
       ['/api/tasks', researcher, { tasks: [task('s'), { prompt: 'q', completions: [{ text: 'a' }, { text: '\udfff' }] }] }, 'body.tasks[1].completions[1].text'],
       ['/api/tasks', researcher, { tasks: [{ ...task('s'), source: '\ud800' }] }, 'body.tasks[0].source'],
       ['/api/tasks', researcher, { tasks: [{ prompt: 'm', completions: [{ text: 'a', model: 'gpt\ud800' }, { text: 'b' }] }] }, 'body.tasks[0].completions[0].model'],
+      ['/api/tasks', researcher, { tasks: [{ ...task('s'), messages: [{ role: 'user', content: 'hi' }, { role: 'assistant', content: 'x\udc00' }] }] }, 'body.tasks[0].messages[1].content'],
     ];
     for (const [path, tok, body, field] of cases) {
       const r = await send(tok, 'POST', path, JSON.stringify(body)); // JSON.stringify writes a lone surrogate as \\udXXX
@@ -135,7 +136,7 @@ describe('server: odd input never gives a 5xx', function () {
     const valid: [string, string, () => unknown][] = [
       ['/api/labels', ann, () => ({ taskId, clientId: `c${r()}`, kind: 'ranking', ranking: [2, 0, 1], rationale: 'because', ms: 100 })],
       ['/api/labels?next=true', ann, () => ({ taskId, clientId: `c${r()}`, kind: 'tie', ms: 5 })],
-      ['/api/tasks', researcher, () => ({ tasks: [{ prompt: `fz${r()}`, completions: [{ text: 'a', tokens: 3, model: 'm', step: 1 }, { text: 'b' }], gold: [1, 0], source: 's' }] })],
+      ['/api/tasks', researcher, () => ({ tasks: [{ prompt: `fz${r()}`, messages: [{ role: 'system', content: 'sys' }, { role: 'user', content: 'q' }], completions: [{ text: 'a', tokens: 3, model: 'm', step: 1 }, { text: 'b' }], gold: [1, 0], source: 's' }] })],
       ['/api/settings', researcher, () => ({ overlap: 1, guidelines: 'g' })],
     ];
     const seen = new Map<number, number>();

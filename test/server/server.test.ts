@@ -87,6 +87,33 @@ describe('server', () => {
     expect(store.db.prepare('SELECT count(*) FROM labels').pluck().get()).to.equal(3);
   });
 
+  it('POST /api/tasks takes a conversation beside the prompt text; a bad one is a 400 naming the field and stores nothing', async () => {
+    const messages = [{ role: 'system', content: 'Be terse.' }, { role: 'user', content: 'Hi <b>there</b>' }];
+    const added = await call(researcher, 'POST', '/api/tasks', { tasks: [{ ...task(1), prompt: 'system: Be terse.\nuser: Hi <b>there</b>\nassistant:', messages }, task(2)] });
+    expect(added.status).to.equal(201);
+    const shown = await call(ann, 'GET', '/api/tasks/next');
+    expect(shown.data).to.deep.include({ id: added.data.ids[0], messages });
+    const next = await call(ann, 'POST', '/api/labels?next=true', { taskId: shown.data.id, clientId: 'm1', kind: 'tie' });
+    expect(next.data.next.id).to.equal(added.data.ids[1]);
+    expect(next.data.next).to.not.have.property('messages'); // a plain prompt has none
+    const cases: [unknown, string][] = [
+      [[{ role: 'user', content: 'q' }, { role: 'tool', content: 'x' }], 'body.tasks[1].messages[1].role: must be one of system, user, assistant'],
+      [[{ role: 'user', content: 3 }], 'body.tasks[1].messages[0].content: expected a string'],
+      [[{ role: 'user' }], 'body.tasks[1].messages[0].content: required'],
+      [[{ role: 'user', content: 'q', name: 'x' }], 'body.tasks[1].messages[0].name: unknown field'],
+      [[], 'body.tasks[1].messages: needs at least 1 items'],
+      ['hi', 'body.tasks[1].messages: expected an array'],
+      [Array.from({ length: 65 }, () => ({ role: 'user', content: 'q' })), 'body.tasks[1].messages: at most 64 items'],
+      [[{ role: 'user', content: 'x'.repeat(20_001) }], 'body.tasks[1].messages[0].content: longer than 20000 characters'],
+    ];
+    const before = store.db.prepare('SELECT count(*) FROM tasks').pluck().get();
+    for (const [bad, error] of cases) {
+      const r = await call(researcher, 'POST', '/api/tasks', { tasks: [task(3), { ...task(4), messages: bad }] });
+      expect([r.status, r.data.error], JSON.stringify(bad).slice(0, 60)).to.deep.equal([400, error]);
+    }
+    expect(store.db.prepare('SELECT count(*) FROM tasks').pluck().get()).to.equal(before);
+  });
+
   it('answers the labeling requests as the Express mount would: headers, content types, charset', async () => {
     store.addTasks([task(1)]);
     const { id } = (await call(ann, 'GET', '/api/tasks/next')).data;
