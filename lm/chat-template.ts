@@ -95,12 +95,17 @@ export interface ChatTokens {
  * Token ids of a conversation and which of them are the assistant's (for loss on assistant turns only).
  * Like apply_chat_template(tokenize=True), no BOS is added beyond what the template writes.
  */
-export function tokenizeChat(tok: Tokenizer, messages: ChatMessage[], opts: Omit<RenderOptions, 'bosToken' | 'eosToken' | 'addGenerationPrompt'> & { template?: string } = {}): ChatTokens {
-  const render = (msgs: ChatMessage[], gen: boolean) => applyChatTemplate(tok, msgs, { ...opts, addGenerationPrompt: gen });
+export function tokenizeChat(
+  tok: Tokenizer, messages: ChatMessage[],
+  opts: Omit<RenderOptions, 'bosToken' | 'eosToken' | 'addGenerationPrompt'> & { template?: string; lastTurnOnly?: boolean } = {},
+): ChatTokens {
+  const { lastTurnOnly, ...renderOpts } = opts;
+  const render = (msgs: ChatMessage[], gen: boolean) => applyChatTemplate(tok, msgs, { ...renderOpts, addGenerationPrompt: gen });
   const text = render(messages, false);
   const spans: [number, number][] = [];
   messages.forEach((m, i) => {
     if (m.role !== 'assistant') return;
+    if (lastTurnOnly && i !== messages.length - 1) return; // earlier turns are context only
     if (i === 0) throw new ChatTemplateError('messages[0] is an assistant message: a conversation starts with a system or user turn');
     const before = render(messages.slice(0, i), true);
     const upTo = render(messages.slice(0, i + 1), false);

@@ -4,7 +4,7 @@
 // assistant turns only: their content and the end-of-turn token after each). Every batch is a pure
 // function of (seed, step, micro), so a resumed run sees exactly the batches an unbroken run would have.
 import { readFileSync } from 'node:fs';
-import { checkMessages, tokenizeChat } from '../lm/chat-template.js';
+import { applyChatTemplate, ChatMessage, ChatTemplateError, ChatTokens, checkMessages, tokenizeChat } from '../lm/chat-template.js';
 import { hash01, mix, Rng } from '../lm/rng.js';
 import { Tokenizer } from '../lm/tokenizer.js';
 import { jsonError } from '../lm/json-error.js';
@@ -107,8 +107,8 @@ function pairData(files: { name: string; text: string }[], tok: Tokenizer, o: { 
       }
       const { prompt, completion, messages } = (j ?? {}) as Record<string, unknown>;
       if (messages !== undefined) {
-        const e = conversationExample(messages, tok, maxLen, at);
-        (hash01(e.key) < o.heldOut ? held : train).push(e.example);
+        const { examples, key } = conversationExamples(messages, tok, maxLen, at);
+        (hash01(key) < o.heldOut ? held : train).push(...examples); // one conversation, one side of the split
         return;
       }
       if (typeof prompt !== 'string' || typeof completion !== 'string') throw new DataError(`${at}: expected {"prompt": string, "completion": string} or {"messages": [...]}`);
@@ -168,20 +168,44 @@ function pairData(files: { name: string; text: string }[], tok: Tokenizer, o: { 
   };
 }
 
-/** A {"messages": [...]} line: the conversation's tokens (the first seqLen + 1), the assistant tokens as targets. */
-function conversationExample(messages: unknown, tok: Tokenizer, maxLen: number, at: string): { example: Example; key: string } {
+/**
+ * A {"messages": [...]} line: the conversation's tokens (the first seqLen + 1), the assistant tokens as
+ * targets. A template that renders earlier turns differently once later ones follow (Qwen3 drops their
+ * <think>) gives one example per assistant turn instead: the conversation up to that turn, as the model
+ * sees it when it writes that turn, with only that turn as target.
+ */
+function conversationExamples(messages: unknown, tok: Tokenizer, maxLen: number, at: string): { examples: Example[]; key: string } {
   if (!tok.chatTemplate) throw new DataError(`${at}: a conversation needs the model's chat template, and the tokenizer has no chat_template`);
-  let r;
+  let msgs: ChatMessage[];
   try {
-    r = tokenizeChat(tok, checkMessages(messages));
+    msgs = checkMessages(messages);
   } catch (e) {
     throw new DataError(`${at}: ${(e as Error).message}`);
   }
+  try {
+    const r = tokenizeChat(tok, msgs);
+    return { examples: [conversationExample(r, maxLen, at)], key: r.text };
+  } catch (e) {
+    if (!(e instanceof ChatTemplateError) || !/prefix by prefix/.test(e.message)) throw e instanceof DataError ? e : new DataError(`${at}: ${(e as Error).message}`);
+  }
+  const examples: Example[] = [];
+  try {
+    msgs.forEach((m, i) => {
+      if (m.role === 'assistant' && i > 0) examples.push(conversationExample(tokenizeChat(tok, msgs.slice(0, i + 1), { lastTurnOnly: true }), maxLen, `${at} (messages[${i}])`));
+    });
+  } catch (e) {
+    throw e instanceof DataError ? e : new DataError(`${at}: ${(e as Error).message}`);
+  }
+  if (!examples.length) throw new DataError(`${at}: the conversation has no assistant message to learn from`);
+  return { examples, key: applyChatTemplate(tok, msgs, { addGenerationPrompt: false }) };
+}
+
+function conversationExample(r: ChatTokens, maxLen: number, at: string): Example {
   if (!r.spans.length) throw new DataError(`${at}: the conversation has no assistant message to learn from`);
   const ids = r.ids.slice(0, maxLen);
   const target = Uint8Array.from(r.mask.slice(0, maxLen));
   if (!target.some((v, k) => v && k > 0)) throw new DataError(`${at}: the first assistant turn starts after seqLen + 1 = ${maxLen} tokens; raise seqLen or shorten the conversation`);
-  return { example: { ids, target }, key: r.text };
+  return { ids, target };
 }
 
 /** Read data paths: files from disk, corpus:NAME through the given resolver. */

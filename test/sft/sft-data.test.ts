@@ -53,15 +53,34 @@ describe('sft/sft-data: conversations', () => {
     expect(pairRow.filter((id) => id === tok.bosId)).to.have.length(1);
   });
 
-  it('fails naming the file and line: no chat template, a bad message, a template that is not prefix-stable, no room for the answer', () => {
+  it('fails naming the file and line: no chat template, a bad message, no room for the answer', () => {
     const bare = new Tokenizer(familyTokenizerJson('qwen2'));
     expect(() => loadSftData([line({ messages: conv })], bare, opts)).to.throw(/^chat\.jsonl:1: a conversation needs the model's chat template, and the tokenizer has no chat_template$/);
     const q = familyTokenizer('qwen2.5-instruct');
     expect(() => loadSftData([line({ messages: [{ role: 'user', content: 3 }] })], q, opts)).to.throw(/chat\.jsonl:1: messages\[0\]\.content must be a string/);
     expect(() => loadSftData([line({ messages: conv.slice(0, 2) })], q, opts)).to.throw(/chat\.jsonl:1: the conversation has no assistant message/);
-    expect(() => loadSftData([line({ messages: conv })], familyTokenizer('qwen3'), opts)).to.throw(/chat\.jsonl:1: chat template does not render this conversation prefix by prefix/);
     expect(() => loadSftData([line({ messages: conv })], q, { ...opts, seqLen: 20 })).to.throw(/chat\.jsonl:1: the first assistant turn starts after seqLen \+ 1 = 21 tokens/);
     expect(() => loadSftData([line({ text: 'x' })], q, opts)).to.throw(/chat\.jsonl:1: expected \{"prompt": string, "completion": string\} or \{"messages": \[\.\.\.\]\}/);
+  });
+
+  it('Qwen3 (earlier turns lose their <think>): one example per assistant turn, the conversation as the model saw it, only that turn as target', () => {
+    const q = familyTokenizer('qwen3');
+    const data = loadSftData([line({ messages: conv })], q, opts);
+    expect(data.trainSize).to.equal(2);
+    const imEnd = q.tokenToId('<|im_end|>')!;
+    const seen: string[] = [];
+    for (let k = 0; k < 2; k++) {
+      const b = data.trainBatch(k + 1, 0);
+      const ids = b.ids[0];
+      const counted = q.decode(ids.slice(1).filter((_, t) => b.lossMask![0][t]));
+      seen.push(counted);
+      // the example is the template's own rendering of the conversation up to that turn
+      const upTo = q.decode(ids).includes("What's 2+2?") ? conv : conv.slice(0, 3);
+      expect(q.decode(ids)).to.equal(renderChat(q.chatTemplate!, upTo));
+      expect(ids.slice(1).filter((_, t) => b.lossMask![0][t]).at(-1)).to.equal(imEnd);
+    }
+    expect(seen.some((t) => t.includes('Hello! How can I help?') && !t.includes('4.'))).to.equal(true);
+    expect(seen.some((t) => t.includes('4.') && !t.includes('Hello!'))).to.equal(true);
   });
 
   it('a long conversation keeps its first seqLen + 1 tokens', () => {
