@@ -1,17 +1,18 @@
 // One benchmark shape in its own process (the wasm heap never shrinks, so shapes must not share one).
-// Prints one JSON line: plain matMul GFLOP/s, training tokens/s, generation tokens/s with and without the KV cache.
+// Any family of bench/shapes.ts (GPT-2 or the Llama family). Prints one JSON line: plain matMul GFLOP/s, training tokens/s, generation tokens/s with and without the KV cache.
 import * as tf from '@tensorflow/tfjs';
 import { AdamW } from '../train/adamw.js';
 import { BackendName, initBackend } from '../backend/backend.js';
 import { generate } from '../lm/generate.js';
-import { GPT2 } from '../lm/models/gpt2.js';
+import { initModel } from '../lm/models/registry.js';
 import { Rng } from '../lm/rng.js';
 import { trainStep } from '../sft/train-step.js';
 import { forwardFlopsPerToken, SHAPES, trainFlopsPerToken } from './shapes.js';
 
-const [shapeName, backendName = 'auto', trainSteps = '3', recomputeTokens = '64'] = process.argv.slice(2);
+const [shapeName, backendName = 'auto', trainSteps = '3', recomputeArg] = process.argv.slice(2);
 const shape = SHAPES[shapeName];
-if (!shape) throw new Error(`unknown shape ${shapeName}`);
+if (!shape) throw new Error(`unknown shape ${shapeName} (known: ${Object.keys(SHAPES).join(', ')})`);
+const recomputeTokens = recomputeArg ?? String(shape.recomputeTokens ?? 64);
 const backend = await initBackend(backendName as BackendName, { quiet: true });
 const c = shape.config;
 const log = (s: string) => process.stderr.write(`[${shapeName}] ${s}\n`);
@@ -37,7 +38,7 @@ const matmul = matmulGflops(1024, 5);
 log(`matMul 1024³: ${matmul.toFixed(1)} GFLOP/s`);
 
 // 2. Training: forward + backward + AdamW on random tokens, one warm-up step, then the median of the rest.
-const model = GPT2.init(c, 0);
+const model = initModel(c, 0); // GPT-2 or the Llama family, by c.modelType
 const opt = new AdamW(model.params, { lr: 1e-4, weightDecay: 0.1, maxGradNorm: 1 });
 const rng = new Rng(0);
 const batch = () => Array.from({ length: shape.batch }, () => Array.from({ length: c.nPositions + 1 }, () => Math.floor(rng.next() * c.vocabSize)));
@@ -85,5 +86,7 @@ process.stdout.write(JSON.stringify({
   shape: shapeName, backend: backend.detail, params: model.numParams(), matmulGflops: matmul,
   trainStepS: stepS, trainTokS, trainGflops, genCacheTokS: genCache, genFullTokS: genFull, recomputeTokens: Number(recomputeTokens), genGflops,
   heapMB: tf.memory().numBytes / 2 ** 20,
+  // peak resident set of this process (KiB -> MiB): the model, AdamW's state and the largest step's activations
+  maxRssMB: process.resourceUsage().maxRSS / 1024,
 }) + '\n');
 model.dispose();

@@ -1,13 +1,14 @@
 // npm run bench [-- --shapes S,M,G --backend wasm --steps 2 --no-record --stock-baseline --vs-torch]
-// Runs each LM shape in its own process, prints a table, and records it in BENCHMARKS.md.
-// --vs-torch runs the same shapes in PyTorch (bench/torch-gpt.py, Debian's /usr/bin/python3) beside ours.
+// Runs each LM shape in its own process, prints a table, and records it in BENCHMARKS.md (the GPT-2 shapes
+// S/M/G in the lm and vs-torch blocks, the Llama-family shapes L/Smol/Qwen in lm-llama and vs-torch-llama).
+// --vs-torch runs the same shapes in PyTorch (bench/torch-gpt.py, bench/torch-llama.py; Debian's /usr/bin/python3) beside ours.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BENCHMARKS_FILE, machine, recordBlock } from './record.js';
-import { SHAPES } from './shapes.js';
+import { isLlamaFamily, SHAPES } from './shapes.js';
 
 const { values: o } = parseArgs({
   options: {
@@ -26,25 +27,28 @@ const { values: o } = parseArgs({
 });
 if (o.help) {
   process.stdout.write([
-    'usage: npm run bench -- [--parts lm,server,ppo,runs,rm,kernels] [--shapes S,M,G] [--backend auto|wasm|cpu|native|tensorflow] [--steps N] [--vs-torch] [--baseline-backend wasm] [--stock-baseline] [--clients 1,16,64] [--ppo-steps 200] [--no-record]',
+    'usage: npm run bench -- [--parts lm,server,ppo,runs,rm,kernels,rss] [--shapes S,M,G | L,Smol,Qwen] [--backend auto|wasm|cpu|native|tensorflow] [--steps N] [--vs-torch] [--baseline-backend wasm] [--stock-baseline] [--clients 1,16,64] [--ppo-steps 200] [--no-record]',
     '(--parts ppo runs PPO on the starter model: about 15-30 s per step here)',
     '--vs-torch: also run each LM shape in PyTorch on the CPU (same shapes, same training step, same generation), print tfjs/PyTorch',
-    '  ratios with the machine\'s sgemm peak and memcpy bandwidth, and record them (tag vs-torch). Needs Debian\'s PyTorch:',
+    '  ratios with the machine\'s sgemm peak and memcpy bandwidth, and record them (tag vs-torch; vs-torch-llama for L, Smol, Qwen). Needs Debian\'s PyTorch:',
     '  apt-get install -y python3-torch libopenblas0-openmp. Without --parts it runs only lm.',
     '--parts kernels: per-kernel roofline at the M training shape on the chosen backend (GFLOP/s vs sgemm peak, GB/s vs memcpy).',
+    `shapes: ${Object.values(SHAPES).map((s) => `${s.name} (${s.config.modelType}, ${s.about ?? `d ${s.config.nEmbd}, ${s.config.nLayer} layers`}, batch ${s.batch})`).join('; ')}.`,
+    '--parts rss: peak resident set of one LoRA PPO-style step on the Qwen2.5-0.5B shape (bench/ppo-rss.ts: generation of',
+    '  8 prompts x 64 new tokens, then forward + backward of the policy log-probs on the response positions, minibatch 8 and 4); a few minutes.',
   ].join('\n') + '\n');
   process.exit(0);
 }
 
 interface Row {
   shape: string; backend: string; params: number; matmulGflops: number; trainTokS: number; trainGflops: number;
-  genCacheTokS: number; genFullTokS: number; recomputeTokens: number; variant: string;
+  genCacheTokS: number; genFullTokS: number; recomputeTokens: number; variant: string; maxRssMB?: number;
 }
 
 function runShape(shape: string, stock: boolean, backend = o.backend!): Row {
   const here = import.meta.dirname;
-  // Recomputing the whole sequence for every token of G takes about 10 s per token here: time 16 of them.
-  const recompute = shape === 'G' ? '16' : '64';
+  // Slow shapes time fewer tokens when recomputing (G: about 10 s per token here): bench/shapes.ts says how many.
+  const recompute = String(SHAPES[shape].recomputeTokens ?? 64);
   const r = spawnSync(process.execPath, ['--import', 'tsx', join(here, 'lm-shape.ts'), shape, backend, o.steps!, recompute], {
     encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...(stock ? { RLHF_WASM_STOCK_MATMUL: '1' } : {}) },
   });
@@ -56,6 +60,12 @@ function runShape(shape: string, stock: boolean, backend = o.backend!): Row {
 // With --vs-torch and no --parts, only the LM shapes run.
 const partsGiven = process.argv.some((a) => a === '--parts' || a.startsWith('--parts='));
 const parts = o['vs-torch'] && !partsGiven ? ['lm'] : o.parts!.split(',');
+const shapeNames = parts.includes('lm') ? o.shapes!.split(',') : [];
+const unknown = shapeNames.filter((s) => !SHAPES[s]);
+if (unknown.length) {
+  process.stderr.write(`error: unknown shape ${unknown.join(', ')} (known: ${Object.keys(SHAPES).join(', ')})\n`);
+  process.exit(1);
+}
 
 // ---- the PyTorch side (bench/torch-gpt.py)
 // Debian's python, where python3-torch lives (a pyenv python3 on PATH has no torch); RLHF_TORCH_PYTHON overrides it.
@@ -91,15 +101,15 @@ function torchEnv(): { env: NodeJS.ProcessEnv; notes: string[] } {
 }
 interface TorchOut {
   torch: string; threads: number; blas: string; shape?: string; trainTokS?: number; trainStepS?: number; genCacheTokS?: number;
-  sgemmGflops?: number; sgemmGflops1?: number; memcpyGBs?: number; memcpyGBs1?: number;
+  sgemmGflops?: number; sgemmGflops1?: number; memcpyGBs?: number; memcpyGBs1?: number; maxRssMB?: number;
 }
 let torchMissing: string | null = null;
-/** Run bench/torch-gpt.py; null (and one line on stderr, once) when torch is not available. */
-function runTorch(args: string[]): TorchOut | null {
+/** Run bench/torch-gpt.py (or torch-llama.py); null (and one line on stderr, once) when torch is not available. */
+function runTorch(args: string[], script = 'torch-gpt.py'): TorchOut | null {
   if (torchMissing !== null) return null;
   if (!existsSync(PYTHON)) torchMissing = `${PYTHON} not found`;
   else {
-    const r = spawnSync(PYTHON, [join(import.meta.dirname, 'torch-gpt.py'), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: torchEnv().env });
+    const r = spawnSync(PYTHON, [join(import.meta.dirname, script), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: torchEnv().env });
     if (r.status === 0) {
       process.stderr.write(r.stderr);
       return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as TorchOut;
@@ -128,13 +138,13 @@ let torchPeak: TorchOut | null | undefined;
 /** sgemm and memcpy through PyTorch, measured once per run. */
 const getTorchPeak = () => (torchPeak === undefined ? (torchPeak = runTorch(['--peak'])) : torchPeak);
 const rows: Row[] = [];
-for (const s of parts.includes('lm') ? o.shapes!.split(',') : []) {
+for (const s of shapeNames) {
   sampleOthers();
   rows.push(runShape(s, false));
   if (o['vs-torch']) {
     sampleOthers();
     // The shape is defined once, in bench/shapes.ts, and handed over as JSON; the same number of timed steps.
-    const t = runTorch(['--shape', JSON.stringify(SHAPES[s]), '--steps', o.steps!]);
+    const t = runTorch(['--shape', JSON.stringify(SHAPES[s]), '--steps', o.steps!], isLlamaFamily(SHAPES[s]) ? 'torch-llama.py' : 'torch-gpt.py');
     if (t) torchRows.set(s, t);
   }
   // The stock kernel's cost is in attention, a small share of G's work, and G takes minutes per pass.
@@ -150,47 +160,70 @@ function record(tag: string, block: string): void {
 }
 
 const f = (x: number, d = 0) => x.toLocaleString('en', { maximumFractionDigits: d, minimumFractionDigits: d });
-const header = '| shape | kernels | params | plain matMul GFLOP/s | train tokens/s | train GFLOP/s | % of matMul | generate tokens/s, KV cache | generate tokens/s, recompute | KV speed-up |';
-const lines = [header, '|' + '---|'.repeat(10)];
-for (const r of rows) {
-  lines.push(`| ${r.shape} | ${r.variant} | ${(r.params / 1e6).toFixed(1)}M | ${f(r.matmulGflops, 1)} | ${f(r.trainTokS, 0)} | ${f(r.trainGflops, 1)} | ${f((100 * r.trainGflops) / r.matmulGflops, 0)}% | ${f(r.genCacheTokS, 0)} | ${f(r.genFullTokS, 1)}${r.recomputeTokens !== 64 ? ` (first ${r.recomputeTokens} tokens)` : ''} | ${f(r.genCacheTokS / r.genFullTokS, 1)}× |`);
-}
-const table = lines.join('\n');
-process.stdout.write(`\n${table}\n`);
+const mb = (x: number | undefined) => (x === undefined ? '—' : `${f(x / 1024, 1)} GB`);
+/**
+ * The two families print and record apart (tags lm / vs-torch and lm-llama / vs-torch-llama), so that a run
+ * of one family's shapes leaves the other's recorded figures in place. The GPT-2 blocks are as before.
+ */
+const FAMILIES = [
+  { llama: false, tag: '', title: 'LM core: training and generation' },
+  { llama: true, tag: '-llama', title: 'LM core, Llama family: training and generation' },
+];
+const batches = (rs: Row[]) => [...new Set(rs.map((r) => r.shape))].map((s) => `${s}: batch ${SHAPES[s].batch}`).join('; ');
+const about = (rs: Row[]) => [...new Set(rs.map((r) => r.shape))].map((s) => `${s} ${SHAPES[s].about}`).join('; ');
+const famRows = FAMILIES.map((fam) => ({ ...fam, rows: rows.filter((r) => isLlamaFamily(SHAPES[r.shape]) === fam.llama) })).filter((x) => x.rows.length);
 
-if (rows.length) {
-  record('lm', [
-    `## LM core: training and generation`,
+for (const fam of famRows) {
+  const header = '| shape | kernels | params | plain matMul GFLOP/s | train tokens/s | train GFLOP/s | % of matMul | generate tokens/s, KV cache | generate tokens/s, recompute | KV speed-up |';
+  const lines = [header + (fam.llama ? ' peak RSS |' : ''), '|' + '---|'.repeat(fam.llama ? 11 : 10)];
+  for (const r of fam.rows) {
+    lines.push(`| ${r.shape} | ${r.variant} | ${(r.params / 1e6).toFixed(1)}M | ${f(r.matmulGflops, 1)} | ${f(r.trainTokS, 0)} | ${f(r.trainGflops, 1)} | ${f((100 * r.trainGflops) / r.matmulGflops, 0)}% | ${f(r.genCacheTokS, 0)} | ${f(r.genFullTokS, 1)}${r.recomputeTokens !== 64 ? ` (first ${r.recomputeTokens} tokens)` : ''} | ${f(r.genCacheTokS / r.genFullTokS, 1)}× |${fam.llama ? ` ${mb(r.maxRssMB)} |` : ''}`);
+  }
+  const table = lines.join('\n');
+  process.stdout.write(`\n${table}\n`);
+  record('lm' + fam.tag, [
+    `## ${fam.title}`,
     '',
-    `Run ${new Date().toISOString().slice(0, 10)} on ${machine()}. ${[...new Map(rows.map((r) => [r.variant, r.backend])).entries()].map(([v, b]) => `${v === 'rlhf-trainer' ? 'Backend' : v}: ${b}`).join('. ')}.`,
+    `Run ${new Date().toISOString().slice(0, 10)} on ${machine()}. ${[...new Map(fam.rows.map((r) => [r.variant, r.backend])).entries()].map(([v, b]) => `${v === 'rlhf-trainer' ? 'Backend' : v}: ${b}`).join('. ')}.`,
     '',
-    'Training is forward + backward + AdamW on batches of full-context sequences (S, M: batch 8; G: batch 4), the median of the timed steps after one warm-up step.',
-    'Generation is batch 16, a 16-token prompt, 64 new tokens, sampling at temperature 1, with the KV cache the median of 3 timed calls after one whole warm-up call; recomputing, one timed call after a short warm-up one. GFLOP/s counts 2 per multiply-add of the linear layers, the tied head and attention (full T×T for training).',
+    ...(fam.llama
+      ? [
+        `Shapes (bench/shapes.ts, random weights, context 128): ${about(fam.rows)}.`,
+        `Training is forward + backward + AdamW on batches of full-context sequences (${batches(fam.rows)}), the median of the timed steps after one warm-up step.`,
+        'Generation is batch 16, a 16-token prompt, 64 new tokens, sampling at temperature 1, with the KV cache the median of 3 timed calls after one whole warm-up call; recomputing, one timed call after a short warm-up one. GFLOP/s counts 2 per multiply-add of q and o, of k and v at the KV heads\' width (grouped-query attention), of the three MLP matrices (gate, up, down), of the LM head and of attention (full T×T for training). Peak RSS is the shape\'s own process (process.resourceUsage().maxRSS), training and generation together.',
+      ]
+      : [
+        'Training is forward + backward + AdamW on batches of full-context sequences (S, M: batch 8; G: batch 4), the median of the timed steps after one warm-up step.',
+        'Generation is batch 16, a 16-token prompt, 64 new tokens, sampling at temperature 1, with the KV cache the median of 3 timed calls after one whole warm-up call; recomputing, one timed call after a short warm-up one. GFLOP/s counts 2 per multiply-add of the linear layers, the tied head and attention (full T×T for training).',
+      ]),
     'The plain matMul is a 1024×1024×1024 float32 product on the same backend in the same process.',
     '',
     table,
   ].join('\n'));
 }
 
-if (o['vs-torch'] && rows.length && torchRows.size) {
+for (const fam of o['vs-torch'] ? famRows : []) {
+  const ours = fam.rows.filter((r) => r.variant === 'rlhf-trainer' && torchRows.has(r.shape));
+  if (!ours.length) continue;
   sampleOthers();
   const peak = getTorchPeak()!;
   const busy = maxOthers > 0.1;
-  const ours = rows.filter((r) => r.variant === 'rlhf-trainer');
   const aim = (ratio: number, min: number) => `${ratio >= min ? 'met' : 'not met'} (≥ ${min}×)${busy ? ', busy machine' : ''}`;
+  // Issue 8's bars: training ≥ 0.5× on M and G, generation ≥ 0.7× everywhere; the Llama shapes are held to the
+  // same bars, with L (S's size) like S.
+  const noTrainAim: Record<string, string> = { S: '— (aim is for M and G)', L: '— (aim is for Smol and Qwen)' };
   const vlines = [
-    '| shape | tfjs backend | train tokens/s, tfjs | train tokens/s, PyTorch | ratio | training aim | generate tokens/s (KV cache), tfjs | generate, PyTorch | ratio | generation aim |',
-    '|' + '---|'.repeat(10),
+    '| shape | tfjs backend | train tokens/s, tfjs | train tokens/s, PyTorch | ratio | training aim | generate tokens/s (KV cache), tfjs | generate, PyTorch | ratio | generation aim |' + (fam.llama ? ' peak RSS, tfjs | PyTorch |' : ''),
+    '|' + '---|'.repeat(fam.llama ? 12 : 10),
   ];
   for (const r of ours) {
-    const t = torchRows.get(r.shape);
-    if (!t) continue;
+    const t = torchRows.get(r.shape)!;
     const tr = r.trainTokS / t.trainTokS!;
     const gr = r.genCacheTokS / t.genCacheTokS!;
-    vlines.push(`| ${r.shape} | ${r.backend} | ${f(r.trainTokS, 0)} | ${f(t.trainTokS!, 0)} | ${tr.toFixed(3)} | ${r.shape === 'S' ? '— (aim is for M and G)' : aim(tr, 0.5)} | ${f(r.genCacheTokS, 0)} | ${f(t.genCacheTokS!, 0)} | ${gr.toFixed(2)} | ${aim(gr, 0.7)} |`);
+    vlines.push(`| ${r.shape} | ${r.backend} | ${f(r.trainTokS, 0)} | ${f(t.trainTokS!, 0)} | ${tr.toFixed(3)} | ${noTrainAim[r.shape] ?? aim(tr, 0.5)} | ${f(r.genCacheTokS, 0)} | ${f(t.genCacheTokS!, 0)} | ${gr.toFixed(2)} | ${aim(gr, 0.7)} |${fam.llama ? ` ${mb(r.maxRssMB)} | ${mb(t.maxRssMB)} |` : ''}`);
   }
   const vtable = vlines.join('\n');
-  const t0 = [...torchRows.values()][0];
+  const t0 = torchRows.get(ours[0].shape)!;
   const peaks = `Machine peaks (PyTorch ${t0.torch}, ${t0.blas}): sgemm (torch.mm 2048³ float32, median of 5) ${f(peak.sgemmGflops!, 0)} GFLOP/s with ${peak.threads} threads, ${f(peak.sgemmGflops1!, 0)} with 1; memcpy (dst.copy_(src) of 256 MB float32, median of 5, bytes read + written) ${f(peak.memcpyGBs!, 1)} GB/s with ${peak.threads} threads, ${f(peak.memcpyGBs1!, 1)} with 1. Our plain tf.matMul 1024³: ${ours.map((r) => `${r.shape} run ${f(r.matmulGflops, 1)}`).join(', ')} GFLOP/s.`;
   const busyNote = busy
     ? `NOT A VALID COMPARISON: other processes used up to ${Math.round(100 * maxOthers)}% of the machine's CPU just before the measurements (sampled for 1 s before each). PyTorch's OpenMP threads lose far more than tfjs's single thread when the cores are shared, so these ratios flatter tfjs. Rerun on a quiet machine.`
@@ -198,15 +231,19 @@ if (o['vs-torch'] && rows.length && torchRows.size) {
   process.stdout.write(`\n${vtable}\n${peaks}\n${busyNote}\n`);
   const load = loadavg()[0];
   if (!o['no-record']) {
-    recordBlock('vs-torch', [
-      '## tfjs against PyTorch on the same machine',
+    recordBlock('vs-torch' + fam.tag, [
+      fam.llama ? '## tfjs against PyTorch on the same machine: the Llama family' : '## tfjs against PyTorch on the same machine',
       '',
       `Run ${new Date().toISOString().slice(0, 10)} on ${machine()}. tfjs backend: ${ours[0].backend}. PyTorch ${t0.torch} on the CPU with torch.set_num_threads(${t0.threads}), float32, BLAS: ${t0.blas}. Torch child environment: ${torchEnv().notes.join('; ') || 'unchanged'}. 1-minute load average at the end: ${load.toFixed(1)}.`,
       '',
-      'Both sides run the same model (bench/torch-gpt.py mirrors lm/model.ts: learned positions, pre-LayerNorm, tanh GELU, tied head, no dropout, Conv1D layout) at the shapes of bench/shapes.ts, passed to the Python script as JSON.',
-      `- Training: forward + cross-entropy + backward + global-norm clipping to 1.0 + AdamW (lr 1e-4, weight decay 0.1 on matrices and embeddings, as train/adamw.ts) on random tokens of full context (S, M: batch 8; G: batch 4); one warm-up step, then the median of ${o.steps} steps. PyTorch: torch.optim.AdamW and clip_grad_norm_.`,
+      fam.llama
+        ? `Both sides run the same model (bench/torch-llama.py, written from the architecture as transformers computes it: RMSNorm, rotary positions in the half-split form, grouped-query attention as one matmul per KV group (no repeat_kv copies, as ours), SwiGLU, Qwen2's q/k/v biases, tied or untied head, nn.Linear's layout; no dropout) at the shapes of bench/shapes.ts, passed to the Python script as JSON: ${about(ours)}.`
+        : 'Both sides run the same model (bench/torch-gpt.py mirrors lm/model.ts: learned positions, pre-LayerNorm, tanh GELU, tied head, no dropout, Conv1D layout) at the shapes of bench/shapes.ts, passed to the Python script as JSON.',
+      `- Training: forward + cross-entropy + backward + global-norm clipping to 1.0 + AdamW (lr 1e-4, weight decay 0.1 on matrices and embeddings, as train/adamw.ts) on random tokens of full context (${fam.llama ? batches(ours) : 'S, M: batch 8; G: batch 4'}); one warm-up step, then the median of ${o.steps} steps. PyTorch: torch.optim.AdamW and clip_grad_norm_.`,
       '- Generation: batch 16, a 16-token random prompt, 64 new tokens sampled at temperature 1 (no top-k/top-p, no EOS), with a KV cache (PyTorch: a hand-written past-keys/values cache extended by torch.cat; ours on native: keys and values written in place into a cache reserved for prompt + new tokens, attention in one fused kernel; ours on other backends: tf.concat), sampled by torch.multinomial there and in JavaScript (float64) here; timed after one whole warm-up call on both sides (the steady state of repeated generation), the median of 3 timed calls on each side (the speed of this VM varies from call to call). tokens/s counts new tokens over the whole call, prompt included. Ours also builds and applies the padding mask of lm/generate.ts (all ones here); the PyTorch loop has none.',
-      '- Aims from issue 8: training ≥ 0.5× PyTorch on M and G; generation ≥ 0.7× on every shape.',
+      fam.llama
+        ? '- Aims: issue 8\'s bars, held for these shapes too: training ≥ 0.5× PyTorch on Smol and Qwen (L is S\'s size); generation ≥ 0.7× on every shape. Peak RSS is each side\'s whole process (training and generation).'
+        : '- Aims from issue 8: training ≥ 0.5× PyTorch on M and G; generation ≥ 0.7× on every shape.',
       '',
       busy ? `**${busyNote}**` : busyNote,
       '',
@@ -214,8 +251,15 @@ if (o['vs-torch'] && rows.length && torchRows.size) {
       '',
       peaks,
     ].join('\n'));
-    process.stdout.write('recorded in BENCHMARKS.md (vs-torch)\n');
+    process.stdout.write(`recorded in BENCHMARKS.md (vs-torch${fam.tag})\n`);
   }
+}
+
+if (parts.includes('rss')) {
+  // Peak memory of one LoRA PPO step on the Qwen2.5-0.5B shape (minibatch 8 and 4, each in its own process); bench/ppo-rss.ts records its block.
+  const args = [join(import.meta.dirname, 'ppo-rss.ts'), '--backend', o.backend!, ...(o['no-record'] ? [] : ['--record'])];
+  const r = spawnSync(process.execPath, ['--import', 'tsx', ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
+  if (r.status !== 0) throw new Error(`rss bench failed (exit ${r.status})`);
 }
 
 if (parts.includes('kernels')) {

@@ -15,6 +15,7 @@ import ctypes
 import json
 import math
 import os
+import resource
 import statistics
 import sys
 import time
@@ -137,10 +138,14 @@ class GPT(torch.nn.Module):
             x = x + torch.addmm(b.fcp_b, f, b.fcp_w)
         return F.layer_norm(x, (C,), self.ln_f_g, self.ln_f_b, eps)
 
+    def head(self, h):
+        """Tied LM head: [N, C] -> logits [N, V]."""
+        return h @ self.wte.t()
+
     def loss(self, ids):
         """ids [B, T+1]: mean next-token cross-entropy, as GPT.loss in lm/model.ts."""
         inputs, targets = ids[:, :-1], ids[:, 1:].reshape(-1)
-        logits = self.hidden(inputs) @ self.wte.t()  # tied head
+        logits = self.head(self.hidden(inputs))
         return F.cross_entropy(logits, targets)
 
 
@@ -182,7 +187,7 @@ def generate(model, prompts, new_tokens, g):
     made = 0
     for step in range(new_tokens):
         last = h.view(B, -1, h.shape[-1])[:, -1]
-        probs = torch.softmax(last @ model.wte.t(), -1)  # temperature 1, no top-k / top-p
+        probs = torch.softmax(model.head(last), -1)  # temperature 1, no top-k / top-p
         tok = torch.multinomial(probs, 1, generator=g)  # [B, 1]
         made += B
         if step == new_tokens - 1:
@@ -219,8 +224,10 @@ def memcpy_gbs(mb=256, reps=5):
     return 2 * src.numel() * 4 / s / 1e9  # bytes read + bytes written
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+def main(model_class=None, doc=None):
+    """The command line; bench/torch-llama.py calls it with its own model class (default: GPT above)."""
+    model_class = model_class or GPT
+    ap = argparse.ArgumentParser(description=(doc or __doc__).split('\n')[0])
     ap.add_argument('--shape', help='JSON: {"name", "batch", "config": GPTConfig} as in bench/shapes.ts')
     ap.add_argument('--steps', type=int, default=3, help='timed training steps after one warm-up (default 3)')
     ap.add_argument('--peak', action='store_true', help='measure sgemm GFLOP/s and memcpy GB/s')
@@ -233,7 +240,7 @@ def main():
     if a.shape:
         s = json.loads(a.shape)
         torch.manual_seed(0)
-        model = GPT(s['config'])
+        model = model_class(s['config'])
         out.update(shape=s['name'], batch=s['batch'], params=sum(p.numel() for p in model.parameters()))
         out['trainTokS'], out['trainStepS'] = train_tok_s(model, s['batch'], a.steps)
         log(f"[torch] {s['name']} train {out['trainTokS']:.1f} tokens/s")
@@ -249,6 +256,7 @@ def main():
         set_threads(THREADS)
         log(f"[torch] sgemm 2048³ {out['sgemmGflops']:.1f} GFLOP/s ({THREADS} threads), {out['sgemmGflops1']:.1f} (1 thread); "
             f"memcpy 256 MB {out['memcpyGBs']:.1f} GB/s read+write ({THREADS} threads), {out['memcpyGBs1']:.1f} (1 thread)")
+    out['maxRssMB'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     print(json.dumps(out), flush=True)
 
 
