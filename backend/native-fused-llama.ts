@@ -3,19 +3,7 @@
 // that is their backward), and decoding attention with grouped-query heads over an in-place KV cache.
 // native-fused.ts adds them to FUSED, which native-backend.ts registers. lm/ops.ts, lm/rope.ts and
 // lm/models/llama.ts use a kernel when the current backend has it, and their tfjs composition otherwise.
-import * as tf from '@tensorflow/tfjs';
-import type { NativeAddon } from './native-addon.js';
-
-type Info = tf.TensorInfo;
-interface Be {
-  data: { get(d: object): { values: unknown } };
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): Info;
-  alloc(n: number): Float32Array;
-}
-type Fn = (inputs: Record<string, Info>, attrs: Record<string, unknown>, addon: NativeAddon, be: Be) => Info | Info[];
-
-const f32 = (be: Be, t: Info) => be.data.get(t.dataId).values as Float32Array;
-const out = (be: Be, shape: number[], v: Float32Array) => be.makeTensorInfo(shape, 'float32', v);
+import { f32, Fn, Info, out } from './fused-kernel.js';
 const size = (s: number[]) => s.reduce((a, d) => a * d, 1);
 const sameShape = (a: Info, b: Info, what: string) => {
   if (a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i])) throw new Error(`${what}: shapes [${a.shape}] and [${b.shape}] differ`);

@@ -3,25 +3,15 @@
 // KV cache (native/src/fused.cc); and the Llama family's (native-fused-llama.ts: RMSNorm, SwiGLU, RoPE,
 // grouped-query decoding attention).
 // lm/ops.ts uses a kernel when the current backend has it, and its tfjs composition otherwise.
-import * as tf from '@tensorflow/tfjs';
-import { NativeAddon, UNARY } from './native-addon.js';
+import { UNARY } from './native-addon.js';
+import { Be, f32, Fn, Info, out } from './fused-kernel.js';
 import { FUSED_LLAMA } from './native-fused-llama.js';
 
-type Info = tf.TensorInfo;
-interface Be {
-  data: { get(d: object): { values: unknown } };
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): Info;
-  alloc(n: number): Float32Array;
-}
-type Fn = (inputs: Record<string, Info>, attrs: Record<string, unknown>, addon: NativeAddon, be: Be) => Info | Info[];
-
-const f32 = (be: Be, t: Info) => be.data.get(t.dataId).values as Float32Array;
 const i32 = (be: Be, t: Info) => {
   const v = be.data.get(t.dataId).values;
   if (!(v instanceof Int32Array)) throw new Error('expected int32 targets');
   return v;
 };
-const out = (be: Be, shape: number[], v: Float32Array) => be.makeTensorInfo(shape, 'float32', v);
 
 export const FUSED: Record<string, Fn> = {
   // -> [y, xhat, rstd], or [y] alone with `inference` (xhat then shares y's buffer and is overwritten by it)

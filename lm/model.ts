@@ -8,6 +8,7 @@ import { GPTConfig, validateConfig } from './config.js';
 import { linear, project, tiedHead } from './ops.js';
 import { headCrossEntropy } from './head-rows.js';
 import type { KVCache } from './kv-cache.js';
+import { attentionBias, positionIds } from './attention.js';
 
 export { KVCache } from './kv-cache.js';
 
@@ -109,6 +110,22 @@ export abstract class GPT {
     const y = bias ? linear(x, this.p2(prefix + '.weight'), bias as tf.Tensor as tf.Tensor1D) : project(x, this.p2(prefix + '.weight'));
     const d = this.adapter?.delta(prefix, x);
     return d ? tf.add(y, d) : y;
+  }
+
+  /**
+   * What every family's forward starts with: the cached length, the checks that the sequence fits the
+   * context and the mask covers it, the position ids [B, T] (given, or from the mask as HF does for left
+   * padding) and the additive attention mask [B or 1, 1, T, past+T].
+   */
+  protected prologue(ids: tf.Tensor2D, opts: ForwardOptions): { B: number; T: number; past: number; pos: tf.Tensor2D; bias: tf.Tensor4D } {
+    const [B, T] = ids.shape;
+    const past = opts.cache?.length ?? 0;
+    if (past + T > this.config.nPositions) throw new Error(`sequence of ${past + T} tokens exceeds nPositions ${this.config.nPositions}`);
+    if (opts.attentionMask && opts.attentionMask.shape[1] !== past + T) {
+      throw new Error(`attentionMask covers ${opts.attentionMask.shape[1]} positions, expected ${past + T}`);
+    }
+    const pos = opts.positionIds ?? positionIds(B, T, past, opts.attentionMask);
+    return { B, T, past, pos, bias: attentionBias(B, T, past, opts.attentionMask) };
   }
 
   /** Logits of all positions, the last one, or none, from final hidden states [B*T, C]. */

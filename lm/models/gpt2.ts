@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { runFused } from '../../backend/accel.js';
 import { GPTConfig, validateConfig } from '../config.js';
 import { embedding, gelu, layerNorm } from '../ops.js';
-import { attend, attentionBias, cacheLayout, positionIds } from '../attention.js';
+import { attend, cacheLayout } from '../attention.js';
 import { extend, reserve } from '../kv-cache.js';
 import { ForwardOptions, ForwardResult, GPT } from '../model.js';
 
@@ -57,22 +57,14 @@ export class GPT2 extends GPT {
 
   forward(ids: tf.Tensor2D, opts: ForwardOptions = {}): ForwardResult {
     const c = this.config;
-    const [B, T] = ids.shape;
     const C = c.nEmbd;
     const H = c.nHead;
     const hd = C / H;
     const cache = opts.cache;
-    const past = cache?.length ?? 0;
-    if (past + T > c.nPositions) throw new Error(`sequence of ${past + T} tokens exceeds nPositions ${c.nPositions}`);
-    if (opts.attentionMask && opts.attentionMask.shape[1] !== past + T) {
-      throw new Error(`attentionMask covers ${opts.attentionMask.shape[1]} positions, expected ${past + T}`);
-    }
-
-    const pos = opts.positionIds ?? positionIds(B, T, past, opts.attentionMask); // [B, T]
+    const { B, T, past, pos, bias } = this.prologue(ids, opts); // pos [B, T], bias [B or 1, 1, T, past+T]
     const tok = embedding(tf.reshape(ids, [-1]) as tf.Tensor1D, this.p2('wte.weight')); // [B*T, C]
     const wpe = embedding(tf.reshape(pos, [-1]) as tf.Tensor1D, this.p2('wpe.weight')); //  [B*T, C]
     let x = tf.add(tok, wpe) as tf.Tensor2D; // [B*T, C]
-    const bias = attentionBias(B, T, past, opts.attentionMask); // [B or 1, 1, T, past+T]
 
     const inPlace = cache ? cacheLayout(cache) === 'in-place' : false;
     if (cache && inPlace) reserve(cache, B, H, hd, c.nLayer, past + T, c.nPositions);

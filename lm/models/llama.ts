@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { hasFused, runFused } from '../../backend/accel.js';
 import { GPTConfig, validateConfig } from '../config.js';
 import { embedding, rmsNorm, swiglu } from '../ops.js';
-import { attend, attentionBias, cacheLayout, positionIds } from '../attention.js';
+import { attend, cacheLayout } from '../attention.js';
 import { extend, reserve } from '../kv-cache.js';
 import { ForwardOptions, ForwardResult, GPT } from '../model.js';
 import { applyRope, inverseFrequencies, ropeTables } from '../rope.js';
@@ -69,17 +69,10 @@ export class Llama extends GPT {
 
   forward(ids: tf.Tensor2D, opts: ForwardOptions = {}): ForwardResult {
     const c = this.config;
-    const [B, T] = ids.shape;
     const [C, H, Hkv, hd, eps] = [c.nEmbd, c.nHead, c.nKvHead, c.headDim, c.layerNormEpsilon];
     const cache = opts.cache;
-    const past = cache?.length ?? 0;
-    if (past + T > c.nPositions) throw new Error(`sequence of ${past + T} tokens exceeds nPositions ${c.nPositions}`);
-    if (opts.attentionMask && opts.attentionMask.shape[1] !== past + T) {
-      throw new Error(`attentionMask covers ${opts.attentionMask.shape[1]} positions, expected ${past + T}`);
-    }
-    const pos = opts.positionIds ?? positionIds(B, T, past, opts.attentionMask); // [B, T]
+    const { B, T, past, pos, bias } = this.prologue(ids, opts); // pos [B, T], bias [B or 1, 1, T, past+T]
     const [cos, sin] = ropeTables(pos, this.invFreq); // [B, T, 1, hd]
-    const bias = attentionBias(B, T, past, opts.attentionMask); // [B or 1, 1, T, past+T]
     // In place where the native backend has the grouped-query decoding kernel: buffers of the Hkv KV heads only.
     const inPlace = cache ? cacheLayout(cache, hasFused('RlhfCachedAttnGqa')) === 'in-place' : false;
     if (cache && inPlace) reserve(cache, B, Hkv, hd, c.nLayer, past + T, c.nPositions);
