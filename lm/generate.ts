@@ -1,8 +1,10 @@
 // Batched sampling from a GPT: left-padded prompts, a KV cache, EOS and stop strings, seeded draws.
 // Each step runs one tidy'd forward of the newest token per row, reads that step's logits [B, V] once,
-// and samples in JS (see sampling.ts).
+// and samples in JS (see sampling.ts). With several completions per prompt (GRPO, RLOO), each prompt is
+// encoded once and its KV cache copied to the rows of its group.
 import * as tf from '@tensorflow/tfjs';
 import { GPT, KVCache } from './model.js';
+import { repeatRows } from './kv-cache.js';
 import { Rng } from './rng.js';
 import { readView, vectorMath } from '../backend/accel.js';
 import { checkSampling, sampleRows, SamplingOptions } from './sampling.js';
@@ -21,6 +23,12 @@ export interface GenerateOptions extends SamplingOptions {
   stop?: string[];
   /** false recomputes the whole sequence every step (for benchmarks and tests). Default true. */
   useCache?: boolean;
+  /**
+   * Completions per prompt (transformers' name; default 1). The result holds prompts.length × G
+   * completions, prompt-major (all G of prompt 0, then prompt 1, …), the same as repeating each prompt G
+   * times in `prompts` with the same seed; but the prompt's prefill runs once and its cache is shared.
+   */
+  numReturnSequences?: number;
 }
 
 export type FinishReason = 'eos' | 'stop' | 'length';
@@ -46,6 +54,8 @@ export async function generate(
 ): Promise<Completion[]> {
   checkSampling(opts);
   if (!Number.isInteger(opts.maxNewTokens) || opts.maxNewTokens < 1) throw new Error(`max new tokens must be an integer >= 1, got ${opts.maxNewTokens}`);
+  const G = opts.numReturnSequences ?? 1;
+  if (!Number.isInteger(G) || G < 1) throw new Error(`numReturnSequences must be an integer >= 1, got ${G}`);
   const c = model.config;
   const stop = opts.stop ?? [];
   if (stop.length && !tokenizer) throw new Error('stop strings need a tokenizer');
@@ -62,29 +72,40 @@ export async function generate(
   for (const r of rows) {
     for (const id of r) if (!Number.isInteger(id) || id < 0 || id >= c.vocabSize) throw new Error(`token id ${id} is outside the vocabulary (0..${c.vocabSize - 1})`);
   }
-  const B = rows.length;
   const Tp = Math.max(...rows.map((r) => r.length));
   if (Tp + opts.maxNewTokens > c.nPositions) {
     throw new Error(`prompt (${Tp} tokens) + max new tokens (${opts.maxNewTokens}) exceeds the model's ${c.nPositions} positions`);
   }
   const pad = eos ?? 0;
   // Left padding: every row's last prompt token sits in the last column, so one slice gives next-token logits.
-  const seqs = rows.map((r) => [...new Array(Tp - r.length).fill(pad), ...r]);
-  const mask = rows.map((r) => [...new Array(Tp - r.length).fill(0), ...new Array(r.length).fill(1)]);
-  const out = rows.map(() => ({ ids: [] as number[], logprobs: [] as number[], done: null as FinishReason | null, text: '' }));
+  const seq0 = rows.map((r) => [...new Array(Tp - r.length).fill(pad), ...r]);
+  const mask0 = rows.map((r) => [...new Array(Tp - r.length).fill(0), ...new Array(r.length).fill(1)]);
+  // Row b of the B·G decoded rows continues prompt ⌊b / G⌋.
+  const group = (a: number[][]) => (G === 1 ? a : a.flatMap((r) => Array.from({ length: G }, () => [...r])));
+  const seqs = group(seq0);
+  const mask = group(mask0);
+  const B = seqs.length;
+  const out = seqs.map(() => ({ ids: [] as number[], logprobs: [] as number[], done: null as FinishReason | null, text: '' }));
   const rng = new Rng(opts.seed);
   const cache = opts.useCache === false ? null : new KVCache(Tp + opts.maxNewTokens);
+  // With a cache the prefill runs on the distinct prompts only; its logits row p serves rows p·G .. p·G+G−1
+  // until the cache has been repeated for the first decoding step. Without one every step sees all rows.
+  let share = cache ? G : 1;
 
   let next: tf.Tensor | null = null;
   try {
-    next = nextLogits(model, seqs, mask, cache, Tp);
+    next = share > 1 ? nextLogits(model, seq0, mask0, cache, Tp) : nextLogits(model, seqs, mask, cache, Tp);
+    if (share > 1) repeatRows(cache!, G);
     for (let step = 0; step < opts.maxNewTokens; step++) {
       const V = c.vocabSize;
       // Read the logits where they lie (no copy: [16, 50257] is 3.2 MB of fresh pages per token) and
       // sample before the tensor is freed; sampling allocates no tensors, so the view stays valid.
       const logits = readView(next);
       const live = out.flatMap((o, b) => (o.done ? [] : [b]));
-      const picks = sampleRows(logits, V, live, opts, rng, vectorMath());
+      // Draws in the order of the B·G rows, as the same prompts repeated would take them.
+      const src = share > 1 ? live.map((b) => Math.floor(b / share)) : live;
+      const picks = sampleRows(logits, V, src, opts, rng, vectorMath());
+      share = 1;
       for (const [j, b] of live.entries()) {
         const o = out[b];
         const pick = picks[j];
@@ -113,12 +134,13 @@ export async function generate(
     next?.dispose();
     cache?.dispose();
   }
-  return out.map((o, b) => {
+  return out.map((o, row) => {
+    const b = Math.floor(row / G);
     const finishReason = o.done ?? 'length';
     let text = o.text;
     if (tokenizer && finishReason !== 'stop') text = tokenizer.decode(finishReason === 'eos' ? o.ids.slice(0, -1) : o.ids);
     const prompt = typeof prompts[b] === 'string' ? (prompts[b] as string) : tokenizer ? tokenizer.decode(promptIds[b]) : '';
-    return { prompt, promptIds: promptIds[b], ids: o.ids, text, logprobs: o.logprobs, finishReason };
+    return { prompt, promptIds: G === 1 ? promptIds[b] : [...promptIds[b]], ids: o.ids, text, logprobs: o.logprobs, finishReason };
   });
 }
 

@@ -2,6 +2,7 @@
 //  - where the backend has the fused decoding kernel (native), buffers that each call writes in place
 //    (no copy of the whole cache per token): keys transposed [B, H, hd, capacity], values [B, H, capacity, hd];
 //  - elsewhere tensors [B, H, length, hd] that each call extends with tf.concat.
+// Both hold the batch on axis 0, so one prompt's cache can be copied to the G rows of its group (repeatRows).
 import * as tf from '@tensorflow/tfjs';
 
 export class KVCache {
@@ -59,4 +60,26 @@ export function extend(cache: KVCache, i: number, k: tf.Tensor4D, v: tf.Tensor4D
   cache.k[i] = tf.keep(kAll);
   cache.v[i] = tf.keep(vAll);
   return [kAll, vAll];
+}
+
+/**
+ * Repeat every row of the cache G times along the batch axis (row b becomes rows b·G .. b·G+G−1), so the
+ * completions of a group decode from one prefill of their prompt. Either layout: keys and values are
+ * gathered into fresh buffers that the cache owns alone (the fused kernel writes the in-place ones, so a
+ * view shared between rows would let one row's tokens land in another's); the old ones are disposed.
+ * Length and capacity are unchanged.
+ */
+export function repeatRows(cache: KVCache, G: number): void {
+  if (!Number.isInteger(G) || G < 1) throw new Error(`repeatRows: G must be an integer >= 1, got ${G}`);
+  if (G === 1 || !cache.k.length) return;
+  const B = cache.k[0].shape[0];
+  const idx = tf.tensor1d(Array.from({ length: B * G }, (_, r) => Math.floor(r / G)), 'int32'); // [B*G]
+  for (const kv of [cache.k, cache.v]) {
+    for (let i = 0; i < kv.length; i++) {
+      const old = kv[i];
+      kv[i] = tf.keep(tf.tidy(() => tf.gather(old, idx, 0) as tf.Tensor4D)); // [B*G, ...]
+      old.dispose();
+    }
+  }
+  idx.dispose();
 }
