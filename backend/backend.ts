@@ -3,6 +3,7 @@
 // backend. The TensorFlow packages download libtensorflow at install time, which fails on machines
 // without internet; they are optionalDependencies, so we probe for them here instead.
 import * as tf from '@tensorflow/tfjs';
+import { installStreamingBackprop } from './streaming-backprop.js';
 import { createRequire } from 'node:module';
 import { NATIVE, registerNativeBackend } from './native-backend.js';
 import { registerFastBatchMatMul } from './wasm-matmul.js';
@@ -123,6 +124,9 @@ export async function initBackend(name: BackendName = 'auto', opts: { quiet?: bo
     info = { name: 'cpu', detail: 'cpu (pure JavaScript, slow)' };
   }
   await tf.ready();
+  // Frees activations and gradients during the backward pass (same arithmetic); RLHF_TFJS_BACKPROP=1 keeps
+  // tfjs's own, for comparisons.
+  if (process.env.RLHF_TFJS_BACKPROP !== '1') installStreamingBackprop();
   current = info;
   if (!opts.quiet) {
     const why = name === 'auto' && skipped.length ? ` [skipped: ${skipped.join('; ')}]` : '';

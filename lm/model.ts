@@ -23,6 +23,19 @@ export interface ForwardOptions {
   logits?: 'all' | 'last' | 'none';
 }
 
+/** What every block of one forward call shares (a family's block(i, x, s) reads it). */
+export interface BlockInputs {
+  B: number;
+  T: number;
+  /** Positions already cached before this call. */
+  past: number;
+  /** [B or 1, 1, T, past+T] additive attention mask. */
+  bias: tf.Tensor4D;
+  cache?: KVCache;
+  /** The cache is the in-place layout (fused kernels write into it). */
+  inPlace: boolean;
+}
+
 export interface ForwardResult {
   /** [B, T, V], [B, 1, V] when logits='last', or null when 'none'. */
   logits: tf.Tensor3D | null;

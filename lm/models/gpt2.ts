@@ -7,7 +7,7 @@ import { GPTConfig, validateConfig } from '../config.js';
 import { embedding, gelu, layerNorm } from '../ops.js';
 import { attend, cacheLayout } from '../attention.js';
 import { extend, reserve } from '../kv-cache.js';
-import { ForwardOptions, ForwardResult, GPT } from '../model.js';
+import { BlockInputs, ForwardOptions, ForwardResult, GPT } from '../model.js';
 
 /** GPT-2 parameter names and shapes for a config, in Hugging Face order. */
 export function gpt2ParameterShapes(c: GPTConfig): [string, number[]][] {
@@ -68,31 +68,44 @@ export class GPT2 extends GPT {
 
     const inPlace = cache ? cacheLayout(cache) === 'in-place' : false;
     if (cache && inPlace) reserve(cache, B, H, hd, c.nLayer, past + T, c.nPositions);
+    // One tidy per block: outside a gradient tape a block's intermediates (the MLP's [B*T, 4C] among them)
+    // are freed as it ends, not at the end of the caller's tidy; under a tape tfjs saves what backward needs.
     for (let i = 0; i < c.nLayer; i++) {
-      const h = `h.${i}.`;
-      const scale = 1 / Math.sqrt(hd) / (c.scaleAttnByInverseLayerIdx ? i + 1 : 1);
-      // Attention: x + c_proj(softmax(q kᵀ / √hd + mask) v)
-      const a = layerNorm(x, this.p1(h + 'ln_1.weight'), this.p1(h + 'ln_1.bias'), c.layerNormEpsilon);
-      const qkv = this.linear(h + 'attn.c_attn', a); // [B*T, 3C]
-      let y: tf.Tensor2D;
-      if (cache && inPlace) {
-        // One kernel: k, v written into the cache at [past, past+T), then attention over it.
-        y = runFused('RlhfCachedAttn', { qkv, kCache: cache.k[i], vCache: cache.v[i], bias }, { past, scale })[0] as tf.Tensor2D; // [B*T, C]
-      } else {
-        let [q, k, v] = tf.split(tf.reshape(qkv, [B, T, 3 * C]), 3, 2).map(
-          (t) => tf.transpose(tf.reshape(t, [B, T, H, hd]), [0, 2, 1, 3]) as tf.Tensor4D, // [B, H, T, hd]
-        );
-        if (cache) [k, v] = extend(cache, i, k, v, past); // [B, H, past+T, hd]
-        y = attend(q, k, v, bias, scale); // [B*T, C]
-      }
-      x = tf.add(x, this.linear(h + 'attn.c_proj', y));
-      // MLP: x + c_proj(gelu(c_fc(ln_2(x))))
-      const m = layerNorm(x, this.p1(h + 'ln_2.weight'), this.p1(h + 'ln_2.bias'), c.layerNormEpsilon);
-      const f = gelu(this.linear(h + 'mlp.c_fc', m)) as tf.Tensor2D; // [B*T, 4C]
-      x = tf.add(x, this.linear(h + 'mlp.c_proj', f));
+      const xIn = x;
+      x = tf.tidy(() => this.block(i, xIn, { B, T, past, bias, cache, inPlace }));
     }
     if (cache) cache.length = past + T;
     const hidden = layerNorm(x, this.p1('ln_f.weight'), this.p1('ln_f.bias'), c.layerNormEpsilon); // [B*T, C]
     return { logits: this.logitsOf(hidden, B, T, opts.logits ?? 'all'), hidden: tf.reshape(hidden, [B, T, C]) };
+  }
+
+  /** Block i: x + attn(ln_1(x)), then + mlp(ln_2(·)). x [B*T, C] -> [B*T, C]. */
+  private block(i: number, x: tf.Tensor2D, s: BlockInputs): tf.Tensor2D {
+    const c = this.config;
+    const { B, T, past, bias, cache, inPlace } = s;
+    const C = c.nEmbd;
+    const H = c.nHead;
+    const hd = C / H;
+    const h = `h.${i}.`;
+    const scale = 1 / Math.sqrt(hd) / (c.scaleAttnByInverseLayerIdx ? i + 1 : 1);
+    // Attention: x + c_proj(softmax(q kᵀ / √hd + mask) v)
+    const a = layerNorm(x, this.p1(h + 'ln_1.weight'), this.p1(h + 'ln_1.bias'), c.layerNormEpsilon);
+    const qkv = this.linear(h + 'attn.c_attn', a); // [B*T, 3C]
+    let y: tf.Tensor2D;
+    if (cache && inPlace) {
+      // One kernel: k, v written into the cache at [past, past+T), then attention over it.
+      y = runFused('RlhfCachedAttn', { qkv, kCache: cache.k[i], vCache: cache.v[i], bias }, { past, scale })[0] as tf.Tensor2D; // [B*T, C]
+    } else {
+      let [q, k, v] = tf.split(tf.reshape(qkv, [B, T, 3 * C]), 3, 2).map(
+        (t) => tf.transpose(tf.reshape(t, [B, T, H, hd]), [0, 2, 1, 3]) as tf.Tensor4D, // [B, H, T, hd]
+      );
+      if (cache) [k, v] = extend(cache, i, k, v, past); // [B, H, past+T, hd]
+      y = attend(q, k, v, bias, scale); // [B*T, C]
+    }
+    x = tf.add(x, this.linear(h + 'attn.c_proj', y));
+    // MLP: x + c_proj(gelu(c_fc(ln_2(x))))
+    const m = layerNorm(x, this.p1(h + 'ln_2.weight'), this.p1(h + 'ln_2.bias'), c.layerNormEpsilon);
+    const f = gelu(this.linear(h + 'mlp.c_fc', m)) as tf.Tensor2D; // [B*T, 4C]
+    return tf.add(x, this.linear(h + 'mlp.c_proj', f));
   }
 }

@@ -9,7 +9,7 @@ import { GPTConfig, validateConfig } from '../config.js';
 import { embedding, rmsNorm, swiglu } from '../ops.js';
 import { attend, cacheLayout } from '../attention.js';
 import { extend, reserve } from '../kv-cache.js';
-import { ForwardOptions, ForwardResult, GPT } from '../model.js';
+import { BlockInputs, ForwardOptions, ForwardResult, GPT } from '../model.js';
 import { applyRope, inverseFrequencies, ropeTables } from '../rope.js';
 
 /** Parameter names and shapes (projections [in, out]) for a config, in transformers' order. */
@@ -69,7 +69,7 @@ export class Llama extends GPT {
 
   forward(ids: tf.Tensor2D, opts: ForwardOptions = {}): ForwardResult {
     const c = this.config;
-    const [C, H, Hkv, hd, eps] = [c.nEmbd, c.nHead, c.nKvHead, c.headDim, c.layerNormEpsilon];
+    const [C, Hkv, hd, eps] = [c.nEmbd, c.nKvHead, c.headDim, c.layerNormEpsilon];
     const cache = opts.cache;
     const { B, T, past, pos, bias } = this.prologue(ids, opts); // pos [B, T], bias [B or 1, 1, T, past+T]
     const [cos, sin] = ropeTables(pos, this.invFreq); // [B, T, 1, hd]
@@ -78,39 +78,50 @@ export class Llama extends GPT {
     if (cache && inPlace) reserve(cache, B, Hkv, hd, c.nLayer, past + T, c.nPositions);
     let x = embedding(tf.reshape(ids, [-1]) as tf.Tensor1D, this.p2('embed_tokens.weight')); // [B*T, C]
 
+    // One tidy per block: outside a gradient tape a block's intermediates (the MLP's [B*T, I] among them)
+    // are freed as it ends, not at the end of the caller's tidy; under a tape tfjs saves what backward needs.
     for (let i = 0; i < c.nLayer; i++) {
-      const l = `layers.${i}.`;
-      // Attention: x + o_proj(softmax(rope(q) rope(k)ᵀ / √hd + mask) v)
-      const a = rmsNorm(x, this.p1(l + 'input_layernorm.weight'), eps); // [B*T, C]
-      const heads = (name: string, n: number) => tf.reshape(this.linear(l + name, a), [B, T, n, hd]) as tf.Tensor4D; // [B, T, n, hd]
-      let q = heads('self_attn.q_proj', H);
-      let k = heads('self_attn.k_proj', Hkv);
-      const v = heads('self_attn.v_proj', Hkv);
-      if (c.qkNorm) {
-        q = tf.reshape(rmsNorm(tf.reshape(q, [-1, hd]) as tf.Tensor2D, this.p1(l + 'self_attn.q_norm.weight'), eps), [B, T, H, hd]) as tf.Tensor4D;
-        k = tf.reshape(rmsNorm(tf.reshape(k, [-1, hd]) as tf.Tensor2D, this.p1(l + 'self_attn.k_norm.weight'), eps), [B, T, Hkv, hd]) as tf.Tensor4D;
-      }
-      let y: tf.Tensor2D; // [B*T, H*hd]
-      if (cache && inPlace) {
-        // One kernel: rotated k and v written into the cache at [past, past+T), then query head h attends over KV head h / (H/Hkv).
-        const rows = (t: tf.Tensor4D) => tf.reshape(t, [B * T, -1]) as tf.Tensor2D; // [B*T, n*hd]
-        y = runFused('RlhfCachedAttnGqa', { q: rows(applyRope(q, cos, sin)), k: rows(applyRope(k, cos, sin)), v: rows(v), kCache: cache.k[i], vCache: cache.v[i], bias },
-          { past, scale: 1 / Math.sqrt(hd) })[0] as tf.Tensor2D;
-      } else {
-        const toHeads = (t: tf.Tensor4D) => tf.transpose(t, [0, 2, 1, 3]) as tf.Tensor4D; // [B, n, T, hd]
-        let kAll = toHeads(applyRope(k, cos, sin));
-        let vAll = toHeads(v);
-        if (cache) [kAll, vAll] = extend(cache, i, kAll, vAll, past); // [B, Hkv, past+T, hd]: keys cached after rotation
-        y = attend(toHeads(applyRope(q, cos, sin)), kAll, vAll, bias, 1 / Math.sqrt(hd));
-      }
-      x = tf.add(x, this.linear(l + 'self_attn.o_proj', y));
-      // MLP: x + down_proj(silu(gate_proj(h)) · up_proj(h)), h = RMSNorm(x)
-      const m = rmsNorm(x, this.p1(l + 'post_attention_layernorm.weight'), eps);
-      const f = swiglu(this.linear(l + 'mlp.gate_proj', m), this.linear(l + 'mlp.up_proj', m)) as tf.Tensor2D; // [B*T, I]
-      x = tf.add(x, this.linear(l + 'mlp.down_proj', f));
+      const xIn = x;
+      x = tf.tidy(() => this.block(i, xIn, { B, T, past, bias, cache, inPlace }, cos, sin));
     }
     if (cache) cache.length = past + T;
     const hidden = rmsNorm(x, this.p1('norm.weight'), eps); // [B*T, C]
     return { logits: this.logitsOf(hidden, B, T, opts.logits ?? 'all'), hidden: tf.reshape(hidden, [B, T, C]) };
+  }
+
+  /** Block i: x + attn(RMSNorm(x)), then + SwiGLU MLP(RMSNorm(·)). x [B*T, C] -> [B*T, C]; cos, sin [B, T, 1, hd]. */
+  private block(i: number, x: tf.Tensor2D, s: BlockInputs, cos: tf.Tensor4D, sin: tf.Tensor4D): tf.Tensor2D {
+    const c = this.config;
+    const [H, Hkv, hd, eps] = [c.nHead, c.nKvHead, c.headDim, c.layerNormEpsilon];
+    const { B, T, past, bias, cache, inPlace } = s;
+    const l = `layers.${i}.`;
+    // Attention: x + o_proj(softmax(rope(q) rope(k)ᵀ / √hd + mask) v)
+    const a = rmsNorm(x, this.p1(l + 'input_layernorm.weight'), eps); // [B*T, C]
+    const heads = (name: string, n: number) => tf.reshape(this.linear(l + name, a), [B, T, n, hd]) as tf.Tensor4D; // [B, T, n, hd]
+    let q = heads('self_attn.q_proj', H);
+    let k = heads('self_attn.k_proj', Hkv);
+    const v = heads('self_attn.v_proj', Hkv);
+    if (c.qkNorm) {
+      q = tf.reshape(rmsNorm(tf.reshape(q, [-1, hd]) as tf.Tensor2D, this.p1(l + 'self_attn.q_norm.weight'), eps), [B, T, H, hd]) as tf.Tensor4D;
+      k = tf.reshape(rmsNorm(tf.reshape(k, [-1, hd]) as tf.Tensor2D, this.p1(l + 'self_attn.k_norm.weight'), eps), [B, T, Hkv, hd]) as tf.Tensor4D;
+    }
+    let y: tf.Tensor2D; // [B*T, H*hd]
+    if (cache && inPlace) {
+      // One kernel: rotated k and v written into the cache at [past, past+T), then query head h attends over KV head h / (H/Hkv).
+      const rows = (t: tf.Tensor4D) => tf.reshape(t, [B * T, -1]) as tf.Tensor2D; // [B*T, n*hd]
+      y = runFused('RlhfCachedAttnGqa', { q: rows(applyRope(q, cos, sin)), k: rows(applyRope(k, cos, sin)), v: rows(v), kCache: cache.k[i], vCache: cache.v[i], bias },
+        { past, scale: 1 / Math.sqrt(hd) })[0] as tf.Tensor2D;
+    } else {
+      const toHeads = (t: tf.Tensor4D) => tf.transpose(t, [0, 2, 1, 3]) as tf.Tensor4D; // [B, n, T, hd]
+      let kAll = toHeads(applyRope(k, cos, sin));
+      let vAll = toHeads(v);
+      if (cache) [kAll, vAll] = extend(cache, i, kAll, vAll, past); // [B, Hkv, past+T, hd]: keys cached after rotation
+      y = attend(toHeads(applyRope(q, cos, sin)), kAll, vAll, bias, 1 / Math.sqrt(hd));
+    }
+    x = tf.add(x, this.linear(l + 'self_attn.o_proj', y));
+    // MLP: x + down_proj(silu(gate_proj(h)) · up_proj(h)), h = RMSNorm(x)
+    const m = rmsNorm(x, this.p1(l + 'post_attention_layernorm.weight'), eps);
+    const f = swiglu(this.linear(l + 'mlp.gate_proj', m), this.linear(l + 'mlp.up_proj', m)) as tf.Tensor2D; // [B*T, I]
+    return tf.add(x, this.linear(l + 'mlp.down_proj', f));
   }
 }
