@@ -134,19 +134,38 @@ export async function runSft(c: SftConfig, resume: boolean, hooks: SftHooks): Pr
   }
 }
 
-/** One optimizer step over gradAccum micro-batches: gradients averaged, then a guarded AdamW update. */
+/** Loss tokens of a micro-batch: its loss mask's ones, or every target when it has none. */
+export function lossTokens(b: Batch): number {
+  if (!b.lossMask) return b.ids.length * (b.ids[0].length - 1);
+  let n = 0;
+  for (const row of b.lossMask) for (const v of row) n += v ? 1 : 0;
+  return n;
+}
+
+/**
+ * One optimizer step over gradAccum micro-batches, then a guarded AdamW update. Each micro-batch's mean
+ * loss is weighted by its share of the window's loss tokens, so the step's loss and gradient are the
+ * token mean over the whole window, exactly what one batch of all the rows would give. (Averaging the
+ * micro-batch means instead, transformers' behaviour before 4.46, over-weights the tokens of
+ * micro-batches with few of them.) Batches are pure functions of (step, micro), so counting them first
+ * keeps resume exact.
+ */
 export function accumulate(
   model: GPT, opt: AdamW, trainable: Map<string, tf.Variable>, micro: number, batch: (m: number) => Batch, step: number, lastSaved: string | null,
 ): { loss: { loss: number; gradNorm: number }; tokens: number } {
   const vars = [...trainable.values()];
+  const batches = Array.from({ length: micro }, (_, m) => batch(m));
+  const counts = batches.map(lossTokens);
+  const total = counts.reduce((a, b) => a + b, 0);
   let acc: Record<string, tf.Tensor> | null = null;
-  let lossSum = 0;
+  let loss = 0;
   let tokens = 0;
   for (let m = 0; m < micro; m++) {
-    const b = batch(m);
+    const b = batches[m];
     tokens += b.ids.length * (b.ids[0].length - 1);
-    const { value, grads } = tf.tidy(() => tf.variableGrads(() => batchLoss(model, b), vars));
-    lossSum += value.dataSync()[0];
+    const weight = total > 0 ? counts[m] / total : 1 / micro; // a window without loss tokens: plain mean
+    const { value, grads } = tf.tidy(() => tf.variableGrads(() => (weight === 1 ? batchLoss(model, b) : tf.mul(batchLoss(model, b), weight) as tf.Scalar), vars));
+    loss += value.dataSync()[0];
     value.dispose();
     if (!acc) acc = grads;
     else {
@@ -155,15 +174,9 @@ export function accumulate(
       tf.dispose([prev, grads]);
     }
   }
-  const loss = lossSum / micro;
   const where = lastSaved ? `; the last good checkpoint is ${lastSaved}` : '; no checkpoint was written';
   try {
     if (!Number.isFinite(loss)) throw new NonFiniteError(`step ${step}: loss is ${loss}, training stopped${where}`);
-    if (micro > 1) {
-      const summed = acc!;
-      acc = tf.tidy(() => Object.fromEntries(Object.entries(summed).map(([k, g]) => [k, tf.div(g, micro)])));
-      tf.dispose(summed);
-    }
     try {
       const { gradNorm } = opt.applyGradients(acc!);
       return { loss: { loss, gradNorm }, tokens };

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { AdamW, NonFiniteError } from '../../train/adamw.js';
 import { loadCheckpoint } from '../../lm/checkpoint.js';
 import { Lora } from '../../lm/lora.js';
-import { lrAt, runSft, accumulate } from '../../sft/sft.js';
+import { lrAt, runSft, accumulate, lossTokens } from '../../sft/sft.js';
+import { batchLoss } from '../../sft/train-step.js';
 import { resolveSftConfig, SftConfig, SftConfigError } from '../../sft/sft-config.js';
 import { loadSftData } from '../../sft/sft-data.js';
 import { maxAbsDiff, tempDir, useBackend } from '../helpers.js';
@@ -103,6 +104,32 @@ describe('sft/sft', () => {
     expect(a.loss.gradNorm).to.be.closeTo(b.loss.gradNorm, 1e-5);
     expect(maxAbsDiff(m1.p('h.1.mlp.c_fc.weight').dataSync(), m2.p('h.1.mlp.c_fc.weight').dataSync())).to.be.lessThan(1e-6);
     for (const m of [m1, m2]) m.dispose();
+  });
+
+  it('gradient accumulation of 2 x B equals one batch of 2B when the micro-batches hold unequal loss tokens', () => {
+    const m1 = loadCheckpoint(base).model;
+    const m2 = loadCheckpoint(base).model;
+    const rows = [[1, 2, 3, 4, 5, 6], [7, 8, 9, 10, 11, 12], [3, 3, 3, 4, 4, 4], [9, 8, 7, 6, 5, 4]];
+    // micro-batch 0 trains 1 target per row, micro-batch 1 all 5: 2 and 10 loss tokens
+    const masks = [[0, 0, 0, 0, 1], [0, 0, 0, 0, 1], [1, 1, 1, 1, 1], [1, 1, 1, 1, 1]];
+    const attn = rows.map((r) => r.map(() => 1));
+    const part = (i: number) => ({ ids: rows.slice(2 * i, 2 * i + 2), lossMask: masks.slice(2 * i, 2 * i + 2), attentionMask: attn.slice(2 * i, 2 * i + 2) });
+    expect([part(0), part(1)].map(lossTokens)).to.deep.equal([2, 10]);
+    const before = tf.memory().numTensors;
+    const o1 = new AdamW(m1.params, { lr: 1e-2 });
+    const o2 = new AdamW(m2.params, { lr: 1e-2 });
+    const a = accumulate(m1, o1, m1.params, 2, part, 1, null);
+    const b = accumulate(m2, o2, m2.params, 1, () => ({ ids: rows, lossMask: masks, attentionMask: attn }), 1, null);
+    expect(tf.memory().numTensors).to.equal(before);
+    expect(a.loss.loss).to.be.closeTo(b.loss.loss, 1e-5);
+    expect(a.loss.gradNorm).to.be.closeTo(b.loss.gradNorm, 1e-5);
+    expect(maxAbsDiff(m1.p('h.1.mlp.c_fc.weight').dataSync(), m2.p('h.1.mlp.c_fc.weight').dataSync())).to.be.lessThan(1e-6);
+    // the mean of the two micro-batch means (the pre-4.46 transformers average) is another number
+    const fresh = loadCheckpoint(base).model;
+    const means = [0, 1].map((i) => tf.tidy(() => batchLoss(fresh, part(i)).dataSync()[0]));
+    const whole = tf.tidy(() => batchLoss(fresh, { ids: rows, lossMask: masks, attentionMask: attn }).dataSync()[0]);
+    expect(Math.abs((means[0] + means[1]) / 2 - whole)).to.be.greaterThan(1e-3);
+    for (const m of [m1, m2, fresh]) m.dispose();
   });
 
   it('a NaN stops the run with a clear message and keeps the last good checkpoint', async () => {
