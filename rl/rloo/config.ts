@@ -14,7 +14,7 @@ export const RlooConfigSchema = Type.Object({
     description: "per-token KL folded into the reward: k1 = log π_old − log π_ref (TRL's, after the RLOO paper) or k3 (always >= 0)",
   }), 'k1'),
   normalizeAdvantages: Default(Type.Boolean({ description: 'normalise the advantages over the rollout to mean 0, std 1' }), false),
-  rewardClipRange: Default(Nullable(Type.Array(Type.Number(), { minItems: 2, maxItems: 2 }), { description: 'clip the reward to [min, max] before the KL fold; null never clips' }), null),
+  rewardClipRange: Default(Nullable(Type.Array(Type.Number()), { description: 'clip the reward to [min, max] before the KL fold; null never clips' }), null),
   ...trainingFields(),
 }, { additionalProperties: false, title: 'RlooConfig', description: 'the config of an RLOO run (rlhf rloo --config FILE)' });
 
@@ -25,7 +25,7 @@ export class RlooConfigError extends Error {}
 /** Fill the defaults, check every field and the rules between them, and return the resolved config. */
 export function resolveRlooConfig(raw: Record<string, unknown>, source = 'config'): RlooConfig {
   const c = checkOnlineRl(resolveConfig(RlooConfigSchema, withRewardList(raw), source, RlooConfigError), source, RlooConfigError);
-  if (c.rewardClipRange && !(c.rewardClipRange[0] <= c.rewardClipRange[1])) {
+  if (c.rewardClipRange && !(c.rewardClipRange.length === 2 && c.rewardClipRange[0] <= c.rewardClipRange[1])) {
     throw new RlooConfigError(`${source}: rewardClipRange must be [min, max] with min <= max, got ${JSON.stringify(c.rewardClipRange)}`);
   }
   return c;
