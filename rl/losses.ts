@@ -49,3 +49,21 @@ export function valueLoss(v: tf.Tensor1D, oldV: tf.Tensor1D, returns: tf.Tensor1
     clipfrac: maskedMeanT(tf.cast(tf.greater(l2, l1), 'float32'), mask),
   };
 }
+
+/** Estimators of the old-to-new policy KL on tokens sampled from the old policy (the early-stop test). */
+export type PolicyKlEstimator = 'approxkl' | 'k1' | 'k3';
+
+/**
+ * KL(π_old ‖ π) estimated over real tokens, with log r = logp − logp_old:
+ *   approxkl  ½·mean((log r)²)       TRL's policy/approxkl
+ *   k1        mean(−log r)            TRL's old policykl, cleanrl's old_approx_kl (unbiased, may be negative)
+ *   k3        mean((r − 1) − log r)   cleanrl's approx_kl (unbiased, never negative)
+ */
+export function policyKl(logp: tf.Tensor1D, oldLogp: tf.Tensor1D, mask: tf.Tensor1D, estimator: PolicyKlEstimator): tf.Scalar {
+  return tf.tidy(() => {
+    const logratio = tf.sub(logp, oldLogp);
+    if (estimator === 'approxkl') return tf.mul(maskedMeanT(tf.square(logratio), mask), 0.5) as tf.Scalar;
+    if (estimator === 'k1') return maskedMeanT(tf.neg(logratio), mask);
+    return maskedMeanT(tf.sub(tf.expm1(logratio), logratio), mask);
+  });
+}

@@ -1,13 +1,15 @@
 // The models of a PPO run and their batched forward passes: the policy (full or LoRA), the frozen
 // reference (the policy with its adapter off under LoRA, else a frozen copy), and the value head on
-// either the policy's backbone or a separate critic copy. Sequences are [left-padded query | response
+// either the policy's backbone, a separate critic copy, or a critic initialised from the reward model
+// (its backbone, and its score head as the value head). Sequences are [left-padded query | response
 // padded on the right]; position t of the response is predicted from the hidden state just before it.
 import * as tf from '@tensorflow/tfjs';
-import { loadCheckpoint } from '../lm/checkpoint.js';
+import { CheckpointError, loadCheckpoint } from '../lm/checkpoint.js';
 import { Lora, LoraConfig } from '../lm/lora.js';
 import { GPT } from '../lm/model.js';
 import { linear } from '../lm/ops.js';
 import { Tokenizer } from '../lm/tokenizer.js';
+import { RewardModel } from '../reward-models/reward-model.js';
 import { headLogprobsAndEntropy } from './logprobs.js';
 
 /** A batch packed for the forward passes. Rows share Tp (query width) and R (response width). */
@@ -55,6 +57,15 @@ export class ValueHead {
     this.params.set('v_head.weight', tf.tidy(() => tf.variable(tf.zeros([nEmbd, 1]), true, uniq('v_head.weight'))));
     this.params.set('v_head.bias', tf.tidy(() => tf.variable(tf.zeros([1]), true, uniq('v_head.bias'))));
   }
+  /** Set the head to h·w + b: w [C] (a reward model's score row, scaled), b a scalar. */
+  assign(w: Float32Array, b: number): void {
+    const weight = this.params.get('v_head.weight')!;
+    if (w.length !== weight.shape[0]) throw new Error(`value head: ${w.length} weights for a width of ${weight.shape[0]}`);
+    tf.tidy(() => {
+      weight.assign(tf.tensor2d(w, [w.length, 1]));
+      this.params.get('v_head.bias')!.assign(tf.tensor1d([b]));
+    });
+  }
   forward(h: tf.Tensor2D): tf.Tensor1D {
     const w = this.params.get('v_head.weight')! as tf.Tensor as tf.Tensor2D;
     const b = this.params.get('v_head.bias')! as tf.Tensor as tf.Tensor1D;
@@ -98,9 +109,12 @@ export class PpoModels {
   /**
    * Load from the config's model folder. When resuming, `policyFrom` / `adapterFrom` / `criticFrom`
    * give the checkpoint's weights instead; the reference always comes from the original model.
+   * `criticFromRewardModel` (with separateCritic) starts the critic from a reward-model folder instead of
+   * the policy: see criticFromRewardModel below; a resume's criticFrom (and value_head) take precedence.
    */
   static load(
-    model: string, opts: { lora: LoraConfig | null; separateCritic: boolean; seed: number; policyFrom?: string; adapterFrom?: string; criticFrom?: string },
+    model: string,
+    opts: { lora: LoraConfig | null; separateCritic: boolean; seed: number; policyFrom?: string; adapterFrom?: string; criticFrom?: string; criticFromRewardModel?: string },
   ): PpoModels {
     const base = loadCheckpoint(opts.policyFrom ?? model);
     if (!base.tokenizer) throw new Error(`${opts.policyFrom ?? model}: no tokenizer.json (PPO needs text for the reward)`);
@@ -111,8 +125,22 @@ export class PpoModels {
       ref = loadCheckpoint(model).model;
       ref.setFrozen(true);
     }
-    const critic = opts.separateCritic ? loadCheckpoint(opts.criticFrom ?? model).model : null;
-    return new PpoModels(base.model, base.tokenizer, lora, ref, critic, new ValueHead(base.model.config.nEmbd));
+    let critic: GPT | null = null;
+    let head: ValueHead;
+    try {
+      if (opts.separateCritic && opts.criticFromRewardModel && !opts.criticFrom) ({ critic, head } = criticFromRewardModel(opts.criticFromRewardModel, base.tokenizer));
+      else {
+        if (opts.separateCritic) critic = loadCheckpoint(opts.criticFrom ?? model).model;
+        head = new ValueHead((critic ?? base.model).config.nEmbd); // the head reads the critic's hidden states
+      }
+    } catch (e) {
+      lora?.dispose();
+      base.model.dispose();
+      ref?.dispose();
+      critic?.dispose();
+      throw e;
+    }
+    return new PpoModels(base.model, base.tokenizer, lora, ref, critic, head);
   }
 
   /** Every trained variable under one optimizer: policy (or adapter), value head, and the critic. */
@@ -156,6 +184,37 @@ export class PpoModels {
     this.critic?.dispose();
     this.head.dispose();
   }
+}
+
+/**
+ * A critic from a reward-model folder (TRL and the N+ details start the value model from the reward model):
+ * its backbone, and its score head as the value head. The reward PPO sees is the normalised score
+ * (raw − mean) / std, so the head becomes w / std with bias −mean / std: the critic's first value at the
+ * last token is then the score itself. The critic reads the policy's token ids, so the reward model must
+ * share the policy's vocabulary.
+ */
+export function criticFromRewardModel(dir: string, policyTok: Tokenizer): { critic: GPT; head: ValueHead } {
+  let rm: RewardModel;
+  try {
+    rm = RewardModel.load(dir);
+  } catch (e) {
+    throw new CheckpointError(`valueModel 'reward-model' starts the critic from the reward model, and ${(e as Error).message}`);
+  }
+  try {
+    const same = rm.tokenizer.vocabSize === policyTok.vocabSize && rm.backbone.config.vocabSize >= policyTok.vocabSize
+      && JSON.stringify(rm.tokenizer.json.model) === JSON.stringify(policyTok.json.model)
+      && JSON.stringify(rm.tokenizer.json.added_tokens ?? []) === JSON.stringify(policyTok.json.added_tokens ?? []);
+    if (!same) throw new CheckpointError(`${dir}: valueModel 'reward-model' needs the reward model to share the policy's tokenizer (the critic reads the policy's token ids); this one has another vocabulary`);
+  } catch (e) {
+    rm.dispose();
+    throw e;
+  }
+  const head = new ValueHead(rm.backbone.config.nEmbd);
+  const w = rm.head.dataSync() as Float32Array; // [1, C]
+  const { mean, std } = rm.norm;
+  head.assign(Float32Array.from(w, (x) => x / std), -mean / std);
+  rm.head.dispose(); // the backbone lives on as the critic
+  return { critic: rm.backbone, head };
 }
 
 function uniq(name: string): string {

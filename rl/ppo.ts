@@ -2,30 +2,30 @@
 //   1. rollout: sample completions for a batch of prompts at the configured temperature, then the
 //      policy's logprobs (same temperature) and values for those tokens;
 //   2. reference logprobs and scores (reward source, gold rule), missing-EOS penalty, score clipping;
-//   3. per-token KL penalty, score at the last token, optional reward whitening, GAE, whitened advantages;
+//   3. per-token KL penalty, the score at the last token (or after it), optional reward whitening, GAE,
+//      whitened advantages (ppo-targets.ts);
 //   4. epochs × minibatches of clipped policy and value losses (ppo-update.ts);
 //   5. metrics with TRL's names, the adaptive KL update, sample tables, checkpoints.
 // Everything random is keyed by (seed, step), and checkpoints hold weights, optimizer, KL controller and
 // data position, so a resumed run continues exactly as an unbroken one. runPpo can be driven by another
 // process: it reports through a MetricsSink and asks `pollReward` for a new reward source between steps.
 import * as tf from '@tensorflow/tfjs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MetricsSink } from '../data/metrics-sink.js';
 import { AdamW, NonFiniteError } from '../train/adamw.js';
 import { writeFileAtomic } from '../lm/checkpoint.js';
 import { generate } from '../lm/generate.js';
 import { loadOptimizer, openRunFolder } from '../train/run-checkpoint.js';
-import { gae } from './gae.js';
 import { klController } from './kl-controller.js';
-import { klRows } from './kl.js';
 import { loadValueHead, PpoState, readPpoState, saveModels, savePpoCheckpoint } from './ppo-checkpoint.js';
-import { PpoConfig } from './ppo-config.js';
+import { PpoConfig, PpoConfigError } from './ppo-config.js';
+import { ppoTargets } from './ppo-targets.js';
 import { ppoUpdate } from './ppo-update.js';
 import { pack, Packed, PpoModels, rowsOf } from './policy.js';
 import { loadPrompts, promptIndices, subSeed } from './prompts.js';
 import { openRewardSource, RewardSource, ruleSource } from './reward-source.js';
-import { applyMissingEosPenalty, clipScores, tokenRewards, whitenRewards } from './rewards.js';
-import { maskedWhiten } from './whiten.js';
+import { applyMissingEosPenalty, clipScores, stopTokenCut } from './rewards.js';
 
 export interface PpoStepReport {
   step: number;
@@ -57,10 +57,35 @@ export interface PpoResult {
   history: Record<string, number>[];
 }
 
-/** Learning rate at iteration `step` (1-based). */
+/** Learning rate at iteration `step` (1-based); under linear-per-update, that of the iteration's first update. */
 export function ppoLr(c: PpoConfig, step: number): number {
+  if (c.lrSchedule === 'linear-per-update') return ppoUpdateLr(c, step, 0);
   return c.lrSchedule === 'linear' ? c.lr * (1 - (step - 1) / c.steps) : c.lr;
 }
+
+/**
+ * Learning rate of update k (0-based, epoch · minibatches + j) of iteration `step`. Under linear-per-update
+ * it is HF's linear schedule stepped after every optimizer step: lr · (1 − n / N) for the n-th of the
+ * N = steps · ppoEpochs · batchSize / miniBatchSize planned updates, so it falls towards 0 (the last update
+ * runs at lr / N). Planned, not applied: a skipped or early-stopped update still moves the schedule on, so
+ * the schedule ends where planned and a resume needs no extra state.
+ */
+export function ppoUpdateLr(c: PpoConfig, step: number, k: number): number {
+  if (c.lrSchedule !== 'linear-per-update') return ppoLr(c, step);
+  const perStep = c.ppoEpochs * Math.ceil(c.batchSize / c.miniBatchSize);
+  return c.lr * (1 - ((step - 1) * perStep + k) / (c.steps * perStep));
+}
+
+/** The reward must be a reward-model folder when the critic starts from it. */
+function checkCriticSource(c: PpoConfig): void {
+  if (c.valueModel !== 'reward-model') return;
+  if (!existsSync(c.reward) || !statSync(c.reward).isDirectory()) {
+    throw new PpoConfigError(`valueModel 'reward-model' starts the critic from the reward model, so reward must be a reward-model folder; got '${c.reward}' (use valueModel 'separate' or 'shared' with a rule or module reward)`);
+  }
+}
+
+/** The update's averages, in TRL's order; absent when every minibatch was skipped. */
+const UPDATE_AVERAGES = ['policy/approxkl_avg', 'policy/clipfrac_avg', 'policy/entropy_avg', 'loss/policy_avg', 'loss/value_avg', 'val/clipfrac_avg', 'val/ratio', 'val/ratio_var'] as const;
 
 /** Split [B][R]-shaped flat data into rows. */
 function rows(flat: Float32Array | number[], B: number, R: number): number[][] {
@@ -75,15 +100,16 @@ export async function runPpo(c: PpoConfig, o: PpoOptions = {}): Promise<PpoResul
 
   // Models, optimizer and state: from the latest checkpoint when resuming.
   const from = o.resume && last ? last : undefined;
+  checkCriticSource(c);
   const m = PpoModels.load(c.model, {
-    lora: c.lora, separateCritic: c.valueModel === 'separate', seed: c.seed,
+    lora: c.lora, separateCritic: c.valueModel !== 'shared', seed: c.seed, criticFromRewardModel: c.valueModel === 'reward-model' ? c.reward : undefined,
     policyFrom: from && !c.lora ? from : undefined, adapterFrom: from && c.lora ? from : undefined, criticFrom: from ? join(from, 'critic') : undefined,
   });
   let reward: RewardSource | null = null;
   let gold: RewardSource | null = null;
   try {
     const prompts = loadPrompts(c.prompts, m.tokenizer); // conversations rendered with the model's chat template
-    const opt = new AdamW(m.trainable(), { lr: c.lr, weightDecay: c.weightDecay, maxGradNorm: c.maxGradNorm });
+    const opt = new AdamW(m.trainable(), { lr: c.lr, eps: c.adamEpsilon, weightDecay: c.weightDecay, maxGradNorm: c.maxGradNorm });
     let state: PpoState = { step: 0, episode: 0, kl: { kind: c.klTarget === null ? 'fixed' : 'adaptive', value: c.klCoef }, dataPosition: 0, rng: { seed: c.seed, step: 0 }, seconds: 0 };
     if (from) {
       state = readPpoState(from);
@@ -104,8 +130,10 @@ export async function runPpo(c: PpoConfig, o: PpoOptions = {}): Promise<PpoResul
       return ids.length ? ids : [cfg.bosTokenId]; // an empty prompt starts from BOS, as generate does
     };
     const longest = Math.max(...prompts.map((p) => queryOf(p).length));
-    if (longest + c.maxNewTokens > cfg.nPositions) {
-      throw new Error(`prompts ${c.prompts}: the longest prompt (${longest} tokens) + maxNewTokens (${c.maxNewTokens}) exceeds the model's ${cfg.nPositions} positions; lower maxPromptTokens or maxNewTokens`);
+    for (const [what, n] of [["the model's", cfg.nPositions], ["the critic's", m.critic?.config.nPositions ?? cfg.nPositions]] as const) {
+      if (longest + c.maxNewTokens > n) {
+        throw new Error(`prompts ${c.prompts}: the longest prompt (${longest} tokens) + maxNewTokens (${c.maxNewTokens}) exceeds ${what} ${n} positions; lower maxPromptTokens or maxNewTokens`);
+      }
     }
     reward = o.rewardOverride ?? (await openRewardSource(c.reward, c.rewardBatchSize));
     gold = c.goldReward ? await ruleSource(c.goldReward) : null;
@@ -124,7 +152,6 @@ export async function runPpo(c: PpoConfig, o: PpoOptions = {}): Promise<PpoResul
         reward = swapped;
         sink?.event(state.step, 'reward-switch', { name: reward.name });
       }
-      opt.opts.lr = ppoLr(c, step);
 
       // 1. Rollout.
       const idx = promptIndices(prompts.length, c.seed, state.dataPosition, c.batchSize);
@@ -133,7 +160,10 @@ export async function runPpo(c: PpoConfig, o: PpoOptions = {}): Promise<PpoResul
       const comps = await generate(m.policy, tok, queries, {
         temperature: c.temperature, topK: 0, topP: 1, maxNewTokens: c.maxNewTokens, seed: subSeed(c.seed, step, 0), stop: c.stop, eosIds,
       });
-      const packed = pack(queries, comps.map((x) => x.ids), eos ?? 0);
+      // With maskStopTokens the token that completed a stop string (the text the reward sees stops before
+      // it) leaves the response: no policy loss, KL or value there, as for padding.
+      const kept = comps.map((x) => (c.maskStopTokens && x.finishReason === 'stop' ? stopTokenCut(x.ids, (ids) => tok.decode(ids), c.stop) : x.ids.length));
+      const packed = pack(queries, comps.map((x, i) => x.ids.slice(0, kept[i])), eos ?? 0);
       const B = c.batchSize;
       const R = packed.R;
       const old = await forwardChunks(packed, c.miniBatchSize, (p) => {
@@ -161,27 +191,26 @@ export async function runPpo(c: PpoConfig, o: PpoOptions = {}): Promise<PpoResul
       // 3. KL penalty, token rewards, GAE.
       const mask = packed.mask;
       const logprobs = rows(old[0], B, R);
-      const values = rows(old[1], B, R).map((r, b) => r.map((v, t) => (mask[b][t] ? v : 0)));
-      const refLogprobs = rows(refLp, B, R);
-      const klTok = klRows(logprobs, refLogprobs, mask, c.klEstimator);
-      const lengths = comps.map((x) => x.ids.length);
       const beta = kl.value;
-      const tr = tokenRewards(scores, klTok, lengths, beta);
-      const rewards = c.whitenRewards ? whitenRewards(tr.rewards, mask) : tr.rewards;
-      const g = gae(rewards, values, c.gamma, c.lam);
-      const advantages = maskedWhiten(g.advantages, mask);
+      const tg = ppoTargets({ scores, logprobs, refLogprobs: rows(refLp, B, R), values: rows(old[1], B, R), mask, lengths: kept, beta }, c);
+      const klTok = tg.kl;
 
       // 4. Optimise.
       const where = lastSaved ? `; the last good checkpoint is ${lastSaved}` : '; no checkpoint was written';
-      const u = ppoUpdate(m, opt, { packed, logprobs, values, advantages, returns: g.returns }, c, (e) => subSeed(c.seed, step, 1 + e), ` at step ${step}${where}`);
+      const u = ppoUpdate(m, opt, { packed, logprobs, values: tg.values, advantages: tg.advantages, returns: tg.returns, valueMask: tg.valueMask },
+        { ...c, lrAt: (k) => ppoUpdateLr(c, step, k) }, (e) => subSeed(c.seed, step, 1 + e), ` at step ${step}${where}`);
       const tTrain = performance.now();
+      if (u.updates === 0 && u.skippedRatios.length) {
+        // Nothing trained this iteration: say so (the averaged update metrics are left out, not NaN).
+        sink?.event(step, 'all-minibatches-skipped', { skipped: u.skippedRatios.length, ratioThreshold: c.ratioThreshold, ratios: u.skippedRatios });
+      }
 
       // 5. Metrics, KL controller, samples, checkpoint.
       const sum = (x: number[]) => x.reduce((a, b) => a + b, 0);
       const mean = (x: number[]) => sum(x) / x.length;
       const meanKl = mean(klTok.map(sum));
-      const nonScore = mean(tr.nonScore.map(sum));
-      const genTokens = sum(lengths);
+      const nonScore = mean(tg.nonScore.map(sum));
+      const genTokens = sum(comps.map((x) => x.ids.length));
       const metrics: Record<string, number> = {
         'objective/kl': meanKl,
         'objective/entropy': mean(logprobs.map((r, b) => -sum(r.filter((_, t) => mask[b][t])))),
@@ -190,19 +219,12 @@ export async function runPpo(c: PpoConfig, o: PpoOptions = {}): Promise<PpoResul
         'objective/scores': mean(scores),
         ...(goldScores ? { 'objective/gold_scores': mean(goldScores) } : {}),
         'objective/kl_coef': beta,
-        'policy/approxkl_avg': u['policy/approxkl_avg'],
-        'policy/clipfrac_avg': u['policy/clipfrac_avg'],
-        'policy/entropy_avg': u['policy/entropy_avg'],
-        'loss/policy_avg': u['loss/policy_avg'],
-        'loss/value_avg': u['loss/value_avg'],
-        'val/clipfrac_avg': u['val/clipfrac_avg'],
-        'val/ratio': u['val/ratio'],
-        'val/ratio_var': u['val/ratio_var'],
+        ...Object.fromEntries(UPDATE_AVERAGES.flatMap((k) => (u[k] === undefined ? [] : [[k, u[k]]]))),
         'val/num_eos_tokens': comps.filter((x) => eos !== null && x.ids.at(-1) === eos).length,
-        'val/response_length': genTokens / B,
+        'val/response_length': sum(kept) / B,
         'policy/early_stopped': u['policy/early_stopped'],
         'policy/skipped_minibatches': u['policy/skipped_minibatches'],
-        lr: opt.opts.lr,
+        lr: ppoLr(c, step),
         episode: state.episode + B,
         'perf/rollout_tokens_per_sec': genTokens / ((tRollout - t0) / 1000),
         'perf/train_tokens_per_sec': u.tokens / ((tTrain - tScore) / 1000),

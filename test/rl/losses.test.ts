@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 import { logprobsAndEntropy } from '../../rl/logprobs.js';
-import { policyLoss, valueLoss } from '../../rl/losses.js';
+import { policyKl, policyLoss, valueLoss } from '../../rl/losses.js';
 import { useBackend } from '../helpers.js';
 
 const t1 = (x: number[]) => tf.tensor1d(x);
@@ -90,4 +90,25 @@ describe('rl/logprobs', () => {
       expect(tf.memory().numTensors).to.equal(before);
     });
   }
+});
+
+describe('rl/losses policyKl', () => {
+  before(useBackend);
+  it('approxkl, k1 and k3 estimates of KL(π_old ‖ π) over real tokens', () => {
+    const logr = [0.5, -0.2, 0.1, 7]; // the last is padding
+    const old = t1([-1, -2, -0.5, -3]);
+    const logp = t1([-1 + 0.5, -2 - 0.2, -0.5 + 0.1, -3 + 7]);
+    const mask = t1([1, 1, 1, 0]);
+    const before = tf.memory().numTensors;
+    const got = (['approxkl', 'k1', 'k3'] as const).map((e) => tf.tidy(() => policyKl(logp, old, mask, e).dataSync()[0]));
+    const real = logr.slice(0, 3);
+    const mean = (f: (x: number) => number) => real.reduce((a, x) => a + f(x), 0) / 3;
+    expect(got[0]).to.be.closeTo(0.5 * mean((x) => x * x), 1e-6);
+    expect(got[1]).to.be.closeTo(mean((x) => -x), 1e-6);
+    expect(got[2]).to.be.closeTo(mean((x) => Math.expm1(x) - x), 1e-6);
+    expect(got[2]).to.be.greaterThan(0);
+    // the same as policyLoss's approxkl
+    expect(got[0]).to.be.closeTo(tf.tidy(() => policyLoss(logp, old, t1([1, 1, 1, 1]), mask, 0.2).approxkl.dataSync()[0]), 1e-7);
+    expect(tf.memory().numTensors).to.equal(before);
+  });
 });
