@@ -1,7 +1,9 @@
 // PPO run checkpoints: everything a resumed run needs to continue exactly as an unbroken one would.
 // out/checkpoints/step-N/ holds the policy (a HF folder, or a PEFT adapter under LoRA), the value head
-// (value_head.safetensors), the separate critic (critic/), the AdamW moments (optimizer.safetensors)
-// and ppo_state.json (step, episodes, KL controller, data position, RNG). train/run-checkpoint.ts's
+// (value_head.safetensors), the separate critic (critic/: a copy of the policy, or under valueModel
+// 'reward-model' the reward model's backbone as trained so far, as a causal-LM folder), the AdamW moments
+// (optimizer.safetensors) and ppo_state.json (step, episodes, KL controller, data position, RNG). A resume
+// loads critic/ and value_head.safetensors, never the reward-model folder the critic started from. train/run-checkpoint.ts's
 // publishCheckpoint writes it into a temporary folder renamed into place; `latest` names the newest.
 import * as tf from '@tensorflow/tfjs';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
