@@ -14,6 +14,7 @@ import { usersCommand } from './users.js';
 import { mergeCommand } from './merge.js';
 import { sftCommand } from './sft.js';
 import { ppoCommand } from './ppo.js';
+import { grpoCommand, rlooCommand } from './group-rl.js';
 import { tokenizerCommand } from './tokenizer.js';
 import { trainRmCommand } from './train-rm.js';
 import { scoreCommand } from './score.js';
@@ -25,7 +26,7 @@ const program = new Command('rlhf')
   .version('0.1.0')
   .showHelpAfterError('(add --help for usage)')
   .exitOverride();
-for (const c of [startCommand(), convertCommand(), demoCommand(), demoSftCommand(), evalCommand(), generateCommand(), initCommand(), mergeCommand(), sftCommand(), ppoCommand(), trainRmCommand(), scoreCommand(), evalRmCommand(), labelCommand(), tokenizerCommand(), serveCommand(), usersCommand(), tasksCommand(), exportCommand(), importCommand()]) {
+for (const c of [startCommand(), convertCommand(), demoCommand(), demoSftCommand(), evalCommand(), generateCommand(), initCommand(), mergeCommand(), sftCommand(), ppoCommand(), grpoCommand(), rlooCommand(), trainRmCommand(), scoreCommand(), evalRmCommand(), labelCommand(), tokenizerCommand(), serveCommand(), usersCommand(), tasksCommand(), exportCommand(), importCommand()]) {
   program.addCommand(c);
 }
 program.commands.forEach(function exit(c: Command) {

@@ -10,6 +10,8 @@ export interface SampleRow {
   score: number;
   /** A programmatic gold reward, when one is configured. */
   gold?: number;
+  /** More cells of the row: each reward function's own reward and the columns reward functions logged (GRPO, RLOO). */
+  columns?: Record<string, string | number | boolean | null>;
 }
 
 /** A line of a run's event stream. `time` is Unix milliseconds. */

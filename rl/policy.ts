@@ -77,7 +77,7 @@ export class ValueHead {
 }
 
 /** Hidden states that predict the response tokens: [B*R, C]. Call inside tf.tidy. */
-function responseHidden(model: GPT, p: Packed): tf.Tensor2D {
+export function responseHidden(model: GPT, p: Packed): tf.Tensor2D {
   const B = p.ids.length;
   const L = p.Tp + p.R;
   const ids = tf.tensor2d(p.ids.map((r) => r.slice(0, L - 1)), [B, L - 1], 'int32');
