@@ -4,6 +4,12 @@
 //   k3 = (r − 1) − log r  unbiased, always >= 0, lower variance
 export type KlEstimator = 'k1' | 'k3';
 
+/**
+ * Estimators of the old-to-new policy KL on tokens sampled from the old policy, for PPO's early stop
+ * (losses.ts policyKl): approxkl ½·mean(log r²), k1, k3. Here, without tfjs, so configs can name it.
+ */
+export type PolicyKlEstimator = 'approxkl' | 'k1' | 'k3';
+
 export function klPerToken(logp: number, refLogp: number, estimator: KlEstimator): number {
   const logr = refLogp - logp;
   return estimator === 'k1' ? -logr : Math.expm1(logr) - logr;

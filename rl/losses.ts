@@ -3,6 +3,7 @@
 //   policy: ratio = exp(logp − logp_old); L = mean(max(−A·ratio, −A·clip(ratio, 1−ε, 1+ε)))
 //   value:  v_clip = clip(v, v_old − ε_v, v_old + ε_v); L = ½ mean(max((v − R)², (v_clip − R)²))
 import * as tf from '@tensorflow/tfjs';
+import type { PolicyKlEstimator } from './kl.js';
 
 /** Σ x·mask / Σ mask (0 when the mask is empty). */
 export function maskedMeanT(x: tf.Tensor, mask: tf.Tensor): tf.Scalar {
@@ -50,8 +51,7 @@ export function valueLoss(v: tf.Tensor1D, oldV: tf.Tensor1D, returns: tf.Tensor1
   };
 }
 
-/** Estimators of the old-to-new policy KL on tokens sampled from the old policy (the early-stop test). */
-export type PolicyKlEstimator = 'approxkl' | 'k1' | 'k3';
+export type { PolicyKlEstimator } from './kl.js';
 
 /**
  * KL(π_old ‖ π) estimated over real tokens, with log r = logp − logp_old:

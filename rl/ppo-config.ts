@@ -6,8 +6,7 @@
 import { Type } from '@sinclair/typebox';
 import { dedupeTargets, LoraSchema } from '../lm/lora-config.js';
 import { Default, Nullable, Resolved, resolveConfig, StringEnum } from '../train/config-schema.js';
-import type { KlEstimator } from './kl.js';
-import type { PolicyKlEstimator } from './losses.js';
+import type { KlEstimator, PolicyKlEstimator } from './kl.js';
 import { OnlineFeedbackSchema } from './online/config.js';
 
 const int = (minimum: number, def: number, description: string) => Default(Type.Integer({ minimum, description }), def);
