@@ -93,6 +93,7 @@ function rows(flat: Float32Array | number[], B: number, R: number): number[][] {
 }
 
 export async function runPpo(c: PpoConfig, o: PpoOptions = {}): Promise<PpoResult> {
+  checkCriticSource(c); // before the run folder is made
   const sink = o.sink;
   const cfgFile = join(c.out, 'ppo-config.json');
   const last = openRunFolder(c.out, cfgFile, c, Boolean(o.resume), 'steps');
@@ -100,7 +101,6 @@ export async function runPpo(c: PpoConfig, o: PpoOptions = {}): Promise<PpoResul
 
   // Models, optimizer and state: from the latest checkpoint when resuming.
   const from = o.resume && last ? last : undefined;
-  checkCriticSource(c);
   const m = PpoModels.load(c.model, {
     lora: c.lora, separateCritic: c.valueModel !== 'shared', seed: c.seed, criticFromRewardModel: c.valueModel === 'reward-model' ? c.reward : undefined,
     policyFrom: from && !c.lora ? from : undefined, adapterFrom: from && c.lora ? from : undefined, criticFrom: from ? join(from, 'critic') : undefined,
