@@ -6,7 +6,7 @@
 // Extra output, TRL's log_extra / log_metric: a function may call ctx.logColumn(name, values) (one value
 // per completion, a column of the samples table) and ctx.logMetric(name, value) (a scalar for this step),
 // or return { rewards, columns, metrics } instead of a bare array. Both may be used; a name given twice,
-// by one function or two, is an error, as is a column named like a reward function or prompt/completion.
+// by one function or two, is an error, as is a column named like a reward function, prompt, completion or step.
 //
 // This file is the interface, its validation and the batch scoring; open.ts turns specs (the strings of a
 // config) into functions, as-source.ts makes PPO's RewardSource of them.
