@@ -6,22 +6,22 @@
 //   3. one PPO epoch: per minibatch, variableGrads of PPO's policy + value loss (rl/losses.ts) through the
 //      policy log-probs on the response positions (hidden states → LM head → rl/logprobs.ts
 //      logprobsAndEntropy), then AdamW on the LoRA and value-head parameters.
-// The forwards are rl/policy.ts's responseHidden / policyForward / refLogprobs, written out here because
-// PpoModels loads from a checkpoint folder (a random 0.5B model would first be written to disk).
+// The forwards are rl/policy.ts's: responseHidden, and PpoModels.policyForward / refLogprobs written out
+// around it, because PpoModels loads from a checkpoint folder (a random 0.5B model would first be written to disk).
 // Prints one JSON line: the kernel's peak resident set (process.resourceUsage().maxRSS: weights, the native
 // pool, V8's heap and the activations) and RSS, time and live tensor bytes after each phase.
 //   node --import tsx bench/ppo-rss-step.ts [--shape Qwen] [--prompts 8] [--prompt-tokens 64] [--new-tokens 64] [--lora-rank 8] [--minibatch 8] [--backend auto]
 import * as tf from '@tensorflow/tfjs';
 import { parseArgs } from 'node:util';
 import { BackendName, initBackend } from '../backend/backend.js';
+import { peakTensorBytes } from '../backend/engine-state.js';
 import { generate } from '../lm/generate.js';
 import { Lora } from '../lm/lora.js';
-import type { GPT } from '../lm/model.js';
 import { initModel } from '../lm/models/registry.js';
 import { Rng } from '../lm/rng.js';
-import { logprobsAndEntropy } from '../rl/logprobs.js';
+import { headLogprobsAndEntropy } from '../rl/logprobs.js';
 import { maskedMeanT, policyLoss, valueLoss } from '../rl/losses.js';
-import { pack, Packed, rowsOf, ValueHead } from '../rl/policy.js';
+import { pack, Packed, responseHidden, rowsOf, ValueHead } from '../rl/policy.js';
 import { AdamW } from '../train/adamw.js';
 import { SHAPES } from './shapes.js';
 
@@ -49,12 +49,14 @@ const info = await initBackend(o.backend as BackendName, { quiet: true });
 const GB = 2 ** 30;
 const peakGB = () => (process.resourceUsage().maxRSS * 1024) / GB;
 const rssGB = () => process.memoryUsage().rss / GB;
-const phases: { phase: string; seconds: number; rssGB: number; peakGB: number; tensorGB: number }[] = [];
+const phases: { phase: string; seconds: number; rssGB: number; peakGB: number; tensorGB: number; peakTensorGB: number }[] = [];
+const tensorPeak = peakTensorBytes();
 let t = performance.now();
 const mark = (phase: string) => {
   const now = performance.now();
-  phases.push({ phase, seconds: (now - t) / 1000, rssGB: rssGB(), peakGB: peakGB(), tensorGB: tf.memory().numBytes / GB });
-  process.stderr.write(`[rss] ${phase}: ${((now - t) / 1000).toFixed(1)} s, rss ${rssGB().toFixed(2)} GB, peak ${peakGB().toFixed(2)} GB, tensors ${(tf.memory().numBytes / GB).toFixed(2)} GB\n`);
+  const peakTensorGB = tensorPeak() / GB; // the most tensor bytes live at once during the phase
+  phases.push({ phase, seconds: (now - t) / 1000, rssGB: rssGB(), peakGB: peakGB(), tensorGB: tf.memory().numBytes / GB, peakTensorGB });
+  process.stderr.write(`[rss] ${phase}: ${((now - t) / 1000).toFixed(1)} s, rss ${rssGB().toFixed(2)} GB, peak ${peakGB().toFixed(2)} GB, tensors ${(tf.memory().numBytes / GB).toFixed(2)} GB (at most ${peakTensorGB.toFixed(2)})\n`);
   t = now;
 };
 mark('backend');
@@ -71,18 +73,10 @@ const comps = await generate(model, null, queries, { maxNewTokens: newTokens, te
 const packed = pack(queries, comps.map((x) => x.ids), c.eosTokenId);
 mark(`generate ${B} × ${newTokens} tokens`);
 
-/** rl/policy.ts responseHidden: hidden states that predict the response tokens, [B*R, C]. */
-function responseHidden(m: GPT, p: Packed): tf.Tensor2D {
-  const L = p.Tp + p.R;
-  const ids = tf.tensor2d(p.ids.map((r) => r.slice(0, L - 1)), [p.ids.length, L - 1], 'int32');
-  const attn = tf.tensor2d(p.attn.map((r) => r.slice(0, L - 1)), [p.ids.length, L - 1], 'int32');
-  const { hidden } = m.forward(ids, { attentionMask: attn, logits: 'none' });
-  return tf.reshape(tf.slice(hidden, [0, p.Tp - 1, 0], [p.ids.length, p.R, c.nEmbd]), [-1, c.nEmbd]) as tf.Tensor2D;
-}
-/** rl/policy.ts policyForward (values on the policy's backbone): [N, 2] log π and entropy, [N] values. */
+/** rl/policy.ts PpoModels.policyForward (values on the policy's backbone): [N, 2] log π and entropy, [N] values. */
 function policyForward(p: Packed): { le: tf.Tensor2D; values: tf.Tensor1D } {
   const h = responseHidden(model, p);
-  const le = logprobsAndEntropy(model.head(h), tf.tensor1d(p.responses.flat(), 'int32'), TEMPERATURE);
+  const le = headLogprobsAndEntropy(h, model.headWeight(), tf.tensor1d(p.responses.flat(), 'int32'), TEMPERATURE);
   return { le, values: head.forward(h) };
 }
 
@@ -103,7 +97,7 @@ for (const idx of chunks) {
   oldV.push(...v.dataSync());
   tf.dispose([lp, v]);
   lora.enabled = false;
-  const ref = tf.tidy(() => firstCol(logprobsAndEntropy(model.head(responseHidden(model, sub)), tf.tensor1d(sub.responses.flat(), 'int32'), TEMPERATURE)));
+  const ref = tf.tidy(() => firstCol(headLogprobsAndEntropy(responseHidden(model, sub), model.headWeight(), tf.tensor1d(sub.responses.flat(), 'int32'), TEMPERATURE)));
   lora.enabled = true;
   refLogp.push(...ref.dataSync());
   ref.dispose();

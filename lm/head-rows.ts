@@ -19,28 +19,33 @@ export const WHOLE_LOGITS = 64 * 2 ** 20;
  */
 const SLICE_LOGITS = 16 * 2 ** 20;
 
-/** What a caller computes from one slice of logits z [n, V]: the rows' statistics [n, k], and dz from their gradient dy [n, k]. */
+/**
+ * What a caller computes from one slice of logits z [n, V]: the rows' statistics [n, k], and dz from their
+ * gradient dy [n, k]. `aux` are the caller's other tensors (the targets), handed to both: the backward pass
+ * gets the copies tfjs saved for it, since the caller's own may be gone by then (created inside the
+ * function being differentiated, they are freed when its forward ends).
+ */
 export interface RowStats {
   k: number;
-  value(z: T2, rows: [number, number]): T2;
-  grad(z: T2, rows: [number, number], dy: T2): T2;
+  value(z: T2, rows: [number, number], aux: tf.Tensor[]): T2;
+  grad(z: T2, rows: [number, number], dy: T2, aux: tf.Tensor[]): T2;
 }
 
 /** stats(h @ wᵀ) for h [N, C], w [V, C] -> [N, k], differentiable in h and (unless frozen) w. */
-export function headRows(h: T2, w: T2, stats: RowStats, slice = Math.max(1, Math.floor(SLICE_LOGITS / w.shape[0]))): T2 {
+export function headRows(h: T2, w: T2, stats: RowStats, slice = Math.max(1, Math.floor(SLICE_LOGITS / w.shape[0])), aux: tf.Tensor[] = []): T2 {
   const N = h.shape[0];
   const spans: [number, number][] = [];
   for (let a = 0; a < N; a += slice) spans.push([a, Math.min(N, a + slice)]);
   const rowsOf = (x: tf.Tensor, [a, b]: [number, number]) => tf.slice(x, [a, 0], [b - a, -1]) as T2;
-  const forward = (hs: T2, ws: T2) => tf.concat(spans.map((r) => tf.tidy(() => stats.value(headForward(rowsOf(hs, r), ws), r))), 0) as T2;
-  const backward = (dy: tf.Tensor, hs: T2, ws: T2, wantW: boolean) => tf.tidy(() => {
+  const forward = (hs: T2, ws: T2) => tf.concat(spans.map((r) => tf.tidy(() => stats.value(headForward(rowsOf(hs, r), ws), r, aux))), 0) as T2;
+  const backward = (dy: tf.Tensor, hs: T2, ws: T2, wantW: boolean, as: tf.Tensor[]) => tf.tidy(() => {
     const dh: tf.Tensor[] = [];
     let dw: tf.Tensor | null = null;
     for (const r of spans) {
       // one slice's logits, softmax and dz live only inside this tidy
       const [dhr, dwr] = tf.tidy(() => {
         const hr = rowsOf(hs, r);
-        const dz = stats.grad(headForward(hr, ws), r, rowsOf(dy, r)); // [n, V]
+        const dz = stats.grad(headForward(hr, ws), r, rowsOf(dy, r), as); // [n, V]
         const d = tf.matMul(dz, ws); //                                  [n, C]
         if (!wantW) return [d];
         const part = mTm(dz, hr); //                                     [V, C]
@@ -56,16 +61,21 @@ export function headRows(h: T2, w: T2, stats: RowStats, slice = Math.max(1, Math
   });
   if (isFrozen(w)) {
     const g = customGrad((h_: tf.Tensor, save: tf.GradSaveFunc) => {
-      save([h_, w]);
-      return { value: forward(h_ as T2, w), gradFunc: (dy: tf.Tensor, [hs, ws]: tf.Tensor[]) => backward(dy, hs as T2, ws as T2, false) };
+      save([h_, w, ...aux]);
+      return { value: forward(h_ as T2, w), gradFunc: (dy: tf.Tensor, [hs, ws, ...as]: tf.Tensor[]) => backward(dy, hs as T2, ws as T2, false, as) };
     });
     return g(h) as T2;
   }
   const f = customGrad((h_: tf.Tensor, w_: tf.Tensor, save: tf.GradSaveFunc) => {
-    save([h_, w_]);
-    return { value: forward(h_ as T2, w_ as T2), gradFunc: (dy: tf.Tensor, [hs, ws]: tf.Tensor[]) => backward(dy, hs as T2, ws as T2, true) };
+    save([h_, w_, ...aux]);
+    return { value: forward(h_ as T2, w_ as T2), gradFunc: (dy: tf.Tensor, [hs, ws, ...as]: tf.Tensor[]) => backward(dy, hs as T2, ws as T2, true, as) };
   });
   return f(h, w) as T2;
+}
+
+/** The targets of rows [a, b). */
+export function targetRows(targets: tf.Tensor, [a, b]: [number, number]): tf.Tensor1D {
+  return tf.slice(targets, [a], [b - a]) as tf.Tensor1D;
 }
 
 /** Weighted mean next-token cross-entropy of the head's logits: Σ w·nll / max(Σ w, 1e-12). */
@@ -73,19 +83,18 @@ export function headCrossEntropy(h: T2, w: T2, targets: tf.Tensor1D, weights: tf
   const [N] = h.shape;
   const V = w.shape[0];
   if (slice === undefined && N * V <= WHOLE_LOGITS) return crossEntropy(tiedHead(h, w), targets, weights);
-  const t = (r: [number, number]) => tf.slice(targets, [r[0]], [r[1] - r[0]]) as tf.Tensor1D;
   const nll = headRows(h, w, {
     k: 1,
-    value: (z, r) => {
-      if (hasFused('RlhfXent')) return tf.reshape(runFused('RlhfXent', { logits: z, targets: t(r) })[0], [-1, 1]) as T2;
+    value: (z, r, [ts]) => {
+      if (hasFused('RlhfXent')) return tf.reshape(runFused('RlhfXent', { logits: z, targets: targetRows(ts, r) })[0], [-1, 1]) as T2;
       const n = r[1] - r[0];
-      const idx = tf.stack([tf.range(0, n, 1, 'int32'), t(r)], 1);
+      const idx = tf.stack([tf.range(0, n, 1, 'int32'), targetRows(ts, r)], 1);
       return tf.reshape(tf.sub(tf.logSumExp(z, -1), tf.gatherND(z, idx)), [n, 1]) as T2;
     },
-    grad: (z, r, dy) => {
-      if (hasFused('RlhfXentGrad')) return runFused('RlhfXentGrad', { logits: z, targets: t(r), coef: tf.reshape(dy, [-1]) })[0] as T2;
-      return tf.mul(tf.sub(tf.softmax(z), oneHotF32(t(r), V)), dy) as T2;
+    grad: (z, r, dy, [ts]) => {
+      if (hasFused('RlhfXentGrad')) return runFused('RlhfXentGrad', { logits: z, targets: targetRows(ts, r), coef: tf.reshape(dy, [-1]) })[0] as T2;
+      return tf.mul(tf.sub(tf.softmax(z), oneHotF32(targetRows(ts, r), V)), dy) as T2;
     },
-  }, slice); // [N, 1]
+  }, slice, [targets]); // [N, 1]
   return tf.div(tf.sum(tf.mul(tf.reshape(nll, [-1]), weights)), tf.maximum(tf.sum(weights), 1e-12)) as tf.Scalar;
 }

@@ -5,7 +5,7 @@
 //   z = logits / τ;  logp = z_y − lse(z);  H = lse(z) − Σ p z
 //   ∂logp/∂z_j = 1[j=y] − p_j;  ∂H/∂z_j = −p_j (z_j − Σ p z);  and ∂z/∂logits = 1/τ
 import * as tf from '@tensorflow/tfjs';
-import { headRows, WHOLE_LOGITS } from '../lm/head-rows.js';
+import { headRows, targetRows, WHOLE_LOGITS } from '../lm/head-rows.js';
 import { oneHotF32, tiedHead } from '../lm/ops.js';
 
 type GradFn = (...args: unknown[]) => { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[] };
@@ -50,23 +50,22 @@ export function headLogprobsAndEntropy(h: tf.Tensor2D, w: tf.Tensor2D, targets: 
   if (!(temperature > 0)) throw new Error(`temperature must be > 0 for logprobs, got ${temperature}`);
   const V = w.shape[0];
   if (slice === undefined && h.shape[0] * V <= WHOLE_LOGITS) return logprobsAndEntropy(tiedHead(h, w), targets, temperature);
-  const t = (r: [number, number]) => tf.slice(targets, [r[0]], [r[1] - r[0]]) as tf.Tensor1D;
   return headRows(h, w, {
     k: 2,
-    value: (logits, r) => {
+    value: (logits, r, [ts]) => {
       const n = r[1] - r[0];
       const z = tf.div(logits, temperature);
       const lse = tf.logSumExp(z, -1); // [n]
-      const logp = tf.sub(tf.gatherND(z, tf.stack([tf.range(0, n, 1, 'int32'), t(r)], 1)), lse);
+      const logp = tf.sub(tf.gatherND(z, tf.stack([tf.range(0, n, 1, 'int32'), targetRows(ts, r)], 1)), lse);
       return tf.stack([logp, tf.sub(lse, tf.sum(tf.mul(tf.softmax(z), z), -1))], 1) as tf.Tensor2D;
     },
-    grad: (logits, r, dy) => {
+    grad: (logits, r, dy, [ts]) => {
       const z = tf.div(logits, temperature);
       const p = tf.softmax(z);
       const ez = tf.sum(tf.mul(p, z), -1, true); // [n, 1]
       const [dLogp, dH] = tf.split(dy, 2, 1); //    [n, 1] each
-      const g = tf.sub(tf.mul(dLogp, tf.sub(oneHotF32(t(r), V), p)), tf.mul(dH, tf.mul(p, tf.sub(z, ez))));
+      const g = tf.sub(tf.mul(dLogp, tf.sub(oneHotF32(targetRows(ts, r), V), p)), tf.mul(dH, tf.mul(p, tf.sub(z, ez))));
       return tf.div(g, temperature) as tf.Tensor2D;
     },
-  }, slice);
+  }, slice, [targets]);
 }

@@ -62,6 +62,34 @@ describe('lm/head-rows', () => {
     tf.dispose([whole.value, sliced.value, ...Object.values(whole.grads), ...Object.values(sliced.grads), h, w, targets, mix]);
   });
 
+  it('sliced, the gradients need no tensor of the caller to outlive the forward (targets made inside the function)', () => {
+    // PPO builds its targets inside the differentiated function; its forward's tidy frees them before
+    // backward runs, so the sliced backward must use the copies tfjs saved (it once read freed targets).
+    const [N, C, V] = [12, 8, 64];
+    const h = tf.variable(tf.randomNormal([N, C], 0, 1, 'float32', 5)) as tf.Variable<tf.Rank.R2>;
+    const w = tf.variable(tf.randomNormal([V, C], 0, 0.5, 'float32', 6)) as tf.Variable<tf.Rank.R2>;
+    const ids = Array.from({ length: N }, (_, i) => (i * 7) % V);
+    const before = tf.memory().numTensors;
+    const inside = [
+      () => tf.variableGrads(() => tf.sum(headLogprobsAndEntropy(h, w, tf.tensor1d(ids, 'int32'), 0.7, 5)) as tf.Scalar),
+      () => tf.variableGrads(() => headCrossEntropy(h, w, tf.tensor1d(ids, 'int32'), tf.ones([N]) as tf.Tensor1D, 5)),
+    ];
+    const outside = tf.tensor1d(ids, 'int32');
+    const reference = [
+      () => tf.variableGrads(() => tf.sum(headLogprobsAndEntropy(h, w, outside, 0.7, 5)) as tf.Scalar),
+      () => tf.variableGrads(() => headCrossEntropy(h, w, outside, tf.ones([N]) as tf.Tensor1D, 5)),
+    ];
+    inside.forEach((run, k) => {
+      const a = run();
+      const b = reference[k]();
+      for (const n of Object.keys(b.grads)) expect(maxAbsDiff(a.grads[n].dataSync(), b.grads[n].dataSync()), n).to.equal(0);
+      tf.dispose([a.value, b.value, ...Object.values(a.grads), ...Object.values(b.grads)]);
+    });
+    outside.dispose();
+    expect(tf.memory().numTensors).to.equal(before);
+    tf.dispose([h, w]);
+  });
+
   it('sliced, the loss and the log-probabilities never hold the [N, V] logits: peak memory a fraction of the whole path\'s', async () => {
     const V = 151_936; // Qwen2's vocabulary
     const N = 200; // whole logits: 122 MB
