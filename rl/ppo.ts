@@ -23,8 +23,11 @@ import { PpoConfig, PpoConfigError } from './ppo-config.js';
 import { ppoTargets } from './ppo-targets.js';
 import { ppoUpdate } from './ppo-update.js';
 import { pack, Packed, PpoModels, rowsOf } from './policy.js';
-import { loadPrompts, promptIndices, subSeed } from './prompts.js';
-import { openRewardSource, RewardSource, ruleSource } from './reward-source.js';
+import { loadPromptRecords, promptIndices, subSeed } from './prompts.js';
+import { RewardSource, ruleSource } from './reward-source.js';
+import { openRewardFns } from './reward-fns/open.js';
+import { rewardFnsAsSource } from './reward-fns/as-source.js';
+import { eosIdsOf, forwardChunks, queryEncoder, rows } from './rollout.js';
 import { applyMissingEosPenalty, clipScores, stopTokenCut } from './rewards.js';
 
 export interface PpoStepReport {
@@ -87,10 +90,6 @@ function checkCriticSource(c: PpoConfig): void {
 /** The update's averages, in TRL's order; absent when every minibatch was skipped. */
 const UPDATE_AVERAGES = ['policy/approxkl_avg', 'policy/clipfrac_avg', 'policy/entropy_avg', 'loss/policy_avg', 'loss/value_avg', 'val/clipfrac_avg', 'val/ratio', 'val/ratio_var'] as const;
 
-/** Split [B][R]-shaped flat data into rows. */
-function rows(flat: Float32Array | number[], B: number, R: number): number[][] {
-  return Array.from({ length: B }, (_, b) => Array.from(flat.slice(b * R, (b + 1) * R)));
-}
 
 export async function runPpo(c: PpoConfig, o: PpoOptions = {}): Promise<PpoResult> {
   checkCriticSource(c); // before the run folder is made
@@ -108,7 +107,8 @@ export async function runPpo(c: PpoConfig, o: PpoOptions = {}): Promise<PpoResul
   let reward: RewardSource | null = null;
   let gold: RewardSource | null = null;
   try {
-    const prompts = loadPrompts(c.prompts, m.tokenizer); // conversations rendered with the model's chat template
+    const records = loadPromptRecords(c.prompts, m.tokenizer); // conversations rendered with the model's chat template
+    const prompts = records.map((r) => r.prompt);
     const opt = new AdamW(m.trainable(), { lr: c.lr, eps: c.adamEpsilon, weightDecay: c.weightDecay, maxGradNorm: c.maxGradNorm });
     let state: PpoState = { step: 0, episode: 0, kl: { kind: c.klTarget === null ? 'fixed' : 'adaptive', value: c.klCoef }, dataPosition: 0, rng: { seed: c.seed, step: 0 }, seconds: 0 };
     if (from) {
@@ -120,22 +120,18 @@ export async function runPpo(c: PpoConfig, o: PpoOptions = {}): Promise<PpoResul
     const kl = klController(c.klCoef, c.klTarget, c.klHorizon, from ? state.kl : undefined);
     const tok = m.tokenizer;
     const cfg = m.policy.config;
-    const eosIds = [...new Set([...cfg.eosTokenIds, ...tok.eosIds])]; // generation_config.json may list more than config.json
+    const eosIds = eosIdsOf(cfg, tok);
     const eos = eosIds[0];
-    const queryOf = (p: string) => {
-      const all = tok.encode(p);
-      // keep the last tokens, and a leading BOS where the tokenizer puts one (Llama 3)
-      const bos = tok.addBos && all[0] === tok.bosId && all.length > c.maxPromptTokens ? [all[0]] : [];
-      const ids = [...bos, ...all.slice(-(c.maxPromptTokens - bos.length))];
-      return ids.length ? ids : [cfg.bosTokenId]; // an empty prompt starts from BOS, as generate does
-    };
+    const queryOf = queryEncoder(tok, cfg, c.maxPromptTokens);
     const longest = Math.max(...prompts.map((p) => queryOf(p).length));
     for (const [what, n] of [["the model's", cfg.nPositions], ["the critic's", m.critic?.config.nPositions ?? cfg.nPositions]] as const) {
       if (longest + c.maxNewTokens > n) {
         throw new Error(`prompts ${c.prompts}: the longest prompt (${longest} tokens) + maxNewTokens (${c.maxNewTokens}) exceeds ${what} ${n} positions; lower maxPromptTokens or maxNewTokens`);
       }
     }
-    reward = o.rewardOverride ?? (await openRewardSource(c.reward, c.rewardBatchSize));
+    // a rule, a module (a batch reward function or score(prompt, completion)) or a reward-model folder, as
+    // reward functions: they see the prompt file's columns and the step, as GRPO's do
+    reward = o.rewardOverride ?? rewardFnsAsSource(await openRewardFns([c.reward], null, { batchSize: c.rewardBatchSize }), null);
     gold = c.goldReward ? await ruleSource(c.goldReward) : null;
     let lastSaved: string | null = last;
     const history: Record<string, number>[] = [];
@@ -177,7 +173,7 @@ export async function runPpo(c: PpoConfig, o: PpoOptions = {}): Promise<PpoResul
       const [refLp] = await forwardChunks(packed, c.miniBatchSize, (p) => [m.refLogprobs(p, c.temperature)]);
       const texts = comps.map((x) => x.text);
       const finished = comps.map((x) => x.finishReason !== 'length');
-      const rawScores = await reward.score(batchPrompts, texts, comps.map((x) => x.ids));
+      const rawScores = await reward.score(batchPrompts, texts, comps.map((x) => x.ids), { columns: idx.map((i) => records[i].columns), step });
       if (rawScores.length !== B) throw new Error(`reward ${reward.name} returned ${rawScores.length} scores for ${B} completions`);
       const bad = rawScores.findIndex((x) => !Number.isFinite(x));
       if (bad >= 0) {
@@ -264,28 +260,4 @@ export async function runPpo(c: PpoConfig, o: PpoOptions = {}): Promise<PpoResul
     gold?.dispose?.();
     m.dispose();
   }
-}
-
-/** Run a forward in row chunks (bounded memory) and read each output back as one flat array. */
-async function forwardChunks(p: Packed, chunk: number, f: (p: Packed) => tf.Tensor[]): Promise<Float32Array[]> {
-  const B = p.ids.length;
-  const parts: Float32Array[][] = [];
-  for (let s = 0; s < B; s += chunk) {
-    const sub = rowsOf(p, Array.from({ length: Math.min(chunk, B - s) }, (_, i) => s + i));
-    const outs = tf.tidy(() => f(sub));
-    try {
-      parts.push(await Promise.all(outs.map(async (t) => (await t.data()) as Float32Array)));
-    } finally {
-      tf.dispose(outs);
-    }
-  }
-  return parts[0].map((_, k) => {
-    const all = new Float32Array(parts.reduce((n, ps) => n + ps[k].length, 0));
-    let off = 0;
-    for (const ps of parts) {
-      all.set(ps[k], off);
-      off += ps[k].length;
-    }
-    return all;
-  });
 }

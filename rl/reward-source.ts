@@ -12,9 +12,10 @@ export interface RewardSource {
   readonly name: string;
   /**
    * One finite score per completion. responseIds are the policy's sampled ids (including a final EOS),
-   * for sources that want tokens rather than text (tests); most ignore them.
+   * for sources that want tokens rather than text (tests); most ignore them. extra carries the prompt file's
+   * other columns per completion and the step, for reward functions (rl/reward-fns/).
    */
-  score(prompts: string[], completions: string[], responseIds?: number[][]): Promise<number[]>;
+  score(prompts: string[], completions: string[], responseIds?: number[][], extra?: { columns?: Record<string, unknown>[]; step?: number }): Promise<number[]>;
   dispose?(): void;
 }
 
