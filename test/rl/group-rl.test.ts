@@ -114,6 +114,23 @@ describe('rl/group-rl: GRPO and RLOO loops', function () {
     expect(metrics[1].num_tokens).to.be.above(metrics[0].num_tokens);
   });
 
+  it('swaps in a refreshed reward (the online loop) at a rollout boundary, logging the switch', async () => {
+    const sink = new MemorySink();
+    let asked = 0;
+    let disposed = 0;
+    const refreshed = { name: 'reward-model:v1', score: async (p: string[]) => p.map(() => 2), dispose: () => void disposed++ };
+    await runGrpo(resolveGrpoConfig(base({ steps: 3 })), {
+      sink, rewardOverride: rewards(), pollReward: () => (++asked === 2 ? refreshed : null),
+    });
+    expect(asked).to.equal(3);
+    const switches = sink.records.filter((r) => r.type === 'event' && r.kind === 'reward-switch');
+    expect(switches.map((r) => r.step)).to.deep.equal([1]);
+    const m = sink.records.flatMap((r) => (r.type === 'metrics' ? [r.metrics] : []));
+    expect(m[0]).to.have.property('rewards/target/mean');
+    expect(m[1]).to.include({ reward: 2, 'rewards/reward-model:v1/mean': 2, frac_reward_zero_std: 1 });
+    expect(disposed).to.equal(1); // disposed with the run's rewards at the end
+  });
+
   it('stops at a non-finite gradient, naming the last good checkpoint, and writes nothing after it', async () => {
     // unscaled advantages of ~3e38 (scaleRewards none) from step 3 on overflow the loss and its gradient
     const huge = rewardFnsFrom([{ name: 'huge', source: 'test', fn: ({ completions, step }) => completions.map((_, i) => (step >= 3 && i % 2 ? 3e38 : 0)) }]);
