@@ -27,6 +27,16 @@ const iso = (t: number): string => new Date(t).toISOString();
 // SQLite REAL has no NaN or Infinity: a non-finite value is kept as NULL (a gap in the chart).
 const finite = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
+/**
+ * A sample row's extra cells as stored: a JSON object of strings, booleans, finite numbers and nulls (a
+ * non-finite number, or anything else, becomes null); null when there are none.
+ */
+function cellsJson(columns: Record<string, unknown> | undefined): string | null {
+  if (!columns || typeof columns !== 'object') return null;
+  const cells = Object.entries(columns).map(([k, v]) => [k, typeof v === 'string' || typeof v === 'boolean' ? v : finite(v)]);
+  return cells.length ? JSON.stringify(Object.fromEntries(cells)) : null;
+}
+
 export class RunsStore {
   private readonly st;
 
@@ -53,12 +63,12 @@ export class RunsStore {
         WHERE id = @id`),
       setConfig: p('UPDATE runs SET config = ?, updated_at = ? WHERE id = ?'),
       metric: p('INSERT OR REPLACE INTO metrics (run_id, step, name, value, time) VALUES (?, ?, ?, ?, ?)'),
-      sample: p('INSERT OR REPLACE INTO run_samples (run_id, step, idx, prompt, completion, score, gold, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+      sample: p('INSERT OR REPLACE INTO run_samples (run_id, step, idx, prompt, completion, score, gold, columns, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
       event: p('INSERT INTO run_events (run_id, step, kind, data, time) VALUES (?, ?, ?, ?, ?)'),
       // all of a run: one pass over its primary-key range; only new steps (live polling): the (run, step) index
       metrics: p('SELECT name, step, value, time FROM metrics WHERE run_id = ? AND step > ? ORDER BY name, step'),
       metricsAfter: p('SELECT name, step, value, time FROM metrics INDEXED BY metrics_run_step WHERE run_id = ? AND step > ? ORDER BY step'),
-      samples: p(`SELECT step, prompt, completion, score, gold FROM run_samples
+      samples: p(`SELECT step, prompt, completion, score, gold, columns FROM run_samples
         WHERE run_id = @run AND step >= coalesce((SELECT min(step) FROM (SELECT DISTINCT step FROM run_samples WHERE run_id = @run ORDER BY step DESC LIMIT @steps)), 0)
         ORDER BY step DESC, idx`),
       events: p('SELECT step, kind, data, time FROM run_events WHERE run_id = ? ORDER BY step, id'),
@@ -136,7 +146,7 @@ export class RunsStore {
           if (r.type === 'metrics') {
             for (const [name, v] of Object.entries(r.metrics)) this.st.metric.run(runId, r.step, name, finite(v), at);
           } else if (r.type === 'samples') {
-            r.rows.forEach((s, i) => this.st.sample.run(runId, r.step, i, String(s.prompt), String(s.completion), finite(s.score), finite(s.gold), at));
+            r.rows.forEach((s, i) => this.st.sample.run(runId, r.step, i, String(s.prompt), String(s.completion), finite(s.score), finite(s.gold), cellsJson(s.columns), at));
           } else {
             this.st.event.run(runId, r.step, r.kind, JSON.stringify(r.data ?? {}), at);
             if (r.kind === 'config' && r.data && typeof r.data === 'object') this.setConfig(runId, r.data);
@@ -164,7 +174,8 @@ export class RunsStore {
 
   /** Sample generations of the latest `steps` steps that have any, newest step first. */
   samples(runId: string, steps = 20): SampleView[] {
-    return this.st.samples.all({ run: runId, steps }) as SampleView[];
+    return (this.st.samples.all({ run: runId, steps }) as (Omit<SampleView, 'columns'> & { columns: string | null })[])
+      .map(({ columns, ...v }) => (columns === null ? v : { ...v, columns: JSON.parse(columns) as SampleView['columns'] }));
   }
 
   events(runId: string): { step: number; kind: string; data: Record<string, unknown>; time: number }[] {

@@ -179,3 +179,9 @@ CREATE INDEX runs_created ON runs(created_at, id);
 -- text, which stays what the model was conditioned on: JSON [{"role", "content"}, ...], shown by the
 -- labeling page as turns. NULL for a plain-text prompt, and for every task stored before.
 ALTER TABLE tasks ADD COLUMN messages TEXT CHECK (messages IS NULL OR json_valid(messages));
+
+-- migration 6
+-- A sample row's extra cells (GRPO, RLOO): each reward function's value by its name and the columns reward
+-- functions logged, as a JSON object of strings, numbers, booleans and nulls. NULL for rows without any
+-- (PPO's) and for every row stored before.
+ALTER TABLE run_samples ADD COLUMN columns TEXT CHECK (columns IS NULL OR json_valid(columns));

@@ -54,7 +54,7 @@ export type ServerEvent =
   | RunServerEvent;
 
 // Runs (server/run-manager.ts) and their dashboard. Metric times are Unix milliseconds.
-export type RunKind = 'sft' | 'train-rm' | 'ppo';
+export type RunKind = 'sft' | 'train-rm' | 'ppo' | 'grpo' | 'rloo';
 export type RunState = 'queued' | 'running' | 'stopped' | 'failed' | 'done';
 
 export interface RunView {
@@ -79,7 +79,15 @@ export interface RunView {
 /** A metric's points in step order; a non-finite value is null. */
 export interface MetricSeries { step: number[]; time: number[]; value: (number | null)[] }
 
-export interface SampleView { step: number; prompt: string; completion: string; score: number | null; gold: number | null }
+export interface SampleView {
+  step: number;
+  prompt: string;
+  completion: string;
+  score: number | null;
+  gold: number | null;
+  /** More cells (GRPO, RLOO): each reward function's value by its name, and the columns reward functions logged. */
+  columns?: Record<string, string | number | boolean | null>;
+}
 
 /** Run events go only to researchers and admins. */
 export type RunServerEvent =
@@ -113,7 +121,8 @@ export interface Stats {
 
 /**
  * A JSON Schema node, as GET /api/run-kinds serves a run config's (the TypeBox schemas of
- * sft/sft-config.ts, reward-models/rm-config.ts, rl/ppo-config.ts): what the dashboard's launch form reads.
+ * sft/sft-config.ts, reward-models/rm-config.ts, rl/ppo-config.ts, rl/grpo/config.ts, rl/rloo/config.ts): what
+ * the dashboard's launch form reads.
  */
 export interface JsonSchema {
   type?: 'object' | 'array' | 'string' | 'integer' | 'number' | 'boolean' | 'null';

@@ -35,13 +35,30 @@ export async function loadRule(spec: string): Promise<Rule> {
   const file = registeredModule(spec);
   let mod: { score?: unknown; default?: { score?: unknown } };
   try {
-    mod = await import(pathToFileURL(file).href);
+    mod = await importModule(file);
   } catch (e) {
     throw new Error(`cannot load rule module ${spec}: ${(e as Error).message.split('\n')[0]}`);
   }
   const fn = typeof mod.score === 'function' ? mod.score : typeof mod.default?.score === 'function' ? mod.default.score : undefined;
   if (!fn) throw new Error(`rule module ${spec} does not export a function score(prompt, completion)`);
   return { name: spec, score: fn as ScoreFn };
+}
+
+/**
+ * Import a reward module's exports. A TypeScript file goes through tsx's tsImport wherever it lies: in a
+ * folder without a package.json of "type": "module" (an admin's registered folder, say) Node takes a .ts
+ * file for CommonJS, which the ESM hook bin/rlhf.js registers hands to Node untransformed ("Unexpected
+ * identifier" at the first type). tsImport transforms it; loaded as CommonJS, its namespace's `default`
+ * is module.exports, which esbuild marks __esModule and which holds the module's own exports, its
+ * `default` included: those are what the loaders read.
+ */
+export async function importModule(file: string): Promise<Record<string, unknown>> {
+  const url = pathToFileURL(file).href;
+  if (!/\.(ts|mts|tsx)$/.test(file)) return import(url);
+  const { tsImport } = await import('tsx/esm/api');
+  const mod = (await tsImport(url, import.meta.url)) as Record<string, unknown>;
+  const cjs = mod.default as Record<string, unknown> | undefined;
+  return typeof cjs === 'object' && cjs !== null && cjs.__esModule === true ? cjs : mod;
 }
 
 /**

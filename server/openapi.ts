@@ -34,6 +34,7 @@ export function openApiDocument(routes: Route[]): Record<string, unknown> {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
       schemas: {
         SftConfig: plainSchema(RUN_CONFIG_SCHEMAS.sft), RmConfig: plainSchema(RUN_CONFIG_SCHEMAS['train-rm']), PpoConfig: plainSchema(RUN_CONFIG_SCHEMAS.ppo),
+        GrpoConfig: plainSchema(RUN_CONFIG_SCHEMAS.grpo), RlooConfig: plainSchema(RUN_CONFIG_SCHEMAS.rloo),
         LoraConfig: plainSchema(LoraSchema), OnlineFeedbackConfig: plainSchema(OnlineFeedbackSchema),
       },
     },

@@ -92,15 +92,26 @@ function ownStore(ws: Workspace, field: string, v: unknown): string {
 }
 
 /**
- * `reward`: a built-in rule, a reward-model folder in the workspace, or a module an admin registered.
- * `goldReward` is a rule or a module only (rl/ppo.ts loads it with ruleSource), so no folder.
+ * A `reward` entry: a built-in rule, a reward-model folder in the workspace, or a module an admin registered.
+ * `goldReward` is a rule or a module only (the trainers load it with ruleSource), so no folder. With
+ * `exportName` (the reward lists of GRPO and RLOO, rl/reward-fns/open.ts) a module may name its export
+ * as `file.ts#name`: the name is split off before the path check and must be an identifier.
  */
-function reward(ws: Workspace, field: string, v: unknown, folder = true): string {
+function reward(ws: Workspace, field: string, v: unknown, o: { folder?: boolean; exportName?: boolean } = {}): string {
+  const folder = o.folder ?? true;
   if (typeof v !== 'string' || !v) return invalid(field, 'must be a rule name, a reward-model folder or a registered module');
   if (BUILTIN_REWARDS.has(v)) return v;
+  const refuse = () => invalid(field, `must be ${[...BUILTIN_REWARDS].join(' or ')}, ${folder ? 'a reward-model folder inside the workspace, ' : ''}or a module in a folder an admin registered (GET /api/reward-modules)`);
+  const hash = o.exportName ? v.lastIndexOf('#') : -1;
+  if (hash >= 0) {
+    const name = v.slice(hash + 1);
+    if (!IDENTIFIER.test(name)) invalid(field, `the export named after '#' must be a JavaScript identifier (letters, digits, _ or $, not starting with a digit), got ${JSON.stringify(name.slice(0, 60))}`);
+    const p = realPath(v.slice(0, hash));
+    if (ws.rewardModules.some((r) => under(p, r)) && isFile(p)) return `${p}#${name}`;
+    return invalid(field, `'#${name}' names an export of a module, and the module must be a file in a folder an admin registered (GET /api/reward-modules)`);
+  }
   const p = realPath(v);
   if (ws.rewardModules.some((r) => under(p, r)) && isFile(p)) return p;
-  const refuse = () => invalid(field, `must be ${[...BUILTIN_REWARDS].join(' or ')}, ${folder ? 'a reward-model folder inside the workspace, ' : ''}or a module in a folder an admin registered (GET /api/reward-modules)`);
   if (!folder) return refuse();
   let dir: string;
   try {
@@ -110,6 +121,8 @@ function reward(ws: Workspace, field: string, v: unknown, folder = true): string
   }
   return isDir(dir) ? dir : refuse();
 }
+
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 
 const isFile = (p: string) => statSync(p, { throwIfNoEntry: false })?.isFile() === true;
 const isDir = (p: string) => statSync(p, { throwIfNoEntry: false })?.isDirectory() === true;
@@ -147,13 +160,27 @@ export function confineRunConfig(kind: string, config: Record<string, unknown>, 
   } else if (kind === 'ppo') {
     path('prompts');
     if (c.reward !== undefined) c.reward = reward(ws, 'reward', c.reward);
-    if (c.goldReward !== undefined && c.goldReward !== null) c.goldReward = reward(ws, 'goldReward', c.goldReward, false);
-    if (c.onlineFeedback && typeof c.onlineFeedback === 'object' && !Array.isArray(c.onlineFeedback)) {
-      const o = { ...(c.onlineFeedback as Record<string, unknown>) };
-      o.db = o.db === undefined ? ws.storeFile : ownStore(ws, 'onlineFeedback.db', o.db);
-      if (o.rmBase !== undefined && o.rmBase !== 'previous') o.rmBase = readable(ws, 'onlineFeedback.rmBase', o.rmBase);
-      c.onlineFeedback = o;
+    rlCommon(ws, c);
+  } else if (kind === 'grpo' || kind === 'rloo') {
+    path('prompts');
+    // a list of rewards (rl/online-rl-fields.ts); PPO's single string is taken as a list of one, as the CLI does
+    const list = typeof c.reward === 'string' ? [c.reward] : c.reward;
+    if (list !== undefined) {
+      if (!Array.isArray(list)) invalid('reward', 'must be a list of rewards: rule names, reward-model folders or registered modules (file.ts or file.ts#exportName)');
+      c.reward = (list as unknown[]).map((r, i) => reward(ws, `reward[${i}]`, r, { exportName: true }));
     }
+    rlCommon(ws, c);
   }
   return c;
+}
+
+/** What PPO, GRPO and RLOO configs share: the gold reward (a rule or module) and the online loop's store and base. */
+function rlCommon(ws: Workspace, c: Record<string, unknown>): void {
+  if (c.goldReward !== undefined && c.goldReward !== null) c.goldReward = reward(ws, 'goldReward', c.goldReward, { folder: false });
+  if (c.onlineFeedback && typeof c.onlineFeedback === 'object' && !Array.isArray(c.onlineFeedback)) {
+    const o = { ...(c.onlineFeedback as Record<string, unknown>) };
+    o.db = o.db === undefined ? ws.storeFile : ownStore(ws, 'onlineFeedback.db', o.db);
+    if (o.rmBase !== undefined && o.rmBase !== 'previous') o.rmBase = readable(ws, 'onlineFeedback.rmBase', o.rmBase);
+    c.onlineFeedback = o;
+  }
 }

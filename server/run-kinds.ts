@@ -4,11 +4,13 @@
 import { TObject, Type } from '@sinclair/typebox';
 import type { JsonSchema, RunKind, RunKindsView } from '../protocol/wire.js';
 import { RmConfigSchema } from '../reward-models/rm-config.js';
+import { GrpoConfigSchema } from '../rl/grpo/config.js';
 import { PpoConfigSchema } from '../rl/ppo-config.js';
+import { RlooConfigSchema } from '../rl/rloo/config.js';
 import { SftConfigSchema } from '../sft/sft-config.js';
 import { RUN_KINDS } from './run-manager.js';
 
-export const RUN_CONFIG_SCHEMAS: Record<RunKind, TObject> = { sft: SftConfigSchema, 'train-rm': RmConfigSchema, ppo: PpoConfigSchema };
+export const RUN_CONFIG_SCHEMAS: Record<RunKind, TObject> = { sft: SftConfigSchema, 'train-rm': RmConfigSchema, ppo: PpoConfigSchema, grpo: GrpoConfigSchema, rloo: RlooConfigSchema };
 
 /** A TypeBox schema as plain JSON Schema (its symbol keys dropped). */
 export const plainSchema = (s: object): JsonSchema => JSON.parse(JSON.stringify(s));

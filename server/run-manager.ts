@@ -1,4 +1,4 @@
-// The run manager: each training run (sft | train-rm | ppo) is a child process `rlhf <kind> --config FILE
+// The run manager: each training run (sft | train-rm | ppo | grpo | rloo) is a child process `rlhf <kind> --config FILE
 // --json --db DB --run-id ID`, so training never runs on the server's event loop. The child prints
 // SinkRecords (data/metrics-sink.ts) as JSON lines on stdout; the manager stores them and pushes them to
 // dashboards over WebSocket as they arrive. Its stderr and any other output go to the run's log file.
@@ -17,13 +17,14 @@ import { RunRow, RunsStore } from '../data/runs-store.js';
 import { alive, MANAGED_ENV } from '../data/sqlite-sink.js';
 import { Store, StoreError, User } from '../data/store.js';
 import { CliRunWatcher } from './cli-run-watcher.js';
+import { checkRunConfig } from './run-config-check.js';
 import { confineRunConfig, resolveWorkspace, Workspace } from './run-confine.js';
 import { childEnv, watchDisk } from './run-process.js';
 import { checkQuotas, readQuotas, RunQuotas } from './run-quotas.js';
 import { RunLogs } from './run-logs.js';
 import { parseRecord } from './run-records.js';
 
-export const RUN_KINDS = ['sft', 'train-rm', 'ppo'] as const;
+export const RUN_KINDS = ['sft', 'train-rm', 'ppo', 'grpo', 'rloo'] as const;
 export type RunKind = (typeof RUN_KINDS)[number];
 
 export interface RunManagerOptions {
@@ -48,8 +49,11 @@ const PACKAGE_DATA = join(import.meta.dirname, '..', 'data');
 const MAX_LINE = 1 << 20; // a longer stdout line is logged, not parsed: bounded memory per child
 const [LIVE_ROWS, LIVE_TEXT] = [32, 2000];
 
-/** Fields each kind's config must have; the child validates the rest and a bad value fails the run with its message. */
-const REQUIRED: Record<RunKind, string[]> = { sft: ['data'], 'train-rm': [], ppo: [] };
+/**
+ * Fields each kind's config must have; the child validates the rest and a bad value fails the run with its
+ * message. GRPO and RLOO configs are checked whole against their schemas before queueing (run-config-check.ts).
+ */
+const REQUIRED: Record<RunKind, string[]> = { sft: ['data'], 'train-rm': [], ppo: [], grpo: [], rloo: [] };
 
 export class RunManager {
   readonly runs: RunsStore;
@@ -103,7 +107,7 @@ export class RunManager {
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
     const id = `${kind}-${stamp}-${randomBytes(3).toString('hex')}`;
     const out = join(this.workspace.runsDir, id);
-    const resolved = confineRunConfig(kind, config, this.workspace, out);
+    const resolved = checkRunConfig(kind, confineRunConfig(kind, config, this.workspace, out));
     const quotas = this.quotas();
     checkQuotas(kind, resolved, quotas);
     const row = { id, kind, config: resolved, origin: 'server' as const, dir: out, owner: by?.id ?? null };
@@ -310,7 +314,10 @@ export class RunManager {
         // The live event carries a bounded preview (a slow socket's send buffer is capped at 256 kB);
         // the stored rows are complete and GET /api/runs/:id/samples serves them.
         const cut = (t: string) => (t.length > LIVE_TEXT ? `${t.slice(0, LIVE_TEXT)}…` : t);
-        const rows = r.rows.slice(0, LIVE_ROWS).map((s) => ({ step: r.step, prompt: cut(s.prompt), completion: cut(s.completion), score: Number.isFinite(s.score) ? s.score : null, gold: s.gold ?? null }));
+        const rows = r.rows.slice(0, LIVE_ROWS).map((s) => ({
+          step: r.step, prompt: cut(s.prompt), completion: cut(s.completion), score: Number.isFinite(s.score) ? s.score : null, gold: s.gold ?? null,
+          ...(s.columns ? { columns: Object.fromEntries(Object.entries(s.columns).map(([k, v]) => [k, typeof v === 'string' ? cut(v) : v])) } : {}),
+        }));
         this.broadcast({ type: 'samples', run_id: id, step: r.step, rows });
       }
       else {

@@ -7,11 +7,11 @@
 import { StoreError } from '../data/store.js';
 
 export interface RunQuotas {
-  /** Most optimizer steps (SFT), iterations (PPO) or epochs × 1000 (reward model: epochs at most steps/1000). */
+  /** Most optimizer steps (SFT, GRPO, RLOO), iterations (PPO) or epochs × 1000 (reward model: epochs at most steps/1000). */
   maxSteps: number;
-  /** Most sequences per batch (any batch-size field, and SFT's batchSize × gradAccum). */
+  /** Most sequences per batch (any batch-size field, SFT's batchSize × gradAccum, GRPO's and RLOO's promptsPerStep × numGenerations). */
   maxBatchSize: number;
-  /** Most tokens per sequence (SFT seqLen; PPO prompt plus completion). */
+  /** Most tokens per sequence (SFT seqLen; PPO, GRPO and RLOO prompt plus completion). */
   maxTokens: number;
   /** Most parameters of a model trained from scratch (SFT `init`), not counting the embedding table. */
   maxInitParams: number;
@@ -83,8 +83,13 @@ export function checkQuotas(kind: string, c: Record<string, unknown>, q: RunQuot
       over('init', 12 * l * d * d + p * d, q.maxInitParams, 'parameters (12 x nLayer x nEmbd² + nPositions x nEmbd)');
     }
   }
-  if (kind === 'ppo') {
-    over('maxNewTokens', (num(c.maxNewTokens) ?? 24) + (num(c.maxPromptTokens) ?? 64), q.maxTokens, 'tokens (maxPromptTokens + maxNewTokens)');
+  if (kind === 'ppo') over('maxNewTokens', (num(c.maxNewTokens) ?? 24) + (num(c.maxPromptTokens) ?? 64), q.maxTokens, 'tokens (maxPromptTokens + maxNewTokens)');
+  if (kind === 'grpo' || kind === 'rloo') {
+    // resolved configs (server/run-config-check.ts): every field is there
+    over('maxCompletionLength', (num(c.maxCompletionLength) ?? 0) + (num(c.maxPromptLength) ?? 0), q.maxTokens, 'tokens (maxPromptLength + maxCompletionLength)');
+    over('numGenerations', (num(c.promptsPerStep) ?? 0) * (num(c.numGenerations) ?? 0), q.maxBatchSize, 'completions per rollout (promptsPerStep x numGenerations)');
+  }
+  if (kind === 'ppo' || kind === 'grpo' || kind === 'rloo') {
     const o = c.onlineFeedback && typeof c.onlineFeedback === 'object' ? (c.onlineFeedback as Record<string, unknown>) : null;
     if (o) {
       field('maxNewTokens', q.maxTokens, 'tokens', o, 'onlineFeedback.');

@@ -6,6 +6,22 @@ import type { SampleRow, SinkRecord } from '../data/metrics-sink.js';
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const MAX_ROWS = 256;
 const MAX_TEXT = 20_000;
+const MAX_COLUMNS = 64;
+
+/**
+ * A sample row's extra cells (GRPO, RLOO: each reward's value, the columns reward functions logged): at most
+ * MAX_COLUMNS, names up to 200 characters, values strings (cut to MAX_TEXT), numbers, booleans or null.
+ * A Map first: a column may be called anything, `__proto__` included.
+ */
+function cells(v: Record<string, unknown>): Record<string, string | number | boolean | null> {
+  const out = new Map<string, string | number | boolean | null>();
+  for (const [k, x] of Object.entries(v)) {
+    if (out.size >= MAX_COLUMNS) break;
+    if (k.length > 200) continue;
+    out.set(k, typeof x === 'string' ? x.slice(0, MAX_TEXT) : typeof x === 'number' || typeof x === 'boolean' ? x : null);
+  }
+  return Object.fromEntries(out);
+}
 
 export function parseRecord(line: string): SinkRecord | null {
   if (!line.startsWith('{')) return null;
@@ -34,6 +50,7 @@ export function parseRecord(line: string): SinkRecord | null {
       completion: String(s.completion ?? '').slice(0, MAX_TEXT),
       score: typeof s.score === 'number' ? s.score : NaN,
       ...(typeof s.gold === 'number' ? { gold: s.gold } : {}),
+      ...(isObj(s.columns) ? { columns: cells(s.columns) } : {}),
     }));
     return { type: 'samples', step, time, rows };
   }

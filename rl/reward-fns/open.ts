@@ -8,8 +8,7 @@
 // from the folders an admin registered (RLHF_REWARD_MODULES).
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { BUILTIN_RULES, registeredModule, Rule, ScoreFn } from '../../reward-models/rules.js';
+import { BUILTIN_RULES, importModule, registeredModule, Rule, ScoreFn } from '../../reward-models/rules.js';
 import { rewardModelSource } from '../reward-source.js';
 import { checkWeights, NamedRewardFn, RewardFn, RewardFns, rewardFnsFrom } from './reward-fn.js';
 
@@ -63,7 +62,7 @@ export async function moduleRewardFn(spec: string): Promise<NamedRewardFn> {
   const file = registeredModule(path); // refuses, before importing, a module outside the registered folders
   let mod: Record<string, unknown>;
   try {
-    mod = await import(pathToFileURL(file).href);
+    mod = await importModule(file);
   } catch (e) {
     throw new Error(`cannot load reward module ${path}: ${(e as Error).message.split('\n')[0]}`);
   }

@@ -58,6 +58,22 @@ describe('data: runs store', () => {
     expect(runs.metrics('a', 2)['objective/kl'].value).to.deep.equal([null]);
   });
 
+  it("keeps a sample row's extra cells (GRPO's rewards and logged columns): text, numbers, booleans, null for NaN", () => {
+    runs.create({ id: 'g', kind: 'grpo', config: {}, origin: 'cli' });
+    const sink = new MemorySink();
+    sink.samples(1, [
+      { prompt: 'p', completion: 'c', score: 1, columns: { 'include-word': 1, word: '<b>time</b>', ok: true, missing: null, bad: NaN, ['__proto__']: 'x' } },
+      { prompt: 'q', completion: 'd', score: 0, columns: {} },
+      { prompt: 'r', completion: 'e', score: 0 },
+    ]);
+    runs.record('g', sink.records);
+    const [a, b, c] = runs.samples('g');
+    expect(a.columns).to.deep.equal({ 'include-word': 1, word: '<b>time</b>', ok: true, missing: null, bad: null, ['__proto__']: 'x' });
+    expect(Object.keys(a.columns!)).to.deep.equal(['include-word', 'word', 'ok', 'missing', 'bad', '__proto__']); // the order they were logged in
+    expect(b).to.not.have.property('columns');
+    expect(c).to.deep.equal({ step: 1, prompt: 'r', completion: 'e', score: 0, gold: null });
+  });
+
   it('keeps the samples of the latest steps only when asked for few', () => {
     runs.create({ id: 'a', kind: 'ppo', config: {}, origin: 'server' });
     const sink = new MemorySink();

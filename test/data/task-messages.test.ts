@@ -110,7 +110,7 @@ describe('data: a task keeps the conversation its prompt came from', () => {
 
     const store = new Store(file);
     try {
-      expect(store.db.pragma('user_version', { simple: true })).to.equal(5);
+      expect(store.db.pragma('user_version', { simple: true })).to.equal(migrations().length);
       expect(store.task(1)).to.deep.equal({ id: 1, prompt: 'old prompt', completions: [{ position: 0, text: 'x' }, { position: 1, text: 'y' }] });
       const [id] = store.addTasks([{ prompt: rendered, messages: convo, completions: [{ text: 'a' }, { text: 'b' }] }]);
       expect(store.task(id)!.messages).to.deep.equal(convo);

@@ -93,6 +93,39 @@ describe('server: run config confinement', () => {
     expect(refuse('ppo', { reward: join(home, 'rewards') }, resolveWorkspace({ ...ws, readRoots: [join(home, 'data')] }))).to.match(/body\.config\.reward/);
   });
 
+  it("GRPO and RLOO: each entry of the reward list confined like PPO's reward, file.ts#name split before the check", () => {
+    for (const kind of ['grpo', 'rloo']) {
+      const c = confineRunConfig(kind, {
+        model: join(home, 'models', 'm'), prompts: join(home, 'data', 'prompts.txt'),
+        reward: ['sentiment', join(home, 'models', 'm'), join(home, 'rewards', 'score.mjs'), `${join(home, 'rewards', '..', 'rewards', 'score.mjs')}#format_ok`], goldReward: 'length',
+      }, ws, out());
+      expect(c).to.deep.include({
+        reward: ['sentiment', join(home, 'models', 'm'), join(home, 'rewards', 'score.mjs'), `${join(home, 'rewards', 'score.mjs')}#format_ok`], goldReward: 'length', out: out(),
+      });
+      // PPO's single string is a list of one
+      expect(confineRunConfig(kind, { reward: join(home, 'rewards', 'score.mjs') }, ws, out()).reward).to.deep.equal([join(home, 'rewards', 'score.mjs')]);
+      expect(refuse(kind, { reward: ['sentiment', join(home, 'data', 'evil.mjs')] })).to.match(/^body\.config\.reward\[1\]: must be sentiment or length, a reward-model folder inside the workspace, or a module in a folder an admin registered/);
+      expect(refuse(kind, { reward: [`${join(home, 'data', 'evil.mjs')}#reward`] })).to.match(/^body\.config\.reward\[0\]: '#reward' names an export of a module, and the module must be a file in a folder an admin registered/);
+      expect(refuse(kind, { reward: [`${join(home, 'rewards', 'score.mjs')}#1bad`] })).to.match(/^body\.config\.reward\[0\]: the export named after '#' must be a JavaScript identifier .*got "1bad"/);
+      expect(refuse(kind, { reward: [`${join(home, 'rewards', 'score.mjs')}#`] })).to.match(/^body\.config\.reward\[0\]: the export named after '#'/);
+      expect(refuse(kind, { reward: [`${join(home, 'rewards', 'score.mjs')}#a-b`] })).to.match(/must be a JavaScript identifier/);
+      expect(refuse(kind, { reward: [`${join(home, 'rewards')}#x`] })).to.match(/^body\.config\.reward\[0\]: '#x' names an export/); // a folder has no exports
+      expect(refuse(kind, { reward: ['/etc/passwd'] })).to.match(/^body\.config\.reward\[0\]:/);
+      expect(refuse(kind, { reward: [7] })).to.match(/^body\.config\.reward\[0\]: must be a rule name/);
+      expect(refuse(kind, { reward: { a: 1 } })).to.match(/^body\.config\.reward: must be a list of rewards/);
+      expect(refuse(kind, { prompts: '/etc/passwd' })).to.match(/^body\.config\.prompts: must be inside the server's workspace/);
+      expect(refuse(kind, { model: join(home, 'elsewhere') })).to.match(/^body\.config\.model:/);
+      expect(refuse(kind, { goldReward: join(home, 'models', 'm') })).to.match(/^body\.config\.goldReward: must be sentiment or length, or a module/);
+      expect(refuse(kind, { onlineFeedback: { db: join(home, 'other.db') } })).to.match(/^body\.config\.onlineFeedback\.db:/);
+      expect(refuse(kind, { onlineFeedback: { rmBase: join(home, 'elsewhere') } })).to.match(/^body\.config\.onlineFeedback\.rmBase:/);
+      expect(confineRunConfig(kind, { onlineFeedback: { everySteps: 2 } }, ws, out()).onlineFeedback).to.deep.equal({ everySteps: 2, db: join(home, 'rlhf.db') });
+      expect(refuse(kind, { out: join(home, 'runs', 'x') })).to.match(/^body\.config\.out:/);
+    }
+    // PPO's reward stays one string, and '#' is no export syntax there (its loader takes the whole path)
+    expect(refuse('ppo', { reward: `${join(home, 'rewards', 'score.mjs')}#score` })).to.match(/^body\.config\.reward: must be sentiment or length/);
+    expect(refuse('ppo', { reward: ['sentiment'] })).to.match(/^body\.config\.reward: must be a rule name/);
+  });
+
   it('refuses prototype keys, deep nesting and NUL bytes, naming the field', () => {
     let deep: Record<string, unknown> = {};
     for (let i = 0; i < 100_000; i++) deep = { a: deep }; // JSON.stringify of it overflows the stack

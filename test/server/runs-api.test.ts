@@ -124,7 +124,7 @@ describe('server: runs API', () => {
   it('documents the runs API in the OpenAPI document', async () => {
     const doc = await (await fetch(`${srv.url}/api/openapi.json`)).json();
     expect(Object.keys(doc.paths)).to.include.members(['/api/runs', '/api/runs/{id}', '/api/runs/{id}/stop', '/api/runs/{id}/resume', '/api/runs/{id}/metrics.csv']);
-    expect(doc.paths['/api/runs'].post.requestBody.content['application/json'].schema.properties.kind.enum).to.deep.equal(['sft', 'train-rm', 'ppo']);
+    expect(doc.paths['/api/runs'].post.requestBody.content['application/json'].schema.properties.kind.enum).to.deep.equal(['sft', 'train-rm', 'ppo', 'grpo', 'rloo']);
     expect(doc.paths['/api/runs'].post['x-min-role']).to.equal('researcher');
   });
 });
