@@ -10,15 +10,35 @@ export interface Pt {
 /**
  * TRL's groups first, in its order; then any other prefix alphabetically; names without a prefix last.
  * 'online' (the online-feedback loop: label counts, reward-model version and accuracy) sits right after
- * objective, because a reward curve only makes sense next to the reward model that produced it.
+ * the rewards, because a reward curve only makes sense next to the reward model that produced it.
+ * PPO's names carry their group (objective/kl, loss/value_avg); most of GRPO's and RLOO's do not (reward,
+ * kl, loss, step_time), so NAMED puts each in the group it belongs to, first in it, and rewards/<name>/*
+ * joins reward: reward and rewards/*, completions/*, clip_ratio/*, kl and entropy with policy/*, loss,
+ * grad_norm and lr with loss/*, num_tokens and step_time with time/*.
  */
-const TRL_GROUPS = ['objective', 'online', 'policy', 'loss', 'val'];
+const TRL_GROUPS = ['objective', 'reward', 'online', 'completions', 'clip_ratio', 'policy', 'loss', 'val'];
+const NAMED: Record<string, string> = {
+  reward: 'reward', reward_std: 'reward', frac_reward_zero_std: 'reward', gold_reward: 'reward',
+  kl: 'policy', entropy: 'policy',
+  loss: 'loss', grad_norm: 'loss', lr: 'loss',
+  num_tokens: 'time', step_time: 'time',
+};
+const PREFIX_GROUP: Record<string, string> = { rewards: 'reward' };
+const NAMED_ORDER = Object.keys(NAMED);
+
+export function groupOf(name: string): string {
+  if (Object.hasOwn(NAMED, name)) return NAMED[name];
+  const i = name.indexOf('/');
+  if (i <= 0) return 'other';
+  const prefix = name.slice(0, i);
+  return Object.hasOwn(PREFIX_GROUP, prefix) ? PREFIX_GROUP[prefix] : prefix;
+}
 
 export function groupMetrics(names: string[]): { group: string; names: string[] }[] {
   const by = new Map<string, string[]>();
-  for (const n of [...names].sort()) {
-    const i = n.indexOf('/');
-    const g = i > 0 ? n.slice(0, i) : 'other';
+  const rankName = (n: string) => (Object.hasOwn(NAMED, n) ? NAMED_ORDER.indexOf(n) : NAMED_ORDER.length);
+  for (const n of [...names].sort((a, b) => rankName(a) - rankName(b) || (a < b ? -1 : a > b ? 1 : 0))) {
+    const g = groupOf(n);
     (by.get(g) ?? by.set(g, []).get(g)!).push(n);
   }
   const rank = (g: string) => (TRL_GROUPS.includes(g) ? TRL_GROUPS.indexOf(g) : g === 'other' ? 1e9 : TRL_GROUPS.length);

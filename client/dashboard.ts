@@ -2,6 +2,7 @@
 // (WebSocket events appended to the page's copy), overlay runs, smooth, switch the x-axis and log scale,
 // download a run's metrics as CSV, read its samples, config and log, stop and resume it. A run with online
 // feedback has its reward-model switches marked on its charts, and its online/* metrics grouped as "online".
+// A GRPO or RLOO run's samples table has a column per reward function and per column its rewards logged.
 // Model text (samples, logs, configs) only ever enters the page through textContent (dom.ts h()).
 import { ChartGrid, runColor } from './dashboard-charts.js';
 import type { RunEventLike, XAxis } from './chart-data.js';
@@ -17,6 +18,15 @@ const TEMPLATES: Record<string, object> = {
   ppo: {
     model: 'data/models/starter', prompts: 'data/prompts/demo.txt', reward: 'sentiment', steps: 100, batchSize: 16, miniBatchSize: 8,
     maxNewTokens: 24, lr: 1e-4, sampleEvery: 5, sampleRows: 4, saveEvery: 25, lora: { rank: 8, alpha: 16, targets: ['attn', 'mlp'] },
+  },
+  // reward is a list; a module in a folder an admin registered may be one (GET /api/reward-modules)
+  grpo: {
+    model: 'data/models/starter', prompts: 'data/prompts/demo.txt', reward: ['sentiment'], steps: 100, promptsPerStep: 4, numGenerations: 8,
+    maxCompletionLength: 24, lr: 1e-4, sampleEvery: 5, sampleRows: 4, saveEvery: 25, lora: { rank: 8, alpha: 16, targets: ['attn', 'mlp'] },
+  },
+  rloo: {
+    model: 'data/models/starter', prompts: 'data/prompts/demo.txt', reward: ['sentiment'], steps: 100, promptsPerStep: 4, numGenerations: 4,
+    maxCompletionLength: 24, lr: 1e-4, sampleEvery: 5, sampleRows: 4, saveEvery: 25, lora: { rank: 8, alpha: 16, targets: ['attn', 'mlp'] },
   },
 };
 const MAX_SAMPLE_ROWS = 200;
@@ -170,10 +180,21 @@ function renderEvents(): void {
   eventsBody.replaceChildren(...eventRows(events));
 }
 
+const samplesHead = h('thead');
 const samplesBody = h('tbody');
+/**
+ * The samples table: step, prompt, completion, reward, gold, then every extra column of the rows shown
+ * (GRPO and RLOO: each reward function's value and the columns reward functions logged), in the order
+ * they first appear. Every cell is text (h() sets textContent): a logged column is model or data text.
+ */
 function renderSamples(): void {
   const num = (v: number | null) => (v === null ? '–' : v.toFixed(3));
-  samplesBody.replaceChildren(...samples.map((s) => h('tr', {}, h('td', {}, String(s.step)), h('td', { class: 'text' }, s.prompt), h('td', { class: 'text' }, s.completion), h('td', {}, num(s.score)), h('td', {}, num(s.gold)))));
+  const cell = (v: string | number | boolean | null | undefined) => (v === null || v === undefined ? '–' : typeof v === 'number' ? String(Number(v.toPrecision(6))) : String(v));
+  const extra = [...new Set(samples.flatMap((s) => Object.keys(s.columns ?? {})))];
+  samplesHead.replaceChildren(h('tr', {}, ...['step', 'prompt', 'completion', 'reward', 'gold'].map((t) => h('th', {}, t)), ...extra.map((c) => h('th', { class: 'column', 'data-column': c }, c))));
+  samplesBody.replaceChildren(...samples.map((s) => h('tr', {},
+    h('td', {}, String(s.step)), h('td', { class: 'text' }, s.prompt), h('td', { class: 'text' }, s.completion), h('td', {}, num(s.score)), h('td', {}, num(s.gold)),
+    ...extra.map((c) => h('td', { class: typeof s.columns?.[c] === 'string' ? 'text column' : 'column' }, cell(s.columns && Object.hasOwn(s.columns, c) ? s.columns[c] : undefined))))));
 }
 
 async function csv(id: string): Promise<void> {
@@ -205,7 +226,7 @@ async function renderDetails(): Promise<void> {
       managed && (r.state === 'stopped' || r.state === 'failed') ? h('button', { id: 'resume', onclick: () => void act('resume') }, 'Resume') : null, ' ',
       h('button', { id: 'csv', onclick: () => void csv(id) }, 'Download metrics (CSV)')),
     h('h3', {}, 'Samples'),
-    h('table', { class: 'samples' }, h('thead', {}, h('tr', {}, ...['step', 'prompt', 'completion', 'reward', 'gold'].map((t) => h('th', {}, t)))), samplesBody),
+    h('table', { class: 'samples' }, samplesHead, samplesBody),
     h('h3', {}, 'Events'),
     h('table', { class: 'events' }, h('thead', {}, h('tr', {}, ...['step', 'event', 'data'].map((t) => h('th', {}, t)))), eventsBody),
     h('h3', {}, 'Config'), h('pre', { id: 'config' }, JSON.stringify(r.config, null, 2)),

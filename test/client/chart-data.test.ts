@@ -7,12 +7,35 @@ describe('client: chart data', () => {
     expect(g).to.deep.equal([
       { group: 'objective', names: ['objective/entropy', 'objective/kl'] },
       { group: 'policy', names: ['policy/clipfrac_avg'] },
-      { group: 'loss', names: ['loss/value_avg'] },
+      { group: 'loss', names: ['lr', 'loss/value_avg'] }, // the learning rate beside the losses, as GRPO's
       { group: 'val', names: ['val/ratio'] },
       { group: 'eval', names: ['eval/loss'] },
       { group: 'train', names: ['train/loss'] },
-      { group: 'other', names: ['episode', 'lr'] },
+      { group: 'other', names: ['episode'] },
     ]);
+  });
+
+  it("groups GRPO's and RLOO's names (most without a prefix) as TRL's: rewards, completions, clipping, kl/entropy, loss, time", () => {
+    // every metric rl/group-rl.ts logs, a reward function's own metric (no prefix) and a gold rule
+    const names = [
+      'reward', 'reward_std', 'rewards/include-word/mean', 'rewards/include-word/std', 'rewards/sentiment/mean', 'rewards/sentiment/std', 'frac_reward_zero_std', 'gold_reward',
+      'completions/mean_length', 'completions/min_length', 'completions/max_length', 'completions/clipped_ratio', 'completions/mean_terminated_length',
+      'clip_ratio/low_mean', 'clip_ratio/low_min', 'clip_ratio/high_mean', 'clip_ratio/high_max', 'clip_ratio/region_mean', 'kl', 'entropy',
+      'loss', 'grad_norm', 'lr', 'num_tokens', 'step_time', 'time/rollout', 'time/reward', 'time/update', 'perf/rollout_tokens_per_sec', 'word_hits',
+    ];
+    const g = groupMetrics([...names].reverse());
+    expect(g.map((x) => x.group)).to.deep.equal(['reward', 'completions', 'clip_ratio', 'policy', 'loss', 'perf', 'time', 'other']);
+    const of = (group: string) => g.find((x) => x.group === group)!.names;
+    expect(of('reward')).to.deep.equal(['reward', 'reward_std', 'frac_reward_zero_std', 'gold_reward', 'rewards/include-word/mean', 'rewards/include-word/std', 'rewards/sentiment/mean', 'rewards/sentiment/std']);
+    expect(of('policy')).to.deep.equal(['kl', 'entropy']);
+    expect(of('loss')).to.deep.equal(['loss', 'grad_norm', 'lr']);
+    expect(of('time')).to.deep.equal(['num_tokens', 'step_time', 'time/reward', 'time/rollout', 'time/update']);
+    expect(of('completions')).to.have.length(5);
+    expect(of('clip_ratio')).to.have.length(5);
+    expect(of('other')).to.deep.equal(['word_hits']);
+    expect(g.flatMap((x) => x.names)).to.have.members(names); // each name once
+    // a GRPO run with online feedback: the reward model's curves right after the rewards
+    expect(groupMetrics(['online/labels', 'kl', 'reward']).map((x) => x.group)).to.deep.equal(['reward', 'online', 'policy']);
   });
 
   it('smooths with a debiased EMA: a constant stays constant, 0 is the identity, gaps stay gaps', () => {
