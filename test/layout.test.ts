@@ -1,7 +1,8 @@
 // The layering rules of the README's Layout section, checked on the imports of every source file, and no
 // import circle anywhere:
 //   backend/ imports nothing of ours; lm/ only backend/; protocol/ nothing at all; client/ only protocol/;
-//   data/ never client/ and never (through anything it imports) tfjs; the trainers never server/ or cli/;
+//   data/ never client/ and never (through anything it imports) tfjs; the trainers (sft/, rl/, reward-models/,
+//   dpo/) never server/ or cli/;
 //   labelers/ (clients of the labeling API) only protocol/ and reward-models/, and no trainer or data/ uses them;
 //   queue/ (a model's samples into the store) never server/, labelers/ or demo/; demo/ (the loop wired end to
 //   end) never cli/ or client/, and nothing below it imports it;
@@ -14,8 +15,8 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
 
 const ROOT = join(import.meta.dirname, '..');
-const FOLDERS = ['backend', 'protocol', 'lm', 'train', 'sft', 'rl', 'reward-models', 'data', 'server', 'client', 'cli', 'labelers', 'queue', 'demo'];
-const TRAINERS = ['train', 'sft', 'rl', 'reward-models'];
+const FOLDERS = ['backend', 'protocol', 'lm', 'train', 'sft', 'rl', 'reward-models', 'dpo', 'data', 'server', 'client', 'cli', 'labelers', 'queue', 'demo'];
+const TRAINERS = ['train', 'sft', 'rl', 'reward-models', 'dpo'];
 
 /** Allowed folders of our own that files of `from` may import (null: any). */
 const ALLOWED: Record<string, string[] | null> = {
@@ -158,6 +159,7 @@ describe('layout: the layering rules hold in code', () => {
       ['rl/online/loop.ts', "import { simulateLabeler } from '../../labelers/simulated-labeler.js';"],
       ['demo/demo.ts', "import { Progress } from '../cli/progress.js';"],
       ['queue/fill-queue.ts', "import { startServer } from '../server/app.js';"],
+      ['dpo/dpo.ts', "import { startServer } from '../server/app.js';"],
     ]);
     const v = violations(files);
     expect(v).to.include("lm/model.ts -> train/adamw.ts: lm/ may import only lm, backend");
@@ -172,6 +174,7 @@ describe('layout: the layering rules hold in code', () => {
     expect(v).to.include('rl/online/loop.ts -> labelers/simulated-labeler.ts: rl/ never imports labelers/');
     expect(v).to.include('demo/demo.ts -> cli/progress.ts: demo/ never imports cli/');
     expect(v).to.include('queue/fill-queue.ts -> server/app.ts: queue/ never imports server/');
-    expect(v).to.have.length(12);
+    expect(v).to.include('dpo/dpo.ts -> server/app.ts: dpo/ never imports server/');
+    expect(v).to.have.length(13);
   });
 });
