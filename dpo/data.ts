@@ -13,7 +13,7 @@
 // maxPromptLength tokens (keep_end; keep_start keeps the first); completions are cut to fit maxLength (and
 // the model's context); a comparison whose prompt leaves no room is dropped, as TRL drops it.
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exportLines, openReader } from '../data/export.js';
 import { applyChatTemplate, ChatMessage, checkMessages } from '../lm/chat-template.js';
@@ -84,6 +84,7 @@ export async function loadDpoData(c: DpoConfig, tok: Tokenizer, nPositions: numb
   }
   if (!snap) {
     const s: DataSnapshot = c.db ? { source: 'db', db: c.db, labelIds: used } : { source: 'files', files: c.data.map((f) => ({ path: f, sha256: sha256File(f) })) };
+    mkdirSync(c.out, { recursive: true });
     writeFileAtomic(snapFile, JSON.stringify(s) + '\n');
   }
   const { train, val } = splitByPrompt(all, c.valFraction, c.seed) as { train: DpoExample[]; val: DpoExample[] };

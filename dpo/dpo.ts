@@ -12,7 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { cpSync, existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { MetricsSink } from '../data/metrics-sink.js';
+import type { MetricsSink, SampleRow } from '../data/metrics-sink.js';
 import { loadCheckpoint, saveCheckpoint, writeFileAtomic } from '../lm/checkpoint.js';
 import { Lora } from '../lm/lora.js';
 import type { GPT } from '../lm/model.js';
@@ -140,16 +140,17 @@ async function train(c: DpoConfig, o: DpoOptions, last: string | null, policy: G
   const evaluate = async (saved: string | null): Promise<boolean> => {
     if (!val.length) return false;
     const sums = emptySums();
-    const rows = [];
+    const rows: SampleRow[] = [];
     let value = 0;
     const chosen = chosenTokens(val);
     for (let i = 0; i < val.length; i += c.evalBatchSize) {
       const xs = val.slice(i, i + c.evalBatchSize);
       const { b, p, refs } = forward(xs, val.length, chosen);
-      const { s, l } = tf.tidy(() => {
+      const [stats, meanLogit, l] = tf.tidy(() => {
         const s = sequenceStats(policy, b);
-        return { s, l: dpoLoss(logpsOf(s), refs, b.lengths, p, loss) };
+        return [s.stats, s.meanLogit, dpoLoss(logpsOf(s), refs, b.lengths, p, loss)];
       });
+      const s: SeqStats = { stats: stats as tf.Tensor2D, meanLogit: meanLogit as tf.Tensor1D };
       value += l.dataSync()[0];
       const r = rowStats(s, b, xs);
       tf.dispose([s.stats, s.meanLogit, l, refs]);
