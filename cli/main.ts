@@ -17,6 +17,7 @@ import { ppoCommand } from './ppo.js';
 import { grpoCommand, rlooCommand } from './group-rl.js';
 import { tokenizerCommand } from './tokenizer.js';
 import { trainRmCommand } from './train-rm.js';
+import { dpoCommand } from './dpo.js';
 import { scoreCommand } from './score.js';
 import { evalRmCommand } from './eval-rm.js';
 import { labelCommand } from './label.js';
@@ -26,7 +27,7 @@ const program = new Command('rlhf')
   .version('0.1.0')
   .showHelpAfterError('(add --help for usage)')
   .exitOverride();
-for (const c of [startCommand(), convertCommand(), demoCommand(), demoSftCommand(), evalCommand(), generateCommand(), initCommand(), mergeCommand(), sftCommand(), ppoCommand(), grpoCommand(), rlooCommand(), trainRmCommand(), scoreCommand(), evalRmCommand(), labelCommand(), tokenizerCommand(), serveCommand(), usersCommand(), tasksCommand(), exportCommand(), importCommand()]) {
+for (const c of [startCommand(), convertCommand(), demoCommand(), demoSftCommand(), evalCommand(), generateCommand(), initCommand(), mergeCommand(), sftCommand(), ppoCommand(), grpoCommand(), rlooCommand(), trainRmCommand(), dpoCommand(), scoreCommand(), evalRmCommand(), labelCommand(), tokenizerCommand(), serveCommand(), usersCommand(), tasksCommand(), exportCommand(), importCommand()]) {
   program.addCommand(c);
 }
 program.commands.forEach(function exit(c: Command) {
