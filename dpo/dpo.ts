@@ -122,7 +122,7 @@ async function train(c: DpoConfig, o: DpoOptions, last: string | null, policy: G
   const evals: Record<string, number>[] = [];
   const bestDir = join(c.out, 'best');
 
-  /** One forward over some examples: per-row stats as numbers and the loss tensor (kept for the caller). */
+  /** The inputs of one forward over some examples: padded rows, their pairs (weighted over `comparisons`), reference log-probs [N]. */
   const forward = (xs: DpoExample[], comparisons: number, chosen: number) => {
     const b = seqBatch(xs, pad);
     const p = pairIndex(xs, b.offsets, b.ids.length, comparisons, chosen);
