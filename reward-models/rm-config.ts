@@ -4,6 +4,7 @@
 import { Type } from '@sinclair/typebox';
 import { dedupeTargets, LoraSchema } from '../lm/lora-config.js';
 import { Default, Nullable, Resolved, resolveConfig, StringEnum } from '../train/config-schema.js';
+import { preferenceOptionsError, RANKING_MODELS, RANKINGS_DESCRIPTION, TIE_POLICIES, TIE_STRENGTH_DESCRIPTION, TIES_DESCRIPTION } from './preference-options.js';
 
 const count = (description: string, def: number, minimum = 1) => Default(Type.Integer({ minimum, description }), def);
 
@@ -31,8 +32,13 @@ export const RmConfigSchema = Type.Object({
   minLrRatio: Default(Type.Number({ minimum: 0, maximum: 1, description: 'final lr as a fraction of lr' }), 0.1),
   weightDecay: Default(Type.Number({ minimum: 0, maximum: 10, description: 'AdamW decoupled weight decay (matrices and embeddings)' }), 0),
   maxGradNorm: Default(Type.Number({ minimum: 0, description: 'global gradient-norm clip; 0 disables' }), 1),
-  // bt-loss.ts's TiePolicy, not imported from there: bt-loss loads tfjs, and the server imports this file
-  ties: Default(StringEnum(['drop', 'equal'], { description: 'how tie labels train: drop leaves them out, equal trains the two scores towards each other' }), 'drop'),
+  // preference-options.ts has no tfjs: the server imports this file
+  ties: Default(StringEnum(TIE_POLICIES, { description: TIES_DESCRIPTION }), 'drop'),
+  tieStrength: Default(Nullable(Type.Number({ minimum: 0, maximum: 1000 }), { description: TIE_STRENGTH_DESCRIPTION }), null),
+  rankings: Default(StringEnum(RANKING_MODELS, { description: RANKINGS_DESCRIPTION }), 'all-pairs'),
+  centerRewardsCoefficient: Default(Nullable(Type.Number({ minimum: 0, maximum: 1000 }), {
+    description: "TRL's center_rewards_coefficient: adds this × the mean over pairs of (r_chosen + r_rejected)² to the loss, pushing rewards towards mean zero (TRL recommends 0.01); null turns it off",
+  }), null),
   margin: Default(Type.Number({ minimum: -100, maximum: 100, description: 'required gap r(chosen) − r(rejected) in the loss −log σ(Δ − margin); a line\'s own "margin" adds to it' }), 0),
   valFraction: Default(Type.Number({ minimum: 0, maximum: 0.9, description: 'fraction of prompts held out for validation (split by a hash of the prompt: no prompt on both sides)' }), 0.1),
   evalEvery: count('validate every this many steps, and at the end of each epoch', 50),
@@ -52,6 +58,9 @@ export class RmConfigError extends Error {}
 export function resolveRmConfig(raw: Record<string, unknown>, source = 'config'): RmConfig {
   const c = resolveConfig(RmConfigSchema, raw, source, RmConfigError);
   if ((c.db !== null) === (c.data.length > 0)) throw new RmConfigError(`${source}: give exactly one of db (a label store) or data (JSONL files)`);
+  const bad = preferenceOptionsError(c);
+  if (bad) throw new RmConfigError(`${source}: ${bad}`);
+  if (c.rankings === 'plackett-luce' && c.margin !== 0) throw new RmConfigError(`${source}: margin applies to rankings all-pairs only (Plackett-Luce has no pair margins), got ${c.margin}`);
   if (c.lora) c.lora = dedupeTargets(c.lora);
   return c;
 }

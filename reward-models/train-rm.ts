@@ -1,6 +1,7 @@
 // Reward-model training, in order: comparisons (store or JSONL) split by prompt; backbone + head (and
 // adapters); AdamW; then for each step: learning rate, a batch of comparisons scored in one forward pass,
-// Bradley-Terry loss, NaN guard, update, metrics; validation with early stopping on accuracy; checkpoints.
+// the preference loss (Bradley-Terry, or a tie model, Plackett-Luce rankings, reward centering: bt-loss.ts),
+// NaN guard, update, metrics; validation with early stopping on accuracy; checkpoints.
 // At the end the best model by validation accuracy is normalised on policy samples and saved as final/.
 // The data order depends only on (seed, epoch), so a resumed run continues exactly as an unbroken one.
 import * as tf from '@tensorflow/tfjs';
@@ -13,7 +14,7 @@ import { Lora } from '../lm/lora.js';
 import { latestCheckpoint, loadOptimizer, openRunFolder, readTrainerState, saveRunCheckpoint } from '../train/run-checkpoint.js';
 import { SafetensorsFile, serializeSafetensors } from '../lm/safetensors.js';
 import { mix } from '../lm/rng.js';
-import { btLoss, buildPairBatch, pairStats, PairStats, usable } from './bt-loss.js';
+import { btLoss, buildPairBatch, pairStats, PairStats, RmLossOptions, usable } from './bt-loss.js';
 import { Comparison, readComparisonsDb, readComparisonsFile, splitByPrompt } from './comparisons.js';
 import { RewardModel, RM_FIELD } from './reward-model.js';
 import { RmConfig } from './rm-config.js';
@@ -81,14 +82,19 @@ function epochOrder(n: number, seed: number, epoch: number): number[] {
   return keys.map((_, i) => i).sort((a, b) => keys[a] - keys[b]);
 }
 
+/** The loss options of a config. */
+export const lossOptions = (c: Pick<RmConfig, 'tieStrength' | 'rankings' | 'centerRewardsCoefficient'>): RmLossOptions => ({ tieStrength: c.tieStrength, rankings: c.rankings, centerRewardsCoefficient: c.centerRewardsCoefficient });
+
+type LossConfig = Pick<RmConfig, 'ties' | 'margin' | 'tieStrength' | 'rankings' | 'centerRewardsCoefficient'>;
+
 /** Scores all completions of the comparisons and returns loss and pair statistics (no gradients). */
-export async function evaluateRm(rm: RewardModel, cs: Comparison[], ties: RmConfig['ties'], margin: number, batchSize: number): Promise<EvalResult> {
+export async function evaluateRm(rm: RewardModel, cs: Comparison[], c: LossConfig, batchSize: number): Promise<EvalResult> {
   const flat = cs.flatMap((c) => c.completions.map((t) => [c.prompt, t] as const));
   const raw = await rm.scoreRaw(flat.map((f) => f[0]), flat.map((f) => f[1]), batchSize);
   const offsets: number[] = [];
   cs.reduce((o, c) => (offsets.push(o), o + c.completions.length), 0);
-  const b = buildPairBatch(cs, offsets, raw.length, ties, margin);
-  const loss = b.winner.length ? tf.tidy(() => btLoss(tf.tensor1d(raw), b).dataSync()[0]) : NaN;
+  const b = buildPairBatch(cs, offsets, raw.length, c.ties, c.margin);
+  const loss = b.winner.length ? tf.tidy(() => btLoss(tf.tensor1d(raw), b, lossOptions(c)).dataSync()[0]) : NaN;
   const s = pairStats(raw, b);
   return {
     loss, accuracy: s.total ? s.correct / s.total : NaN, margin: s.total ? s.marginSum / s.total : NaN,
@@ -106,6 +112,7 @@ export async function trainRewardModel(c: RmConfig, resume: boolean, hooks: RmHo
   const key = (x: Comparison) => JSON.stringify([x.prompt, x.completions, x.ranking]);
   const all = (await loadComparisons(c)).filter((x) => usable(x, c.ties)).map(canonical).map((x) => [key(x), x] as const)
     .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([, x]) => x);
+  if (c.rankings === 'plackett-luce' && all.some((x) => x.ranking && x.margin)) throw new Error('rankings plackett-luce takes no margins, and the data holds lines with a "margin" (use rankings all-pairs)');
   const { train, val } = splitByPrompt(all, c.valFraction, c.seed);
   if (!train.length) throw new Error(`no training comparisons (${all.length} usable in total, ${val.length} went to validation)`);
   writeFileAtomic(cfgFile, JSON.stringify(c, null, 2) + '\n');
@@ -128,11 +135,12 @@ export async function trainRewardModel(c: RmConfig, resume: boolean, hooks: RmHo
   const total = perEpoch * c.epochs;
   const bestDir = join(c.out, 'best');
   const sink = hooks.sink;
-  sink?.event(step, 'data', { train: train.length, val: val.length, steps: total });
+  const ties = (xs: Comparison[]) => xs.filter((x) => !x.ranking).length; // 0 under ties: drop, which leaves them out
+  sink?.event(step, 'data', { train: train.length, val: val.length, steps: total, ties: c.ties, trainTies: ties(train), valTies: ties(val) });
 
   const validate = async (): Promise<boolean> => {
     if (!val.length) return false;
-    const e = await evaluateRm(rm, val, c.ties, c.margin, c.scoreBatchSize);
+    const e = await evaluateRm(rm, val, c, c.scoreBatchSize);
     sink?.metrics(step, { 'eval/loss': e.loss, 'eval/accuracy': e.accuracy, 'eval/margin': e.margin, 'eval/reward_min': e.rewardMin, 'eval/reward_mean': e.rewardMean, 'eval/reward_max': e.rewardMax });
     if (e.accuracy > st.bestAccuracy) {
       st = { bestAccuracy: e.accuracy, bestStep: step, badEvals: 0 };
@@ -210,7 +218,7 @@ function trainBatch(
     const { ids, mask, lengths } = RewardModel.pad(seqs, rm.backbone.config.eosTokenId);
     const r = rm.rewards(ids, mask, lengths);
     rewards = tf.keep(r);
-    return btLoss(r, pairs);
+    return btLoss(r, pairs, lossOptions(c));
   }, [...trainable.values()]));
   const where = lastSaved ? `; the last good checkpoint is ${lastSaved}` : '; no checkpoint was written';
   try {
