@@ -50,6 +50,8 @@ export interface DpoData {
   val: DpoExample[];
   /** Labels read and left out: ties (ties: drop) and comparisons whose prompt fills maxLength. */
   dropped: { ties: number; tooLong: number };
+  /** Tie labels kept (every ties option but drop), in train and val together. */
+  ties: number;
 }
 
 export const SNAPSHOT_FILE = 'data-snapshot.json';
@@ -65,16 +67,18 @@ export async function loadDpoData(c: DpoConfig, tok: Tokenizer, nPositions: numb
   const snap = resume && existsSync(snapFile) ? (JSON.parse(readFileSync(snapFile, 'utf8')) as DataSnapshot) : null;
   const raws: Iterable<RawComparison> = c.db ? storeComparisons(c.db, snap?.source === 'db' ? new Set(snap.labelIds) : null) : fileComparisons(c.data, tok, snap);
   const dropped = { ties: 0, tooLong: 0 };
+  let ties = 0;
   const all: DpoExample[] = [];
   const used: number[] = [];
   for (const r of raws) {
-    if (!r.ranking) { // ties: drop is the only option so far (tie-aware losses come as more `ties` values)
+    if (!r.ranking && c.ties === 'drop') {
       dropped.ties++;
       continue;
     }
     const e = tokenize(r, tok, c, nPositions);
     if (!e) dropped.tooLong++;
     else {
+      if (!e.ranking) ties++;
       all.push(e);
       if (r.labelId !== undefined) used.push(r.labelId);
     }
@@ -89,7 +93,7 @@ export async function loadDpoData(c: DpoConfig, tok: Tokenizer, nPositions: numb
   }
   const { train, val } = splitByPrompt(all, c.valFraction, c.seed) as { train: DpoExample[]; val: DpoExample[] };
   if (!train.length) throw new DpoDataError(`no training comparisons (${all.length} usable in total, ${val.length} went to validation; ${dropped.ties} ties and ${dropped.tooLong} too long were left out)`);
-  return { train, val, dropped };
+  return { train, val, dropped, ties };
 }
 
 /** The store's labels as comparisons, streamed from a read-only connection; only `only`'s label ids when given. */

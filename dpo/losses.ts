@@ -11,13 +11,23 @@
 // A comparison weighs 1 in the mean and its pairs share that weight (a ranking of K gives K(K−1)/2 pairs,
 // InstructGPT's weighting, as the reward model trains): with pairs only, the loss is TRL's mean over pairs.
 // The optional SFT term (RPO, TRL 0.x's rpo_alpha) adds α times the NLL of the chosen (top-ranked)
-// completions, a mean over their tokens.
-// Extending: a tie-aware model (Rao-Kupper, Davidson) is another per-pair function of Δ for pairs marked as
-// ties; Plackett-Luce is a per-comparison function of its completions' scores in ranking order. Both read
-// the same `scores`, so they slot in beside PAIR_LOSSES without touching the loop.
+// completions, a mean over their tokens (a tie has no chosen completion).
+// Ties and rankings (the `ties` and `rankings` options, reward-models/preference-options.ts):
+//   ties equal        a tied pair adds −½ log σ(βΔ) − ½ log σ(−βΔ) (the target-½ sigmoid train-rm's equal
+//                     uses; the same under robust and cDPO, whose smoothed target of ½ is ½), or Δ² under
+//                     ipo (IPO's target for a preference probability of ½); preferences keep lossType's
+//   davidson,         every pair is the negative log-likelihood of its outcome at d = βΔ under the tie
+//   rao-kupper        model (reward-models/tie-models.ts): preferences −log P(w ≻ l), ties −log P(w ~ l).
+//                     This is DPO-D / DPO-RK of Chen et al. (2024); for lossType sigmoid or sigmoid_norm
+//   plackett-luce     a ranking's loss is −log P_PL(τ) of its implicit rewards β·s (the DPO paper's
+//                     appendix A.3) times the comparison's weight, instead of its pairs' losses; = sigmoid
+//                     for K = 2 (reward-models/plackett-luce.ts)
 import * as tf from '@tensorflow/tfjs';
 import { comparisonPairs } from '../reward-models/comparisons.js';
-import type { LossType } from './config.js';
+import { plackettLuceLoss, RankedRows } from '../reward-models/plackett-luce.js';
+import { isTieModel, RankingModel, tieNu, TiePolicy } from '../reward-models/preference-options.js';
+import { equalTieLoss, tieNll, winNll } from '../reward-models/tie-models.js';
+import type { DpoConfig, LossType } from './config.js';
 import type { DpoExample } from './data.js';
 
 export interface LossParams {
@@ -25,37 +35,60 @@ export interface LossParams {
   beta: number;
   labelSmoothing: number;
   rpoAlpha: number | null;
+  /** Absent: drop (no ties may reach the loss) and all-pairs. */
+  ties?: TiePolicy;
+  tieStrength?: number | null;
+  rankings?: RankingModel;
 }
 
-/** The pairs of a forward pass: rows of the winner and loser, and each pair's share of the window's mean. */
+/** The loss parameters of a config. */
+export function lossParams(c: Pick<DpoConfig, 'lossType' | 'beta' | 'labelSmoothing' | 'rpoAlpha' | 'ties' | 'tieStrength' | 'rankings'>): LossParams {
+  return { lossType: c.lossType, beta: c.beta, labelSmoothing: c.labelSmoothing, rpoAlpha: c.rpoAlpha, ties: c.ties, tieStrength: c.tieStrength, rankings: c.rankings };
+}
+
+/**
+ * The pairs of a forward pass: the preference pairs (rows of the winner and loser, each pair's share of the
+ * window's mean under all-pairs; the metrics read these), the tied pairs, and each ranking for Plackett-Luce.
+ */
 export interface PairIndex {
   /** Rows (completions) in the forward pass. */
   n: number;
   winner: number[];
   loser: number[];
   weight: number[];
+  /** Tied pairs: their two rows and their share of the window's mean (absent: none). */
+  ties?: { a: number[]; b: number[]; weight: number[] };
+  /** Each ranking's rows best first, with its comparison's share of the window's mean (absent: none). */
+  rankings?: RankedRows[];
   /** Per row: its share of the window's chosen tokens (the RPO mean), 0 for rows that are not chosen. */
   chosenWeight: number[];
 }
 
 /**
- * Pairs of examples whose completions sit at rows offsets[i] ..: every ordered pair of each ranking, weighted
- * 1 / (pairs of its comparison) / `comparisons` (the whole accumulation window, so that the micro-batches'
- * losses add up to the window's mean); the top-ranked completion's tokens weighted 1 / `chosenTokens`.
+ * Pairs of examples whose completions sit at rows offsets[i] ..: every ordered pair of each ranking (or
+ * unordered pair of a tie), weighted 1 / (pairs of its comparison) / `comparisons` (the whole accumulation
+ * window, so that the micro-batches' losses add up to the window's mean), and each ranking whole, weighted
+ * 1 / `comparisons`; the top-ranked completion's tokens weighted 1 / `chosenTokens`.
  */
 export function pairIndex(examples: DpoExample[], offsets: number[], n: number, comparisons: number, chosenTokens: number): PairIndex {
-  const p: PairIndex = { n, winner: [], loser: [], weight: [], chosenWeight: new Array(n).fill(0) };
+  const p: PairIndex = { n, winner: [], loser: [], weight: [], ties: { a: [], b: [], weight: [] }, rankings: [], chosenWeight: new Array(n).fill(0) };
   examples.forEach((e, i) => {
-    if (!e.ranking) throw new Error(`${e.where}: a tie reached the DPO loss (ties: drop leaves them out)`);
     const pairs = comparisonPairs(e);
     for (const q of pairs) {
-      p.winner.push(offsets[i] + q.winner);
-      p.loser.push(offsets[i] + q.loser);
-      p.weight.push(1 / pairs.length / comparisons);
+      const [w, l, share] = [offsets[i] + q.winner, offsets[i] + q.loser, 1 / pairs.length / comparisons];
+      if (q.tie) (p.ties!.a.push(w), p.ties!.b.push(l), p.ties!.weight.push(share));
+      else (p.winner.push(w), p.loser.push(l), p.weight.push(share));
     }
+    if (!e.ranking) return;
+    p.rankings!.push({ rows: e.ranking.map((k) => offsets[i] + k), weight: 1 / comparisons });
     p.chosenWeight[offsets[i] + e.ranking[0]] = chosenTokens > 0 ? 1 / chosenTokens : 0;
   });
   return p;
+}
+
+/** Tokens of the examples' chosen (top-ranked) completions, the RPO term's mean; a tie has none. */
+export function chosenTokenCount(xs: DpoExample[]): number {
+  return xs.reduce((a, e) => a + (e.ranking ? e.completionIds[e.ranking[0]].length : 0), 0);
 }
 
 /** log σ(x) = −softplus(−x), stable for large |x|, from kernels every backend has. */
@@ -96,13 +129,34 @@ export const PAIR_LOSSES: Record<LossType, (d: tf.Tensor1D, beta: number, eps: n
   sigmoid_norm: (d, beta) => tf.neg(logSigmoid(tf.mul(beta, d))),
 };
 
+/** [P] the loss of each tied pair from its margin Δ [P] (either order: every form is even in Δ). */
+function tieLoss(d: tf.Tensor1D, o: LossParams): tf.Tensor {
+  const ties = o.ties ?? 'drop';
+  if (isTieModel(ties)) return tieNll(tf.mul(o.beta, d), ties, tieNu(ties, o.tieStrength ?? null));
+  if (ties === 'equal') return o.lossType === 'ipo' ? tf.square(d) : equalTieLoss(tf.mul(o.beta, d));
+  throw new Error(`a tie reached the DPO loss under ties ${ties}`);
+}
+
 /**
- * The weighted loss of one forward pass: Σ_p w_p ℓ(Δ_p), plus α · NLL of the chosen completions under RPO.
- * logps, refLogps [N] summed over each completion's tokens. Call inside tf.tidy (or variableGrads).
+ * The weighted loss of one forward pass: Σ_p w_p ℓ(Δ_p) over the preference pairs (or, under Plackett-Luce,
+ * Σ_c w_c · −log P_PL(τ_c) over the rankings), plus Σ_t w_t ℓ_tie(Δ_t) over the tied pairs, plus α · NLL
+ * of the chosen completions under RPO. logps, refLogps [N] summed over each completion's tokens. Call
+ * inside tf.tidy (or variableGrads).
  */
 export function dpoLoss(logps: tf.Tensor1D, refLogps: tf.Tensor1D, lengths: number[], p: PairIndex, o: LossParams): tf.Scalar {
-  const d = pairMargins(scores(logps, refLogps, lengths, o.lossType), p);
-  let loss = tf.sum(tf.mul(PAIR_LOSSES[o.lossType](d, o.beta, o.labelSmoothing), tf.tensor1d(p.weight)));
+  const s = scores(logps, refLogps, lengths, o.lossType); //        [N]
+  const ties = o.ties ?? 'drop';
+  let loss: tf.Tensor = tf.scalar(0);
+  if (o.rankings === 'plackett-luce') loss = plackettLuceLoss(tf.mul(o.beta, s) as tf.Tensor1D, p.rankings ?? [], p.n);
+  else if (p.winner.length) {
+    const d = pairMargins(s, p); //                                  [P]
+    const per = isTieModel(ties) ? winNll(tf.mul(o.beta, d), ties, tieNu(ties, o.tieStrength ?? null)) : PAIR_LOSSES[o.lossType](d, o.beta, o.labelSmoothing);
+    loss = tf.sum(tf.mul(per, tf.tensor1d(p.weight)));
+  }
+  if (p.ties?.a.length) {
+    const d = pairMargins(s, { n: p.n, winner: p.ties.a, loser: p.ties.b }); // [T]
+    loss = tf.add(loss, tf.sum(tf.mul(tieLoss(d, o), tf.tensor1d(p.ties.weight))));
+  }
   if (o.rpoAlpha) loss = tf.add(loss, tf.mul(o.rpoAlpha, tf.neg(tf.sum(tf.mul(logps, tf.tensor1d(p.chosenWeight))))));
   return loss as tf.Scalar;
 }
