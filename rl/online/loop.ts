@@ -8,15 +8,13 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { MetricsSink } from '../../data/metrics-sink.js';
 import { MANAGED_ENV } from '../../data/sqlite-sink.js';
-import { Store } from '../../data/store.js';
-import { taskTurns } from '../../data/task-messages.js';
 import { currentBackend } from '../../backend/backend.js';
 import { writeFileAtomic } from '../../lm/checkpoint.js';
 import { GPT } from '../../lm/model.js';
-import { sampleTasks } from '../../lm/sample-tasks.js';
 import { Tokenizer } from '../../lm/tokenizer.js';
 import { OnlineFeedbackConfig } from './config.js';
-import { loadPromptRecords, PromptRecord, subSeed } from '../prompts.js';
+import { TaskSender } from './task-sender.js';
+import { subSeed } from '../prompts.js';
 import { rewardModelSource, RewardSource } from '../reward-source.js';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'rlhf.js');
@@ -34,13 +32,12 @@ interface OnlineState {
 }
 
 export class OnlineFeedback {
-  private readonly store: Store;
+  private readonly tasks: TaskSender;
   private readonly stateFile: string;
   private state: OnlineState = { version: 0, labelsAtRefresh: 0, current: null, accuracy: null, tasksSent: 0 };
   private child: ChildProcess | null = null;
   private pending: string | null = null;
   private closed = false;
-  private readonly prompts: PromptRecord[];
 
   constructor(
     private readonly cfg: OnlineFeedbackConfig,
@@ -48,10 +45,7 @@ export class OnlineFeedback {
     private readonly sink: MetricsSink | undefined,
     resume: boolean,
   ) {
-    this.store = new Store(cfg.db);
-    // conversations are rendered with the policy's chat template (its folder's tokenizer); their tasks
-    // carry the messages too, so labelers see the turns
-    this.prompts = loadPromptRecords(run.prompts, existsSync(join(run.model, 'tokenizer.json')) ? Tokenizer.load(run.model) : undefined);
+    this.tasks = new TaskSender(cfg, run);
     mkdirSync(run.out, { recursive: true });
     this.stateFile = join(run.out, 'online-state.json');
     if (resume && existsSync(this.stateFile)) {
@@ -64,21 +58,13 @@ export class OnlineFeedback {
 
   /** Preference labels (rankings; ties and skips carry none) in the store. */
   labels(): number {
-    return this.store.db.prepare("SELECT count(*) FROM labels WHERE kind = 'ranking'").pluck().get() as number;
+    return this.tasks.store.db.prepare("SELECT count(*) FROM labels WHERE kind = 'ranking'").pluck().get() as number;
   }
 
   /** After a PPO iteration: maybe send tasks, maybe start a refresh, and log the loop's metrics. */
   async onStep(step: number, policy: GPT, tok: Tokenizer): Promise<void> {
     if (step % this.cfg.everySteps === 0) {
-      const n = this.cfg.prompts;
-      const start = ((step / this.cfg.everySteps) * n) % this.prompts.length;
-      const chosen = Array.from({ length: n }, (_, i) => this.prompts[(start + i) % this.prompts.length]);
-      const tasks = await sampleTasks(policy, tok, chosen.map((r) => r.prompt), { k: this.cfg.k, maxNewTokens: this.cfg.maxNewTokens, temperature: this.cfg.temperature, topP: 1, seed: subSeed(this.run.seed, step, 7), batch: 32 });
-      // Completions name their run when it is recorded in this store (the column references runs).
-      const known = this.store.db.prepare('SELECT 1 FROM runs WHERE id = ?').get(this.run.id) !== undefined;
-      const ids = this.store.addTasks(tasks.map((t, i) => ({
-        prompt: t.prompt, messages: taskTurns(chosen[i].messages), source: `run:${this.run.id}`, completions: t.completions.map((c) => ({ ...c, model: this.run.model, step, ...(known ? { runId: this.run.id } : {}) })),
-      })));
+      const ids = await this.tasks.send(policy, tok, { batch: step / this.cfg.everySteps, step, seed: subSeed(this.run.seed, step, 7), model: this.run.model });
       this.state.tasksSent += ids.length;
       this.sink?.event(step, 'feedback-tasks', { added: ids.length, total: this.state.tasksSent });
       this.save();
@@ -151,6 +137,6 @@ export class OnlineFeedback {
   close(): void {
     this.closed = true;
     this.child?.kill('SIGTERM');
-    this.store.close();
+    this.tasks.close();
   }
 }

@@ -78,14 +78,20 @@ describe('cli dpo', function () {
     const dir = tempDir();
     const data = join(dir, 'prefs.jsonl');
     whaleData(data, 8);
+    const both = join(dir, 'both.json');
+    writeFileSync(both, JSON.stringify({ db: join(dir, 'rlhf.db'), data: [data] }));
     const cases: [string[], RegExp][] = [
       [['--data', data, '--loss-type', 'kto'], /--loss-type/],
-      [['--data', data, '--db', join(dir, 'rlhf.db')], /flags: give exactly one of db \(a label store\) or data/],
+      [['--config', both], /both\.json: give exactly one of db \(a label store\) or data/],
       [[], /flags: give exactly one of db/],
       [['--data', data, '--label-smoothing', '0.1', '--loss-type', 'hinge'], /labelSmoothing applies to lossType sigmoid and robust only, not hinge/],
       [['--data', data, '--reference', 'adapter-off'], /reference adapter-off needs lora/],
       [['--data', data, '--beta', '0'], /--beta <x>' argument '0' is invalid\. expected a number in \(0, 1000\]/],
       [['--db', join(dir, 'missing.db')], /missing\.db: no such store/],
+      // online iterative DPO: its block is checked like the rest, naming the field
+      [['--data', data, '--online-feedback'], /onlineFeedback\.db is required/],
+      [['--db', join(dir, 'rlhf.db'), '--online-feedback'], /onlineFeedback\.promptFile is required/],
+      [['--db', join(dir, 'rlhf.db'), '--online-prompt-file', data, '--online-k', '1'], /--online-k <n>' argument '1' is invalid/],
     ];
     for (const [extra, want] of cases) {
       const r = rlhf('dpo', '--model', model, '--out', join(dir, 'x'), ...extra);
