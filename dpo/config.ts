@@ -9,6 +9,7 @@
 // micro-batches; an epoch is one pass over the training comparisons in a seeded order.
 import { Type } from '@sinclair/typebox';
 import { dedupeTargets, LoraSchema } from '../lm/lora-config.js';
+import { preferenceOptionsError, RANKING_MODELS, RANKINGS_DESCRIPTION, TIE_POLICIES, TIE_STRENGTH_DESCRIPTION } from '../reward-models/preference-options.js';
 import { Default, Nullable, Resolved, resolveConfig, StringEnum } from '../train/config-schema.js';
 import { DpoOnlineFeedbackSchema } from './online-config.js';
 
@@ -17,8 +18,10 @@ const real = (def: number, lo: number, hi: number, description: string) => Defau
 
 export const LOSS_TYPES = ['sigmoid', 'ipo', 'hinge', 'robust', 'sigmoid_norm'] as const;
 export type LossType = (typeof LOSS_TYPES)[number];
-/** How tie labels train. Only drop for now; tie-aware models (Rao-Kupper, Davidson) come as more values. */
-export const TIE_OPTIONS = ['drop'] as const;
+/** How tie labels train (reward-models/preference-options.ts; the losses in dpo/losses.ts). */
+export const TIE_OPTIONS = TIE_POLICIES;
+/** The losses that are a Bradley-Terry likelihood of βΔ, which the tie models and Plackett-Luce replace. */
+export const LIKELIHOOD_LOSSES: readonly LossType[] = ['sigmoid', 'sigmoid_norm'];
 export const REFERENCES = ['auto', 'adapter-off', 'copy', 'none'] as const;
 
 export const DpoConfigSchema = Type.Object({
@@ -40,7 +43,11 @@ export const DpoConfigSchema = Type.Object({
   maxLength: Default(Nullable(Type.Integer({ minimum: 2 }), { description: "most tokens of prompt + completion (the completion is cut); null: the model's context" }), 1024),
   maxPromptLength: Default(Nullable(Type.Integer({ minimum: 1 }), { description: 'most prompt tokens (cut by truncationMode); null: no limit of its own' }), 512),
   truncationMode: Default(StringEnum(['keep_end', 'keep_start'] as const, { description: 'which end of a long prompt is kept' }), 'keep_end'),
-  ties: Default(StringEnum(TIE_OPTIONS, { description: 'how tie labels train: drop leaves them out' }), 'drop'),
+  ties: Default(StringEnum(TIE_OPTIONS, {
+    description: 'how tie labels train: drop leaves them out; equal trains the tied implicit rewards towards each other (−½ log σ(βΔ) − ½ log σ(−βΔ); Δ² under ipo); davidson and rao-kupper train every pair as the likelihood of its outcome (win, tie, loss) at βΔ (DPO-D, DPO-RK of Chen et al. 2024; lossType sigmoid or sigmoid_norm)',
+  }), 'drop'),
+  tieStrength: Default(Nullable(Type.Number({ minimum: 0, maximum: 1000 }), { description: TIE_STRENGTH_DESCRIPTION }), null),
+  rankings: Default(StringEnum(RANKING_MODELS, { description: `${RANKINGS_DESCRIPTION}, on the implicit rewards β × log-ratio (lossType sigmoid or sigmoid_norm)` }), 'all-pairs'),
   lr: real(1e-6, 0, 10, "peak learning rate of AdamW (TRL's default, for large pretrained models; LoRA or a starter-sized model wants far more, e.g. 1e-4 to 1e-3)"),
   lrSchedule: Default(StringEnum(['linear', 'constant', 'cosine'] as const, { description: 'after warm-up: linear decay to 0 (TrainingArguments default), constant, or cosine to 0' }), 'linear'),
   warmupSteps: integer(0, 0, 'optimizer steps of linear warm-up from 0 to lr'),
@@ -80,6 +87,16 @@ export function resolveDpoConfig(raw: Record<string, unknown>, source = 'config'
   if (c.labelSmoothing > 0 && c.lossType !== 'sigmoid' && c.lossType !== 'robust') {
     throw new DpoConfigError(`${source}: labelSmoothing applies to lossType sigmoid and robust only, not ${c.lossType}`);
   }
+  const bad = preferenceOptionsError(c);
+  if (bad) throw new DpoConfigError(`${source}: ${bad}`);
+  const likelihood = LIKELIHOOD_LOSSES.includes(c.lossType) && c.labelSmoothing === 0;
+  if ((c.ties === 'davidson' || c.ties === 'rao-kupper') && !likelihood) {
+    throw new DpoConfigError(`${source}: ties ${c.ties} replaces the Bradley-Terry likelihood of lossType sigmoid or sigmoid_norm (labelSmoothing 0), not ${c.lossType}${c.labelSmoothing ? ` with labelSmoothing ${c.labelSmoothing}` : ''}`);
+  }
+  if (c.rankings === 'plackett-luce' && !likelihood) {
+    throw new DpoConfigError(`${source}: rankings plackett-luce replaces the Bradley-Terry likelihood of lossType sigmoid or sigmoid_norm (labelSmoothing 0), not ${c.lossType}${c.labelSmoothing ? ` with labelSmoothing ${c.labelSmoothing}` : ''}`);
+  }
+  if (c.ties === 'equal' && c.lossType === 'hinge') throw new DpoConfigError(`${source}: ties equal has no hinge form (SLiC has no target for a tie); use lossType sigmoid, robust, ipo or sigmoid_norm, or ties drop`);
   if (c.reference === 'adapter-off' && !c.lora) throw new DpoConfigError(`${source}: reference adapter-off needs lora (without adapters there is nothing to switch off; use copy)`);
   if (c.maxLength !== null && c.maxPromptLength !== null && c.maxPromptLength >= c.maxLength) {
     throw new DpoConfigError(`${source}: maxPromptLength (${c.maxPromptLength}) must be less than maxLength (${c.maxLength}), leaving room for the completion`);

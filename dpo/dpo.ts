@@ -24,7 +24,7 @@ import { loadOptimizer, openRunFolder, readTrainerState, saveRunCheckpoint } fro
 import { DpoConfig, referenceOf } from './config.js';
 import { DpoExample, loadDpoData } from './data.js';
 import { seqBatch, SeqStats, sequenceStats } from './forward.js';
-import { dpoLoss, pairIndex } from './losses.js';
+import { chosenTokenCount, dpoLoss, lossParams, pairIndex } from './losses.js';
 import { addPairs, emptySums, pairMetrics, PairSums, sampleRow } from './metrics.js';
 import { attachReference } from './reference.js';
 
@@ -98,12 +98,12 @@ async function train(c: DpoConfig, o: DpoOptions, last: string | null, policy: G
   const sink = o.sink;
   const pad = tok.eosId ?? 0;
   // 2. data, and the schedule it gives
-  const { train, val, dropped } = await loadDpoData(c, tok, policy.config.nPositions, Boolean(last));
+  const { train, val, dropped, ties } = await loadDpoData(c, tok, policy.config.nPositions, Boolean(last));
   writeFileAtomic(join(c.out, 'dpo-config.json'), JSON.stringify(c, null, 2) + '\n');
   const perStep = c.batchSize * c.gradientAccumulationSteps;
   const perEpoch = Math.ceil(train.length / perStep);
   const total = perEpoch * c.epochs;
-  sink?.event(0, 'data', { train: train.length, val: val.length, droppedTies: dropped.ties, droppedTooLong: dropped.tooLong, steps: total });
+  sink?.event(0, 'data', { train: train.length, val: val.length, ties, droppedTies: dropped.ties, droppedTooLong: dropped.tooLong, steps: total });
 
   // 3. reference log-probabilities, before any update
   const kind = referenceOf(c);
@@ -122,8 +122,8 @@ async function train(c: DpoConfig, o: DpoOptions, last: string | null, policy: G
     sink?.event(st.step, 'resume', { from: last });
   }
   const rpo = c.rpoAlpha !== null;
-  const loss = { lossType: c.lossType, beta: c.beta, labelSmoothing: c.labelSmoothing, rpoAlpha: c.rpoAlpha };
-  const chosenTokens = (xs: DpoExample[]) => xs.reduce((a, e) => a + e.completionIds[e.ranking![0]].length, 0);
+  const loss = lossParams(c);
+  const chosenTokens = chosenTokenCount;
   const where = (saved: string | null) => (saved ? `; the last good checkpoint is ${saved}` : '; no checkpoint was written');
   const history: Record<string, number>[] = [];
   const evals: Record<string, number>[] = [];
@@ -162,7 +162,7 @@ async function train(c: DpoConfig, o: DpoOptions, last: string | null, policy: G
       const r = rowStats(s, b, xs);
       tf.dispose([s.stats, s.meanLogit, l, refs]);
       addPairs(sums, r, p, c.beta);
-      xs.forEach((e, j) => rows.length < c.sampleRows && rows.push(sampleRow(e, e.completionIds.map((_, k) => c.beta * (r.logp[b.offsets[j] + k] - r.ref[b.offsets[j] + k])))));
+      xs.forEach((e, j) => e.ranking && rows.length < c.sampleRows && rows.push(sampleRow(e, e.completionIds.map((_, k) => c.beta * (r.logp[b.offsets[j] + k] - r.ref[b.offsets[j] + k])))));
     }
     const m = { ...pairMetrics(sums, 'eval/', value, rpo), 'eval/num_tokens': st.numTokens };
     sink?.metrics(st.step, m);
