@@ -1,10 +1,10 @@
 // DPO with ties and rankings (dpo/losses.ts under the ties and rankings options): values worked out by hand
 // in float64 from the strength forms (Chen et al. 2024; the DPO paper's Plackett-Luce), gradients against
 // central differences, the pair index of ties and rankings, Plackett-Luce = sigmoid at K = 2, the config's
-// rules, and each option through the loader and the whole loop on a tiny JSONL with ties and rankings of 3.
+// rules, and each option through the loader and the whole loop on tiny data with ties and rankings of 3
+// (JSONL, and once a label store).
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveDpoConfig } from '../../dpo/config.js';
 import type { DpoExample } from '../../dpo/data.js';
@@ -15,6 +15,7 @@ import { MemorySink } from '../../data/metrics-sink.js';
 import { DEFAULT_TIE_STRENGTH } from '../../reward-models/preference-options.js';
 import { tempDir, useBackend } from '../helpers.js';
 import { smallTokenizer, tinyCheckpoint } from '../lm/fixtures.js';
+import { tiedItems, tiedJsonl, tiedStore } from '../reward-models/tied-fixtures.js';
 
 const ex = (ranking: number[] | null, lens: number[]): DpoExample => ({
   prompt: 'p', completions: lens.map((_, i) => `c${i}`), ranking, where: 't', promptIds: [1], completionIds: lens.map((l) => new Array(l).fill(2)),
@@ -136,30 +137,19 @@ describe('dpo/losses: ties and rankings', () => {
   });
 });
 
-/** 40 comparisons a tiny model can learn: rankings of 3 (whale > boat > sea, every 4th), ties between two sea lines (every 3rd), else pairs. */
-function tiedData(file: string): { ties: number; rankings: number } {
-  const lines: string[] = [];
-  let [ties, rankings] = [0, 0];
-  for (let i = 0; i < 40; i++) {
-    const w = ['ship', 'deck', 'rope', 'mast', 'wind'][i % 5];
-    if (i % 3 === 1) (ties++, lines.push(JSON.stringify({ prompt: `Prompt ${i}:`, completions: [` sea ${w}`, ` sea old ${w}`], kind: 'tie', ranking: null })));
-    else if (i % 4 === 0) (rankings++, lines.push(JSON.stringify({ prompt: `Prompt ${i}:`, completions: [` sea ${w}`, ` whale ${w}`, ` boat ${w}`], kind: 'ranking', ranking: [1, 2, 0] })));
-    else lines.push(JSON.stringify({ prompt: `Prompt ${i}:`, chosen: ` whale ${w} night`, rejected: ` sea ${w} cold` }));
-  }
-  writeFileSync(file, lines.join('\n') + '\n');
-  return { ties, rankings };
-}
-
 describe('dpo: ties and rankings through the loader and the loop', function () {
   this.timeout(300_000);
   before(useBackend);
   let model: string;
   let data: string;
-  let counts: { ties: number; rankings: number };
+  let db: string;
+  const counts = { ties: tiedItems().filter((x) => x.tie).length };
   before(async () => {
     model = await tinyCheckpoint(17);
     data = join(tempDir(), 'tied.jsonl');
-    counts = tiedData(data);
+    tiedJsonl(data);
+    db = join(tempDir(), 'tied.db');
+    tiedStore(db);
   });
   const config = (over: Record<string, unknown>) => resolveDpoConfig({
     model, data: [data], out: join(tempDir('rlhf-dpo-ties-'), 'run'), lr: 3e-3, epochs: 2, batchSize: 4, gradientAccumulationSteps: 2, loggingSteps: 1, evalEvery: 2, valFraction: 0.2, sampleRows: 4, ...over,
@@ -185,12 +175,13 @@ describe('dpo: ties and rankings through the loader and the loop', function () {
     ['equal under ipo', { ties: 'equal', lossType: 'ipo', beta: 0.5 }],
     ['davidson', { ties: 'davidson' }],
     ['rao-kupper', { ties: 'rao-kupper', tieStrength: 2 }],
+    ['davidson, from a label store', { ties: 'davidson', data: [], db: '' }],
     ['plackett-luce with ties equal and RPO', { ties: 'equal', rankings: 'plackett-luce', rpoAlpha: 0.5 }],
   ];
   for (const [name, over] of runs) {
     it(`ties ${name}: a run completes with the ties counted, finite metrics and flat tensor counts`, async () => {
       const sink = new MemorySink();
-      const c = config(over);
+      const c = config(over.db === '' ? { ...over, db } : over);
       const before = tf.memory().numTensors;
       const r = await runDpo(c, { sink });
       expect(tf.memory().numTensors).to.equal(before);
