@@ -54,7 +54,7 @@ export type ServerEvent =
   | RunServerEvent;
 
 // Runs (server/run-manager.ts) and their dashboard. Metric times are Unix milliseconds.
-export type RunKind = 'sft' | 'train-rm' | 'ppo' | 'grpo' | 'rloo';
+export type RunKind = 'sft' | 'train-rm' | 'ppo' | 'grpo' | 'rloo' | 'dpo';
 export type RunState = 'queued' | 'running' | 'stopped' | 'failed' | 'done';
 
 export interface RunView {
@@ -85,7 +85,11 @@ export interface SampleView {
   completion: string;
   score: number | null;
   gold: number | null;
-  /** More cells (GRPO, RLOO): each reward function's value by its name, and the columns reward functions logged. */
+  /**
+   * More cells. GRPO, RLOO: each reward function's value by its name, and the columns reward functions logged.
+   * DPO (a validation pair: prompt, chosen as completion, its implicit reward as score): rejected,
+   * rejected_reward, margin, correct.
+   */
   columns?: Record<string, string | number | boolean | null>;
 }
 
@@ -121,7 +125,7 @@ export interface Stats {
 
 /**
  * A JSON Schema node, as GET /api/run-kinds serves a run config's (the TypeBox schemas of
- * sft/sft-config.ts, reward-models/rm-config.ts, rl/ppo-config.ts, rl/grpo/config.ts, rl/rloo/config.ts): what
+ * sft/sft-config.ts, reward-models/rm-config.ts, rl/ppo-config.ts, rl/grpo/config.ts, rl/rloo/config.ts, dpo/config.ts): what
  * the dashboard's launch form reads.
  */
 export interface JsonSchema {

@@ -3,6 +3,7 @@
 // (the same ones the trainers check their configs with) under components.schemas.
 import type { Route } from './route-types.js';
 import { plainSchema, RUN_CONFIG_SCHEMAS } from './run-kinds.js';
+import { DpoOnlineFeedbackSchema } from '../dpo/online-config.js';
 import { LoraSchema } from '../lm/lora-config.js';
 import { OnlineFeedbackSchema } from '../rl/online/config.js';
 
@@ -34,8 +35,8 @@ export function openApiDocument(routes: Route[]): Record<string, unknown> {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
       schemas: {
         SftConfig: plainSchema(RUN_CONFIG_SCHEMAS.sft), RmConfig: plainSchema(RUN_CONFIG_SCHEMAS['train-rm']), PpoConfig: plainSchema(RUN_CONFIG_SCHEMAS.ppo),
-        GrpoConfig: plainSchema(RUN_CONFIG_SCHEMAS.grpo), RlooConfig: plainSchema(RUN_CONFIG_SCHEMAS.rloo),
-        LoraConfig: plainSchema(LoraSchema), OnlineFeedbackConfig: plainSchema(OnlineFeedbackSchema),
+        GrpoConfig: plainSchema(RUN_CONFIG_SCHEMAS.grpo), RlooConfig: plainSchema(RUN_CONFIG_SCHEMAS.rloo), DpoConfig: plainSchema(RUN_CONFIG_SCHEMAS.dpo),
+        LoraConfig: plainSchema(LoraSchema), OnlineFeedbackConfig: plainSchema(OnlineFeedbackSchema), DpoOnlineFeedbackConfig: plainSchema(DpoOnlineFeedbackSchema),
       },
     },
     paths,

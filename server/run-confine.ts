@@ -170,8 +170,32 @@ export function confineRunConfig(kind: string, config: Record<string, unknown>, 
       c.reward = (list as unknown[]).map((r, i) => reward(ws, `reward[${i}]`, r, { exportName: true }));
     }
     rlCommon(ws, c);
+  } else if (kind === 'dpo') {
+    dpoData(ws, c);
   }
   return c;
+}
+
+/**
+ * DPO's data: JSONL files in the workspace, or a label store: the server's own (given, or filled in when
+ * the config names neither db nor data, so a launch with no data trains on the server's labels) or a
+ * store file in the workspace (a copy, read-only). Online DPO sends its tasks to the server's store only,
+ * and its prompt file is a workspace path.
+ */
+function dpoData(ws: Workspace, c: Record<string, unknown>): void {
+  const data = c.data;
+  if (data !== undefined) {
+    if (!Array.isArray(data)) invalid('data', 'must be a list of JSONL files');
+    c.data = (data as unknown[]).map((x, i) => readable(ws, `data[${i}]`, x));
+  }
+  if (c.db !== undefined && c.db !== null) c.db = typeof c.db === 'string' && realPath(c.db) === ws.storeFile ? ws.storeFile : readable(ws, 'db', c.db);
+  else if (!(c.data as unknown[] | undefined)?.length) c.db = ws.storeFile;
+  if (c.onlineFeedback && typeof c.onlineFeedback === 'object' && !Array.isArray(c.onlineFeedback)) {
+    const o = { ...(c.onlineFeedback as Record<string, unknown>) };
+    o.db = o.db === undefined ? ws.storeFile : ownStore(ws, 'onlineFeedback.db', o.db);
+    if (o.promptFile !== undefined) o.promptFile = readable(ws, 'onlineFeedback.promptFile', o.promptFile);
+    c.onlineFeedback = o;
+  }
 }
 
 /** What PPO, GRPO and RLOO configs share: the gold reward (a rule or module) and the online loop's store and base. */

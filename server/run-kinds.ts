@@ -3,6 +3,7 @@
 // the server still never loads a trainer.
 import { TObject, Type } from '@sinclair/typebox';
 import type { JsonSchema, RunKind, RunKindsView } from '../protocol/wire.js';
+import { DpoConfigSchema } from '../dpo/config.js';
 import { RmConfigSchema } from '../reward-models/rm-config.js';
 import { GrpoConfigSchema } from '../rl/grpo/config.js';
 import { PpoConfigSchema } from '../rl/ppo-config.js';
@@ -10,7 +11,7 @@ import { RlooConfigSchema } from '../rl/rloo/config.js';
 import { SftConfigSchema } from '../sft/sft-config.js';
 import { RUN_KINDS } from './run-manager.js';
 
-export const RUN_CONFIG_SCHEMAS: Record<RunKind, TObject> = { sft: SftConfigSchema, 'train-rm': RmConfigSchema, ppo: PpoConfigSchema, grpo: GrpoConfigSchema, rloo: RlooConfigSchema };
+export const RUN_CONFIG_SCHEMAS: Record<RunKind, TObject> = { sft: SftConfigSchema, 'train-rm': RmConfigSchema, ppo: PpoConfigSchema, grpo: GrpoConfigSchema, rloo: RlooConfigSchema, dpo: DpoConfigSchema };
 
 /** A TypeBox schema as plain JSON Schema (its symbol keys dropped). */
 export const plainSchema = (s: object): JsonSchema => JSON.parse(JSON.stringify(s));

@@ -1,4 +1,4 @@
-// The run manager: each training run (sft | train-rm | ppo | grpo | rloo) is a child process `rlhf <kind> --config FILE
+// The run manager: each training run (sft | train-rm | ppo | grpo | rloo | dpo) is a child process `rlhf <kind> --config FILE
 // --json --db DB --run-id ID`, so training never runs on the server's event loop. The child prints
 // SinkRecords (data/metrics-sink.ts) as JSON lines on stdout; the manager stores them and pushes them to
 // dashboards over WebSocket as they arrive. Its stderr and any other output go to the run's log file.
@@ -24,7 +24,7 @@ import { checkQuotas, readQuotas, RunQuotas } from './run-quotas.js';
 import { RunLogs } from './run-logs.js';
 import { parseRecord } from './run-records.js';
 
-export const RUN_KINDS = ['sft', 'train-rm', 'ppo', 'grpo', 'rloo'] as const;
+export const RUN_KINDS = ['sft', 'train-rm', 'ppo', 'grpo', 'rloo', 'dpo'] as const;
 export type RunKind = (typeof RUN_KINDS)[number];
 
 export interface RunManagerOptions {
@@ -51,9 +51,9 @@ const [LIVE_ROWS, LIVE_TEXT] = [32, 2000];
 
 /**
  * Fields each kind's config must have; the child validates the rest and a bad value fails the run with its
- * message. GRPO and RLOO configs are checked whole against their schemas before queueing (run-config-check.ts).
+ * message. GRPO, RLOO and DPO configs are checked whole against their schemas before queueing (run-config-check.ts).
  */
-const REQUIRED: Record<RunKind, string[]> = { sft: ['data'], 'train-rm': [], ppo: [], grpo: [], rloo: [] };
+const REQUIRED: Record<RunKind, string[]> = { sft: ['data'], 'train-rm': [], ppo: [], grpo: [], rloo: [], dpo: [] };
 
 export class RunManager {
   readonly runs: RunsStore;

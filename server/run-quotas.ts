@@ -7,11 +7,14 @@
 import { StoreError } from '../data/store.js';
 
 export interface RunQuotas {
-  /** Most optimizer steps (SFT, GRPO, RLOO), iterations (PPO) or epochs × 1000 (reward model: epochs at most steps/1000). */
+  /**
+   * Most optimizer steps (SFT, GRPO, RLOO), iterations (PPO) or epochs × 1000 (reward model and DPO: epochs at
+   * most steps/1000; online DPO: rounds at most steps/100).
+   */
   maxSteps: number;
-  /** Most sequences per batch (any batch-size field, SFT's batchSize × gradAccum, GRPO's and RLOO's promptsPerStep × numGenerations). */
+  /** Most sequences per batch (any batch-size field, SFT's batchSize × gradAccum, GRPO's and RLOO's promptsPerStep × numGenerations, DPO's batchSize × gradientAccumulationSteps). */
   maxBatchSize: number;
-  /** Most tokens per sequence (SFT seqLen; PPO, GRPO and RLOO prompt plus completion). */
+  /** Most tokens per sequence (SFT seqLen; PPO, GRPO and RLOO prompt plus completion; DPO maxLength). */
   maxTokens: number;
   /** Most parameters of a model trained from scratch (SFT `init`), not counting the embedding table. */
   maxInitParams: number;
@@ -71,7 +74,7 @@ export function checkQuotas(kind: string, c: Record<string, unknown>, q: RunQuot
   for (const f of ['batchSize', 'miniBatchSize', 'rewardBatchSize', 'scoreBatchSize']) field(f, q.maxBatchSize, 'sequences');
   field('keepCheckpoints', q.maxCheckpoints, 'checkpoints');
   field('sampleRows', q.maxSampleRows, 'rows');
-  if (kind === 'train-rm') field('epochs', Math.max(1, Math.floor(q.maxSteps / 1000)), 'epochs');
+  if (kind === 'train-rm' || kind === 'dpo') field('epochs', Math.max(1, Math.floor(q.maxSteps / 1000)), 'epochs');
   else field('steps', q.maxSteps, 'steps');
   if (kind === 'sft') {
     field('seqLen', q.maxTokens, 'tokens');
@@ -88,6 +91,19 @@ export function checkQuotas(kind: string, c: Record<string, unknown>, q: RunQuot
     // resolved configs (server/run-config-check.ts): every field is there
     over('maxCompletionLength', (num(c.maxCompletionLength) ?? 0) + (num(c.maxPromptLength) ?? 0), q.maxTokens, 'tokens (maxPromptLength + maxCompletionLength)');
     over('numGenerations', (num(c.promptsPerStep) ?? 0) * (num(c.numGenerations) ?? 0), q.maxBatchSize, 'completions per rollout (promptsPerStep x numGenerations)');
+  }
+  if (kind === 'dpo') {
+    // resolved configs (server/run-config-check.ts): every field is there; DPO's batches are comparisons, of 2 or more sequences each
+    for (const f of ['evalBatchSize', 'precomputeRefBatchSize']) field(f, q.maxBatchSize, 'comparisons');
+    over('gradientAccumulationSteps', (num(c.batchSize) ?? 0) * (num(c.gradientAccumulationSteps) ?? 0), q.maxBatchSize, 'comparisons per step (batchSize x gradientAccumulationSteps)');
+    if (c.maxLength === null) throw new StoreError('invalid', `body.config.maxLength: null (the model's whole context) may be over this server's quota of ${q.maxTokens} tokens; give a number`);
+    field('maxLength', q.maxTokens, 'tokens');
+    const o = c.onlineFeedback && typeof c.onlineFeedback === 'object' ? (c.onlineFeedback as Record<string, unknown>) : null;
+    if (o) {
+      field('maxNewTokens', q.maxTokens, 'tokens', o, 'onlineFeedback.');
+      field('prompts', q.maxBatchSize, 'prompts', o, 'onlineFeedback.');
+      field('rounds', Math.max(1, Math.floor(q.maxSteps / 100)), 'rounds', o, 'onlineFeedback.');
+    }
   }
   if (kind === 'ppo' || kind === 'grpo' || kind === 'rloo') {
     const o = c.onlineFeedback && typeof c.onlineFeedback === 'object' ? (c.onlineFeedback as Record<string, unknown>) : null;

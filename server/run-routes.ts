@@ -68,7 +68,7 @@ export const RUN_ROUTES: Route[] = precompiled([
   {
     method: 'post', path: '/api/runs', role: 'researcher',
     summary: `launch a run as a child process (rlhf <kind> --config FILE --json); config holds the fields of that command's config file. Paths must lie in the server's workspace (GET /api/reward-modules lists its folders), out is always a new folder of the server's runs directory, and sizes must keep the quotas (GET /api/run-quotas)`,
-    body: obj({ kind: str({ enum: [...RUN_KINDS] }), config: anyObj("the run's config, as in the command's --config file: its schema is GET /api/run-kinds (components.schemas SftConfig, RmConfig, PpoConfig, GrpoConfig, RlooConfig here); grpo and rloo configs are checked whole against it before the run is queued") }, ['kind', 'config']),
+    body: obj({ kind: str({ enum: [...RUN_KINDS] }), config: anyObj("the run's config, as in the command's --config file: its schema is GET /api/run-kinds (components.schemas SftConfig, RmConfig, PpoConfig, GrpoConfig, RlooConfig, DpoConfig here); grpo, rloo and dpo configs are checked whole against it before the run is queued") }, ['kind', 'config']),
     ok: [201, 'the RunView, queued or running'],
     handler: (req, res, u, { runs }) => res.status(201).json(view(runs.launch(req.body.kind, req.body.config, u))),
   },

@@ -5,6 +5,7 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
 import { Store } from '../../data/store.js';
+import { DpoConfigSchema } from '../../dpo/config.js';
 import { RmConfigSchema } from '../../reward-models/rm-config.js';
 import { GrpoConfigSchema } from '../../rl/grpo/config.js';
 import { PpoConfigSchema } from '../../rl/ppo-config.js';
@@ -37,7 +38,7 @@ describe('server: run kinds and their schemas', () => {
     const ann = store.addUser('ann', 'labeler');
     const r = await call(rita, 'GET', '/api/run-kinds');
     expect(r.status).to.equal(200);
-    expect(Object.keys(r.data.kinds)).to.deep.equal(['sft', 'train-rm', 'ppo', 'grpo', 'rloo']);
+    expect(Object.keys(r.data.kinds)).to.deep.equal(['sft', 'train-rm', 'ppo', 'grpo', 'rloo', 'dpo']);
     const ppo = r.data.kinds.ppo;
     const { out: _out, ...rest } = plain(PpoConfigSchema).properties;
     expect(ppo.properties).to.deep.equal(rest);
@@ -45,7 +46,7 @@ describe('server: run kinds and their schemas', () => {
     expect(ppo.additionalProperties).to.equal(false);
     expect(ppo.properties.steps).to.include({ type: 'integer', minimum: 1, default: 200 }).and.have.property('description').that.is.a('string');
     expect(r.data.kinds.sft.properties).to.not.have.property('out');
-    expect(r.data.kinds['train-rm'].properties.ties).to.deep.include({ enum: ['drop', 'equal'], default: 'drop' });
+    expect(r.data.kinds['train-rm'].properties.ties).to.deep.include({ enum: ['drop', 'equal', 'davidson', 'rao-kupper'], default: 'drop' });
     for (const [kind, schema] of [['grpo', GrpoConfigSchema], ['rloo', RlooConfigSchema]] as const) {
       const { out: _o, ...props } = plain(schema).properties;
       expect(r.data.kinds[kind].properties, kind).to.deep.equal(props);
@@ -54,6 +55,10 @@ describe('server: run kinds and their schemas', () => {
     expect(r.data.kinds.grpo.properties.reward).to.include({ type: 'array' }); // a list of rewards
     expect(r.data.kinds.grpo.properties.lossType).to.deep.include({ enum: ['grpo', 'dr_grpo', 'dapo', 'bnpo'], default: 'dapo' });
     expect(r.data.kinds.rloo.properties.numGenerations).to.include({ default: 2 });
+    const { out: _d, ...dpo } = plain(DpoConfigSchema).properties;
+    expect(r.data.kinds.dpo.properties).to.deep.equal(dpo);
+    expect(r.data.kinds.dpo.required).to.deep.equal(['model']);
+    expect(r.data.kinds.dpo.properties.onlineFeedback.anyOf[0].properties.reference).to.deep.include({ enum: ['initial', 'previous'], default: 'initial' });
     expect((await call(ann, 'GET', '/api/run-kinds')).status).to.equal(403);
   });
 
@@ -65,8 +70,9 @@ describe('server: run kinds and their schemas', () => {
     expect(doc.components.schemas.PpoConfig).to.deep.equal(plain(PpoConfigSchema));
     expect(doc.components.schemas.GrpoConfig).to.deep.equal(plain(GrpoConfigSchema));
     expect(doc.components.schemas.RlooConfig).to.deep.equal(plain(RlooConfigSchema));
-    expect(doc.components.schemas).to.have.keys('SftConfig', 'RmConfig', 'PpoConfig', 'GrpoConfig', 'RlooConfig', 'LoraConfig', 'OnlineFeedbackConfig');
-    expect(doc.paths['/api/runs'].post.requestBody.content['application/json'].schema.properties.kind.enum).to.deep.equal(['sft', 'train-rm', 'ppo', 'grpo', 'rloo']);
+    expect(doc.components.schemas.DpoConfig).to.deep.equal(plain(DpoConfigSchema));
+    expect(doc.components.schemas).to.have.keys('SftConfig', 'RmConfig', 'PpoConfig', 'GrpoConfig', 'RlooConfig', 'DpoConfig', 'LoraConfig', 'OnlineFeedbackConfig', 'DpoOnlineFeedbackConfig');
+    expect(doc.paths['/api/runs'].post.requestBody.content['application/json'].schema.properties.kind.enum).to.deep.equal(['sft', 'train-rm', 'ppo', 'grpo', 'rloo', 'dpo']);
     expect(doc.paths['/api/run-kinds'].get['x-min-role']).to.equal('researcher');
     expect(doc.paths['/api/labels'].post.requestBody.content['application/json'].schema.properties.kind).to.deep.equal({ type: 'string', enum: ['ranking', 'tie', 'skip'] });
   });

@@ -130,7 +130,7 @@ describe('server: GRPO and RLOO runs through the API', function () {
     }
     expect(await refused('rloo', tiny({ rewardClipRange: [1, 0] }))).to.match(/^body\.config: rewardClipRange must be \[min, max\]/);
     expect(await refused('grpo', tiny({ lossType: 'ppo' }))).to.match(/^body\.config: lossType must be one of/);
-    expect(await refused('dpo', tiny())).to.match(/^body\.kind/);
+    expect(await refused('kto', tiny())).to.match(/^body\.kind/);
     const ann = store.addUser('ann', 'labeler');
     const asLabeler = await call('POST', '/api/runs', { kind: 'grpo', config: tiny() }, ann);
     expect(asLabeler.status).to.equal(403);
