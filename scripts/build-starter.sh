@@ -2,7 +2,7 @@
 # npm run starter: rebuild data/models/starter/ from the corpora on npm, with our own commands.
 # STARTER_OUT=DIR writes the model elsewhere (to compare a rebuild, e.g. on another backend, with the shipped one);
 # RLHF_BACKEND=native|wasm|... picks the backend (default auto); STARTER_CONFIG=FILE another recipe
-# (data/models/starter-llama.sft.json: the Llama-layout candidate, see the README).
+# (data/models/starter-gpt2.sft.json: the former GPT-2-layout starter, see the README).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=.rlhf/starter-build

@@ -52,7 +52,7 @@ describe('bench/grpo: GRPO, RLOO and PPO under one wall-clock budget', function 
       const again = await evaluate(a.model, b.model, a.tokenizer!, 'include-word', few, o);
       expect(again.gold).to.equal(same.gold); // one seed: the same draws every time
       // Sharpen the policy's logits (tied head): it samples from a distribution far from the reference's.
-      const wte = [...a.model.params.entries()].find(([k]) => /wte/.test(k))![1];
+      const wte = a.model.headWeight() as unknown as tf.Variable; // the tied head's variable, in any family
       const sharp = tf.mul(wte, 3);
       wte.assign(sharp);
       sharp.dispose();
