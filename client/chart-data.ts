@@ -9,21 +9,23 @@ export interface Pt {
 
 /**
  * TRL's groups first, in its order; then any other prefix alphabetically; names without a prefix last.
- * 'online' (the online-feedback loop: label counts, reward-model version and accuracy) sits right after
- * the rewards, because a reward curve only makes sense next to the reward model that produced it.
- * PPO's names carry their group (objective/kl, loss/value_avg); most of GRPO's and RLOO's do not (reward,
- * kl, loss, step_time), so NAMED puts each in the group it belongs to, first in it, and rewards/<name>/*
- * joins reward: reward and rewards/*, completions/*, clip_ratio/*, kl and entropy with policy/*, loss,
- * grad_norm and lr with loss/*, num_tokens and step_time with time/*.
+ * 'online' (the online-feedback loop: label counts, reward-model version and accuracy; online DPO's rounds)
+ * sits right after the rewards, because a reward curve only makes sense next to the reward model that
+ * produced it. PPO's names carry their group (objective/kl, loss/value_avg); most of GRPO's and RLOO's do
+ * not (reward, kl, loss, step_time), so NAMED puts each in the group it belongs to, first in it, and
+ * rewards/<name>/* joins reward: reward and rewards/*, completions/*, clip_ratio/*, kl and entropy with
+ * policy/*, loss, grad_norm and lr with loss/*, num_tokens and step_time with time/*. DPO's are TRL's
+ * DPOTrainer names: its implicit rewards rewards/chosen, rewards/rejected, rewards/margins and
+ * rewards/accuracies (two parts, unlike GRPO's three) are the group 'rewards', then logps/* and logits/*,
+ * loss, grad_norm, lr (and RPO's nll_loss) with loss, and every eval/ name in 'eval'.
  */
-const TRL_GROUPS = ['objective', 'reward', 'online', 'completions', 'clip_ratio', 'policy', 'loss', 'val'];
+const TRL_GROUPS = ['objective', 'reward', 'online', 'rewards', 'logps', 'logits', 'completions', 'clip_ratio', 'policy', 'loss', 'val', 'eval'];
 const NAMED: Record<string, string> = {
   reward: 'reward', reward_std: 'reward', frac_reward_zero_std: 'reward', gold_reward: 'reward',
   kl: 'policy', entropy: 'policy',
-  loss: 'loss', grad_norm: 'loss', lr: 'loss',
+  loss: 'loss', grad_norm: 'loss', lr: 'loss', nll_loss: 'loss',
   num_tokens: 'time', step_time: 'time',
 };
-const PREFIX_GROUP: Record<string, string> = { rewards: 'reward' };
 const NAMED_ORDER = Object.keys(NAMED);
 
 export function groupOf(name: string): string {
@@ -31,7 +33,9 @@ export function groupOf(name: string): string {
   const i = name.indexOf('/');
   if (i <= 0) return 'other';
   const prefix = name.slice(0, i);
-  return Object.hasOwn(PREFIX_GROUP, prefix) ? PREFIX_GROUP[prefix] : prefix;
+  // GRPO's and RLOO's rewards/<function>/<stat> beside their reward; DPO's rewards/<name> a group of their own
+  if (prefix === 'rewards') return name.indexOf('/', i + 1) > 0 ? 'reward' : 'rewards';
+  return prefix;
 }
 
 export function groupMetrics(names: string[]): { group: string; names: string[] }[] {
@@ -150,12 +154,16 @@ export interface RunEventLike {
   time?: number;
 }
 
-/** A reward-model switch, to be drawn as a vertical line on every chart of its run. */
+/** A reward-model switch, or an online DPO round, to be drawn as a vertical line on every chart of its run. */
 export interface SwitchMarker {
   step: number;
   time: number | null;
+  /** The reward model's version, or the DPO round. */
   version: number;
+  /** "reward model vN", "DPO round N" */
   label: string;
+  /** What the line is labelled with on the chart: "vN", "rN". */
+  tag: string;
 }
 
 /**
@@ -182,19 +190,31 @@ export function switchVersions(events: RunEventLike[]): (number | null)[] {
   });
 }
 
+/** What each event marks on the charts (null for most), aligned with `events`: a reward-model switch, or the end of an online DPO round ('dpo-round', dpo/online.ts). */
+export function eventMarks(events: RunEventLike[]): ({ kind: 'reward-switch' | 'dpo-round'; version: number; label: string; tag: string } | null)[] {
+  const versions = switchVersions(events);
+  return events.map((e, i) => {
+    const v = versions[i];
+    if (v !== null) return { kind: 'reward-switch', version: v, label: `reward model v${v}`, tag: `v${v}` };
+    if (e.kind === 'dpo-round' && typeof e.data.round === 'number') return { kind: 'dpo-round', version: e.data.round, label: `DPO round ${e.data.round}`, tag: `r${e.data.round}` };
+    return null;
+  });
+}
+
 /**
- * A run's reward-model switches as markers, in event order. A resumed run repeats its steps, and with
- * them a switch at the same step to the same version: that one is shown once.
+ * A run's reward-model switches and DPO rounds as markers, in event order. A resumed run repeats its
+ * steps, and with them a switch at the same step to the same version: that one is shown once.
  */
 export function switchMarkers(events: RunEventLike[]): SwitchMarker[] {
-  const versions = switchVersions(events);
+  const marks = eventMarks(events);
   const out: SwitchMarker[] = [];
   const seen = new Set<string>();
   events.forEach((e, i) => {
-    const version = versions[i];
-    if (version === null || seen.has(`${e.step}|${version}`)) return;
-    seen.add(`${e.step}|${version}`);
-    out.push({ step: e.step, time: e.time ?? null, version, label: `reward model v${version}` });
+    const m = marks[i];
+    const key = `${m?.kind}|${e.step}|${m?.version}`;
+    if (m === null || seen.has(key)) return;
+    seen.add(key);
+    out.push({ step: e.step, time: e.time ?? null, version: m.version, label: m.label, tag: m.tag });
   });
   return out;
 }

@@ -15,7 +15,7 @@ export interface ChartRun {
   id: string;
   color: string;
   series: Record<string, MetricSeries>;
-  /** The run's reward-model switches (online feedback), marked on every chart it has a series in. */
+  /** The run's reward-model switches (online feedback) and DPO rounds, marked on every chart it has a series in. */
   markers?: SwitchMarker[];
 }
 
@@ -110,7 +110,7 @@ export class ChartGrid {
       if (!s) continue;
       for (const m of r.markers ?? []) {
         const x = markerX(m, s, o.x);
-        if (x !== null) marks.push({ x, color: r.color, label: m.label, version: m.version, run: r.id, step: m.step });
+        if (x !== null) marks.push({ x, color: r.color, label: m.label, tag: m.tag, version: m.version, run: r.id, step: m.step });
       }
     }
     setMarkers(c.chart, marks);

@@ -1,7 +1,8 @@
 // What runs report besides numbers: checkpoints, early stops, and the online-feedback loop's events
-// (tasks sent, reward-model refreshes, and the switches PPO makes to a refreshed reward model). Each shown
-// run's events are kept here so its charts can mark its switches; the focused run's go in the events table.
-import { RunEventLike, switchMarkers, SwitchMarker, switchVersions } from './chart-data.js';
+// (tasks sent, reward-model refreshes, the switches PPO makes to a refreshed reward model, and online
+// DPO's rounds). Each shown run's events are kept here so its charts can mark its switches and rounds; the
+// focused run's go in the events table.
+import { eventMarks, RunEventLike, switchMarkers, SwitchMarker } from './chart-data.js';
 import { api, h } from './dom.js';
 
 /** A run started by hand with --db has its metrics pushed by the server but not its events: refetch them this often at most. */
@@ -30,12 +31,12 @@ export class ShownRunEvents {
     this.byRun.set(id, [...fetched, ...during.filter((e) => !have.has(key(e)))]);
   }
 
-  /** An event pushed over the WebSocket; true when it is a reward-model switch of a run kept here. */
+  /** An event pushed over the WebSocket; true when it is a reward-model switch or a DPO round of a run kept here. */
   add(id: string, e: RunEventLike): boolean {
     const list = this.byRun.get(id);
     if (!list || e.kind === 'config') return false;
     list.push(e);
-    return e.kind === 'reward-switch';
+    return e.kind === 'reward-switch' || e.kind === 'dpo-round';
   }
 
   /** New metrics of a CLI run with an online-feedback loop: its events may have moved on too. */
@@ -59,19 +60,20 @@ export class ShownRunEvents {
 }
 
 /**
- * The events table's rows, newest first: every reward-model switch (so a long run's feedback-task
- * events never push them out), and the latest `limit` other events. A switch row names its version.
+ * The events table's rows, newest first: every reward-model switch and DPO round (so a long run's
+ * feedback-task events never push them out), and the latest `limit` other events. A switch row names its
+ * version, a round row its round.
  */
 export function eventRows(events: RunEventLike[], limit = 50): HTMLElement[] {
-  const versions = switchVersions(events);
-  const others = events.map((_, i) => i).filter((i) => versions[i] === null).slice(-limit);
-  const keep = new Set([...others, ...events.map((_, i) => i).filter((i) => versions[i] !== null)]);
+  const marks = eventMarks(events);
+  const others = events.map((_, i) => i).filter((i) => marks[i] === null).slice(-limit);
+  const keep = new Set([...others, ...events.map((_, i) => i).filter((i) => marks[i] !== null)]);
   return [...keep].sort((a, b) => b - a).map((i) => {
     const e = events[i];
-    const v = versions[i];
-    return h('tr', { class: v === null ? '' : 'reward-switch', 'data-kind': e.kind },
+    const m = marks[i];
+    return h('tr', { class: m?.kind ?? '', 'data-kind': e.kind },
       h('td', {}, String(e.step)),
-      h('td', {}, v === null ? e.kind : `${e.kind}: reward model v${v}`),
+      h('td', {}, m === null ? e.kind : `${e.kind}: ${m.label}`),
       h('td', { class: 'text' }, JSON.stringify(e.data)));
   });
 }

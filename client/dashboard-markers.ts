@@ -1,6 +1,7 @@
 // A small chart.js plugin that draws reward-model switches (the online-feedback loop's refreshed reward
-// models) as dashed vertical lines across a chart, in the colour of their run, labelled "vN" at the top;
-// hovering near one names it ("reward model vN") in the canvas's tooltip. The markers a chart was given
+// models) and online DPO's rounds as dashed vertical lines across a chart, in the colour of their run,
+// labelled "vN" (or "rN") at the top; hovering near one names it ("reward model vN", "DPO round N") in the
+// canvas's tooltip. The markers a chart was given
 // and how many it actually drew (those inside the plotted x range) are left on the canvas as data
 // attributes, so a test, or a curious user, can check what is on the picture without reading pixels.
 import type { Chart, Plugin } from 'chart.js';
@@ -9,8 +10,10 @@ export interface DrawnMarker {
   /** On the chart's x-axis (step, seconds since start, or wall-clock ms). */
   x: number;
   color: string;
-  /** "reward model vN" */
+  /** "reward model vN", "DPO round N" */
   label: string;
+  /** Written at the top of the line: "vN", "rN". */
+  tag: string;
   version: number;
   run: string;
   step: number;
@@ -51,7 +54,7 @@ export const switchMarkerPlugin: Plugin<'line'> = {
       ctx.lineTo(px, a.bottom);
       ctx.stroke();
       ctx.fillStyle = m.color;
-      ctx.fillText(`v${m.version}`, px + 2, a.top + 10);
+      ctx.fillText(m.tag, px + 2, a.top + 10);
     }
     ctx.restore();
     chart.canvas.dataset.markers = String(drawn.length);

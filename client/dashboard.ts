@@ -1,8 +1,10 @@
 // The run dashboard (researchers and admins): launch a run with a config, watch every metric live
 // (WebSocket events appended to the page's copy), overlay runs, smooth, switch the x-axis and log scale,
 // download a run's metrics as CSV, read its samples, config and log, stop and resume it. A run with online
-// feedback has its reward-model switches marked on its charts, and its online/* metrics grouped as "online".
-// A GRPO or RLOO run's samples table has a column per reward function and per column its rewards logged.
+// feedback has its reward-model switches marked on its charts, and its online/* metrics grouped as "online";
+// an online DPO run has its rounds marked the same way. A GRPO or RLOO run's samples table has a column per
+// reward function and per column its rewards logged; a DPO run's lists validation pairs (chosen, rejected,
+// their implicit rewards, the margin and whether it is right).
 // Model text (samples, logs, configs) only ever enters the page through textContent (dom.ts h()).
 import { ChartGrid, runColor } from './dashboard-charts.js';
 import type { RunEventLike, XAxis } from './chart-data.js';
@@ -28,6 +30,8 @@ const TEMPLATES: Record<string, object> = {
     model: 'data/models/starter', prompts: 'data/prompts/demo.txt', reward: ['sentiment'], steps: 100, promptsPerStep: 4, numGenerations: 4,
     maxCompletionLength: 24, lr: 1e-4, sampleEvery: 5, sampleRows: 4, saveEvery: 25, lora: { rank: 8, alpha: 16, targets: ['attn', 'mlp'] },
   },
+  // the labels of the server's store (db left out); add onlineFeedback ({"promptFile": ...}) for online iterative DPO
+  dpo: { model: 'data/models/starter', epochs: 2, batchSize: 8, lr: 1e-4, beta: 0.1, evalEvery: 20, sampleRows: 8, saveEvery: 50, lora: { rank: 8, alpha: 16, targets: ['attn', 'mlp'] } },
 };
 const MAX_SAMPLE_ROWS = 200;
 
@@ -112,8 +116,8 @@ function onEvent(e: ServerEvent): void {
       scheduleDraw();
     }
     const r = runs.get(e.run_id);
-    // the server pushes a hand-started run's metrics but not its events: look for new switches
-    if (r?.origin === 'cli' && 'online/rm_version' in e.metrics) shownEvents.poke(e.run_id);
+    // the server pushes a hand-started run's metrics but not its events: look for new switches and rounds
+    if (r?.origin === 'cli' && ('online/rm_version' in e.metrics || 'online/round' in e.metrics)) shownEvents.poke(e.run_id);
     if (r && (r.last_step ?? -1) < e.step) {
       r.last_step = e.step;
       const cell = document.querySelector(`tr[data-run="${CSS.escape(e.run_id)}"] .step`);
@@ -184,14 +188,18 @@ const samplesHead = h('thead');
 const samplesBody = h('tbody');
 /**
  * The samples table: step, prompt, completion, reward, gold, then every extra column of the rows shown
- * (GRPO and RLOO: each reward function's value and the columns reward functions logged), in the order
- * they first appear. Every cell is text (h() sets textContent): a logged column is model or data text.
+ * (GRPO and RLOO: each reward function's value and the columns reward functions logged; DPO: the rejected
+ * completion, its implicit reward, the margin, correct), in the order they first appear. A DPO run's rows
+ * are validation pairs, so its completion is the chosen one and its reward the chosen implicit reward.
+ * Every cell is text (h() sets textContent): a logged column is model or data text.
  */
 function renderSamples(): void {
   const num = (v: number | null) => (v === null ? '–' : v.toFixed(3));
   const cell = (v: string | number | boolean | null | undefined) => (v === null || v === undefined ? '–' : typeof v === 'number' ? String(Number(v.toPrecision(6))) : String(v));
   const extra = [...new Set(samples.flatMap((s) => Object.keys(s.columns ?? {})))];
-  samplesHead.replaceChildren(h('tr', {}, ...['step', 'prompt', 'completion', 'reward', 'gold'].map((t) => h('th', {}, t)), ...extra.map((c) => h('th', { class: 'column', 'data-column': c }, c))));
+  const dpo = focus !== null && runs.get(focus)?.kind === 'dpo';
+  const head = dpo ? ['step', 'prompt', 'chosen', 'chosen reward', 'gold'] : ['step', 'prompt', 'completion', 'reward', 'gold'];
+  samplesHead.replaceChildren(h('tr', {}, ...head.map((t) => h('th', {}, t)), ...extra.map((c) => h('th', { class: 'column', 'data-column': c }, c))));
   samplesBody.replaceChildren(...samples.map((s) => h('tr', {},
     h('td', {}, String(s.step)), h('td', { class: 'text' }, s.prompt), h('td', { class: 'text' }, s.completion), h('td', {}, num(s.score)), h('td', {}, num(s.gold)),
     ...extra.map((c) => h('td', { class: typeof s.columns?.[c] === 'string' ? 'text column' : 'column' }, cell(s.columns && Object.hasOwn(s.columns, c) ? s.columns[c] : undefined))))));

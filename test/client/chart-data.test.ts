@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { drawPoints, ema, groupMetrics, lttb, markerX, Pt, RunEventLike, switchMarkers, switchVersions } from '../../client/chart-data.js';
+import { drawPoints, ema, eventMarks, groupMetrics, lttb, markerX, Pt, RunEventLike, switchMarkers, switchVersions } from '../../client/chart-data.js';
 
 describe('client: chart data', () => {
   it("groups metrics as TRL does: objective, policy, loss, val, then other prefixes, then names without one", () => {
@@ -36,6 +36,42 @@ describe('client: chart data', () => {
     expect(g.flatMap((x) => x.names)).to.have.members(names); // each name once
     // a GRPO run with online feedback: the reward model's curves right after the rewards
     expect(groupMetrics(['online/labels', 'kl', 'reward']).map((x) => x.group)).to.deep.equal(['reward', 'online', 'policy']);
+  });
+
+  it("groups DPO's names as TRL's DPOTrainer logs them: rewards/*, logps/*, logits/*, loss with grad_norm and lr, eval/*", () => {
+    // every metric dpo/dpo.ts logs (training, RPO's nll_loss, evaluation) and online DPO's
+    const trl = ['loss', 'rewards/chosen', 'rewards/rejected', 'rewards/margins', 'rewards/accuracies', 'logps/chosen', 'logps/rejected', 'logits/chosen', 'logits/rejected', 'entropy', 'nll_loss'];
+    const names = [...trl, 'grad_norm', 'lr', 'num_tokens', 'epoch', ...trl.map((n) => `eval/${n}`), 'eval/num_tokens', 'online/round', 'online/labels', 'online/tasks_sent', 'online/round_accuracy'];
+    const g = groupMetrics([...names].reverse());
+    expect(g.map((x) => x.group)).to.deep.equal(['online', 'rewards', 'logps', 'logits', 'policy', 'loss', 'eval', 'time', 'other']);
+    const of = (group: string) => g.find((x) => x.group === group)!.names;
+    expect(of('rewards')).to.deep.equal(['rewards/accuracies', 'rewards/chosen', 'rewards/margins', 'rewards/rejected']);
+    expect(of('logps')).to.deep.equal(['logps/chosen', 'logps/rejected']);
+    expect(of('logits')).to.deep.equal(['logits/chosen', 'logits/rejected']);
+    expect(of('loss')).to.deep.equal(['loss', 'grad_norm', 'lr', 'nll_loss']);
+    expect(of('eval')).to.have.length(12).and.include('eval/rewards/margins');
+    expect(of('time')).to.deep.equal(['num_tokens']);
+    expect(of('other')).to.deep.equal(['epoch']);
+    expect(g.flatMap((x) => x.names)).to.have.members(names);
+    // GRPO's per-function rewards (three parts) still join its reward
+    expect(groupMetrics(['rewards/chosen', 'rewards/include-word/mean']).map((x) => x.group)).to.deep.equal(['reward', 'rewards']);
+  });
+
+  it("marks online DPO's rounds like reward-model switches: at the round's last step, once after a resume", () => {
+    const events: RunEventLike[] = [
+      { step: 0, kind: 'dpo-round-skipped', data: { round: 0 }, time: 1000 },
+      { step: 0, kind: 'feedback-tasks', data: { added: 8 }, time: 1100 },
+      { step: 4, kind: 'dpo-round', data: { round: 1, labels: 8, accuracy: 0.5 }, time: 5000 },
+      { step: 4, kind: 'dpo-round', data: { round: 1, labels: 8, accuracy: 0.5 }, time: 7000 }, // a resume finished round 1 again
+      { step: 9, kind: 'dpo-round', data: { round: 2, labels: 9, accuracy: 0.75 }, time: 9000 },
+      { step: 9, kind: 'reward-switch', data: { name: 'reward-model:/r/v2/final' }, time: 9500 },
+    ];
+    expect(eventMarks(events).map((m) => m?.label ?? null)).to.deep.equal([null, null, 'DPO round 1', 'DPO round 1', 'DPO round 2', 'reward model v2']);
+    expect(switchMarkers(events)).to.deep.equal([
+      { step: 4, time: 5000, version: 1, label: 'DPO round 1', tag: 'r1' },
+      { step: 9, time: 9000, version: 2, label: 'DPO round 2', tag: 'r2' },
+      { step: 9, time: 9500, version: 2, label: 'reward model v2', tag: 'v2' }, // a round and a switch at one step are two marks
+    ]);
   });
 
   it('smooths with a debiased EMA: a constant stays constant, 0 is the identity, gaps stay gaps', () => {
@@ -95,8 +131,8 @@ describe('client: chart data', () => {
   it("turns 'reward-switch' events into markers at their step, versioned by the refresh's folder", () => {
     expect(switchVersions(onlineEvents)).to.deep.equal([null, null, null, null, 1, null, null, null, 3, 3]);
     expect(switchMarkers(onlineEvents)).to.deep.equal([
-      { step: 5, time: 9500, version: 1, label: 'reward model v1' },
-      { step: 9, time: 15000, version: 3, label: 'reward model v3' },
+      { step: 5, time: 9500, version: 1, label: 'reward model v1', tag: 'v1' },
+      { step: 9, time: 15000, version: 3, label: 'reward model v3', tag: 'v3' },
     ]);
     expect(switchMarkers(onlineEvents.filter((e) => e.kind !== 'reward-switch'))).to.deep.equal([]);
   });
