@@ -87,6 +87,9 @@ describe('dpo/online: iterative DPO on live labels', function () {
     expect(maxAbsDiff(w0, w1)).to.be.above(1e-6);
     expect(maxAbsDiff(w1, w2)).to.be.above(1e-6);
     expect(maxAbsDiff(weights(r.final), w2)).to.equal(0);
+    // reference initial: round 2 starts from round 1's policy and keeps the starter as its reference (a frozen copy)
+    expect(events(sink, 'dpo-round-start').map((e) => e.data)[1]).to.deep.include({ round: 2, from: r.rounds[0].policy, reference: STARTER });
+    expect(events(sink, 'reference').map((e) => e.data.kind)).to.deep.equal(['copy', 'copy']);
     // the tasks: the first batch from the starter, the next from round 1's policy, tagged with its step
     const sent = store.db.prepare(`SELECT c.model, min(c.step) AS step, count(DISTINCT tc.task_id) AS tasks FROM completions c JOIN task_completions tc ON tc.completion_id = c.id
       JOIN tasks t ON t.id = tc.task_id WHERE t.source = 'run:online-dpo' GROUP BY c.model ORDER BY min(c.id)`).all() as { model: string; step: number; tasks: number }[];
@@ -113,5 +116,31 @@ describe('dpo/online: iterative DPO on live labels', function () {
     expect(new Set(after.usedLabels).size).to.equal(after.usedLabels.length);
     expect(after.usedLabels.slice(0, state.usedLabels.length)).to.deep.equal(state.usedLabels);
     expect(tf.memory().numTensors).to.equal(before);
+  });
+
+  it('LoRA with reference previous: round 0 on the labels already in the store, each adapter folded into a full model for the next round', async () => {
+    const before = tf.memory().numTensors;
+    const sink = new MemorySink();
+    const c = resolveDpoConfig({
+      model: STARTER, db: join(dir, 'rlhf.db'), out: join(dir, 'lora'), lr: 3e-3, epochs: 1, batchSize: 4, valFraction: 0.25, evalEvery: 0, seed: 4, lora: { rank: 2, alpha: 4, targets: ['attn'] },
+      onlineFeedback: { db: join(dir, 'rlhf.db'), promptFile: PROMPTS, prompts: 8, k: 2, maxNewTokens: 8, temperature: 1, roundEveryLabels: 8, rounds: 1, reference: 'previous' },
+    });
+    const r = await runOnlineDpo(c, { runId: 'online-lora', sink, pollMs: 100 });
+    expect(tf.memory().numTensors).to.equal(before);
+    expect(r.rounds.map((x) => x.round)).to.deep.equal([0, 1]);
+    const labelsInStore = store.db.prepare("SELECT count(*) FROM labels WHERE kind = 'ranking' AND task_id IN (SELECT id FROM tasks WHERE source = 'run:online-dpo')").pluck().get() as number;
+    expect(r.rounds[0].labels).to.be.at.most(labelsInStore).and.above(0); // round 0: the store's labels at the start (the first run's)
+    for (const x of r.rounds) {
+      expect(x.policy).to.equal(join(dir, 'lora', 'rounds', `r${x.round}`, 'policy'));
+      expect(existsSync(join(x.policy, 'model.safetensors'))).to.equal(true); // a full model, not an adapter
+    }
+    expect(maxAbsDiff(weights(STARTER), weights(r.rounds[0].policy))).to.be.above(1e-6);
+    expect(maxAbsDiff(weights(r.rounds[0].policy), weights(r.rounds[1].policy))).to.be.above(1e-6);
+    // reference previous under LoRA: the adapter switched off on the round's start, the previous round's policy
+    const start = events(sink, 'dpo-round-start').map((e) => e.data);
+    expect(start[1]).to.deep.include({ round: 1, from: r.rounds[0].policy, reference: r.rounds[0].policy });
+    expect(events(sink, 'reference').map((e) => e.data.kind)).to.deep.equal(['adapter-off', 'adapter-off']);
+    const sent = store.db.prepare("SELECT DISTINCT c.model FROM completions c JOIN task_completions tc ON tc.completion_id = c.id JOIN tasks t ON t.id = tc.task_id WHERE t.source = 'run:online-lora'").pluck().all();
+    expect(sent).to.deep.equal([r.rounds[0].policy]); // the online round's tasks came from round 0's policy
   });
 });
