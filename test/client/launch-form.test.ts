@@ -74,7 +74,7 @@ describe('client: the launch form in chromium', function () {
 
     // another kind rebuilds the form from its schema
     await page.selectOption('#launch-kind', 'train-rm');
-    expect(await page.$eval('#launch-field-ties', (e) => [...(e as HTMLSelectElement).options].map((o) => o.value))).to.deep.equal(['drop', 'equal']);
+    expect(await page.$eval('#launch-field-ties', (e) => [...(e as HTMLSelectElement).options].map((o) => o.value))).to.deep.equal(['drop', 'equal', 'davidson', 'rao-kupper']);
     expect(await page.locator('#launch-field-klCoef').count()).to.equal(0);
     expect(errors).to.deep.equal([]);
   });
