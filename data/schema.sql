@@ -192,3 +192,17 @@ ALTER TABLE run_samples ADD COLUMN columns TEXT CHECK (columns IS NULL OR json_v
 ALTER TABLE runs ADD COLUMN name TEXT;
 ALTER TABLE runs ADD COLUMN tags TEXT CHECK (tags IS NULL OR json_valid(tags));
 ALTER TABLE runs ADD COLUMN notes TEXT;
+
+-- migration 8
+-- A lead's review (the project page): a rejected label stays in the store and the audit log but leaves
+-- every export, and so every trainer that reads one (train-rm, dpo), and the agreement figures. One row
+-- per rejected label; restoring it deletes the row (the audit log keeps both). A label that is removed
+-- takes its rejection with it.
+CREATE TABLE label_rejections (
+  label_id INTEGER PRIMARY KEY REFERENCES labels(id) ON DELETE CASCADE,
+  user_id INTEGER REFERENCES users(id),      -- who rejected it
+  reason TEXT,
+  at TEXT NOT NULL
+);
+-- Reviews and exports filter labels by time.
+CREATE INDEX labels_created ON labels(created_at);
