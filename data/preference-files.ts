@@ -4,21 +4,23 @@
 import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { exportLines, openReader } from './export.js';
+import { ExportFormat, exportLines, openReader } from './export.js';
+import type { LabelFilter } from './label-filter.js';
 import { parsePreference, Preference } from './prefs.js';
 import type { Store } from './store.js';
 
 /**
- * Writes the export of store file `db` to `out`, ending it when `end` (a file; never stdout). Returns the
- * lines written. A failure of the stream or of the read throws one error, prefixed with `name` (the file).
+ * Writes the export of store file `db` (the labels `filter` keeps; never rejected ones) to `out`, ending it
+ * when `end` (a file; never stdout). Returns the lines written. A failure of the stream or of the read
+ * throws one error, prefixed with `name` (the file).
  */
-export async function writeExport(db: string, format: 'pairs' | 'full', out: NodeJS.WritableStream, { end, name }: { end: boolean; name: string }): Promise<number> {
+export async function writeExport(db: string, format: ExportFormat, out: NodeJS.WritableStream, { end, name, filter }: { end: boolean; name: string; filter?: LabelFilter }): Promise<number> {
   const reader = openReader(db);
   let failed: Error | null = null;
   out.on('error', (e: Error) => (failed ??= e)); // reported below as one line
   let n = 0;
   try {
-    for (const line of exportLines(reader, format)) {
+    for (const line of exportLines(reader, format, filter)) {
       n++;
       if (!out.write(line)) await once(out, 'drain');
       if (failed) break;
