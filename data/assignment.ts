@@ -27,7 +27,8 @@ export class Assigner {
   constructor(db: DB) {
     const p = (sql: string) => db.prepare(sql);
     this.st = {
-      open: p('SELECT task_id FROM assignments WHERE user_id = ? AND done_at IS NULL AND assigned_at > ? ORDER BY assigned_at LIMIT 1').pluck(),
+      open: p('SELECT task_id FROM assignments WHERE user_id = ? AND done_at IS NULL AND assigned_at > ? ORDER BY assigned_at, task_id LIMIT 1').pluck(),
+      openAll: p('SELECT task_id FROM assignments WHERE user_id = ? AND done_at IS NULL AND assigned_at > ? ORDER BY assigned_at, task_id LIMIT ?').pluck(),
       firstNotHad: p(`SELECT t.id FROM tasks t WHERE t.id > ?
         AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = t.id AND a.user_id = ?) ORDER BY t.id LIMIT 1`).pluck(),
       firstNotFull: p(`SELECT t.id FROM tasks t WHERE t.id > ?
@@ -61,9 +62,28 @@ export class Assigner {
   }
 
   /** Inside a write transaction: the task to serve `user` (assigning it if new), or null when none is left. */
-  next(user: number, { fresh, overlap }: AssignParams, h: Hints): number | null {
-    const open = this.st.open.get(user, fresh) as number | undefined;
-    if (open !== undefined) return open;
+  next(user: number, params: AssignParams, h: Hints): number | null {
+    const open = this.st.open.get(user, params.fresh) as number | undefined;
+    return open !== undefined ? open : this.assignNew(user, params, h);
+  }
+
+  /**
+   * Inside a write transaction: every task `user` holds unfinished, topped up with new assignments to `n`
+   * (fewer when the queue runs out), oldest first. A page that holds a few tasks ahead goes on labelling
+   * while its network is down; the holds lapse after the TTL like any other.
+   */
+  hold(user: number, params: AssignParams, h: Hints, n: number): number[] {
+    const ids = this.st.openAll.all(user, params.fresh, n) as number[];
+    while (ids.length < n) {
+      const id = this.assignNew(user, params, h);
+      if (id === null) break;
+      ids.push(id);
+    }
+    return ids;
+  }
+
+  /** The first free task `user` never had, assigned to them; null when none is left. */
+  private assignNew(user: number, { fresh, overlap }: AssignParams, h: Hints): number | null {
     const had = this.st.firstNotHad.get(h.had.get(user) ?? this.hints.had.get(user) ?? 0, user) as number | undefined;
     if (h.full.overlap !== overlap) h.full = { overlap, id: 0 };
     const full = this.st.firstNotFull.get(h.full.id, overlap) as number | undefined;

@@ -35,6 +35,8 @@ export interface LabelResult {
   id: number;
   /** false when this client id was already stored: the resubmit changed nothing. */
   created: boolean;
+  /** An edit's label version after it (label-edits.ts). */
+  version?: number;
 }
 
 /**
@@ -45,6 +47,8 @@ export interface LabelItem {
   user: number;
   label?: LabelInput;
   next?: boolean;
+  /** Keep this many tasks assigned to the user (topping up), and return them all as `held` (next: the oldest). */
+  hold?: number;
 }
-/** ok is null for an item without a label; next is there when asked for (null: nothing left). */
-export type LabelOutcome = { ok: LabelResult | null; next?: TaskView | null } | { error: StoreError };
+/** ok is null for an item without a label; next (and held) are there when asked for (null, []: nothing left). */
+export type LabelOutcome = { ok: LabelResult | null; next?: TaskView | null; held?: TaskView[] } | { error: StoreError };

@@ -1,9 +1,11 @@
 // The label store: comparison tasks, assignment with overlap, idempotent labels (users and tokens: users.ts).
 // better-sqlite3 style: synchronous calls, statements prepared once, multi-row writes in one transaction.
 // The store never imports tfjs; the server and the CLI share it.
-import type { Role, TaskView, Turn } from '../protocol/wire.js';
+import type { MyLabel, Role, TaskView, Turn } from '../protocol/wire.js';
 import { AssignParams, Assigner } from './assignment.js';
 import { now, openDb } from './db.js';
+import { EDIT_WINDOW_MS, LabelEdits } from './label-edits.js';
+import { QueueCounter } from './queue-count.js';
 import { turnsProblem } from './task-messages.js';
 import { UserStore } from './users.js';
 import { LabelInput, LabelItem, LabelOutcome, LabelResult, NewTask, ROLES, StoreError, User } from './store-types.js';
@@ -23,6 +25,8 @@ export class Store extends UserStore {
   // Looked up on every request; our own writes clear it (see versioned-cache.ts).
   private readonly settingCache: VersionedCache<string>;
   private readonly assigner: Assigner;
+  private readonly edits: LabelEdits;
+  private readonly counter: QueueCounter;
   private readonly views = new Map<number, TaskView>();
   private viewChars = 0;
 
@@ -55,6 +59,8 @@ export class Store extends UserStore {
       finishAssignment: p('UPDATE assignments SET done_at = ? WHERE task_id = ? AND user_id = ?'),
     };
     this.assigner = new Assigner(this.db);
+    this.edits = new LabelEdits(this.db, (by, action, detail, at) => this.audit(by, action, detail, at));
+    this.counter = new QueueCounter(this.db);
     this.settingCache = new VersionedCache(this.db);
   }
 
@@ -123,6 +129,25 @@ export class Store extends UserStore {
     }
   }
 
+  /** How many tasks `user` can still be given, the held ones included (queue-count.ts); capped at `cap` new ones. */
+  queueLeft(user: number, cap = 1000): { left: number; capped: boolean } {
+    return this.counter.left(user, this.assignParams(), cap);
+  }
+
+  /** The user's labels still editable (first stored within the edit window), newest first, with their tasks. */
+  myLabels(user: number, limit = 10): MyLabel[] {
+    const since = new Date(Date.now() - EDIT_WINDOW_MS).toISOString();
+    return this.edits.recent(user, since, limit).map((r) => ({
+      id: r.id, taskId: r.task_id, clientId: r.client_id, kind: r.kind as MyLabel['kind'], ranking: r.ranking === null ? null : (JSON.parse(r.ranking) as number[]),
+      rationale: r.rationale, version: r.version, createdAt: r.created_at, task: this.task(r.task_id)!,
+    }));
+  }
+
+  /** Every version of a label replaced by an edit, oldest first, as the audit log keeps them (label-edits.ts). */
+  labelHistory(labelId: number): ReturnType<LabelEdits['history']> {
+    return this.edits.history(labelId);
+  }
+
   private assignParams(): AssignParams {
     const ttl = Number(this.setting('assignment_ttl_s'));
     return { fresh: new Date(Date.now() - ttl * 1000).toISOString(), overlap: Number(this.setting('overlap')) };
@@ -163,7 +188,7 @@ export class Store extends UserStore {
    * same transaction, so a labeler needs one round trip per label. Results are in input order.
    */
   submitEach(items: LabelItem[]): LabelOutcome[] {
-    const params = items.some((i) => i.next) ? this.assignParams() : null;
+    const params = items.some((i) => i.next || i.hold) ? this.assignParams() : null;
     const draft = this.assigner.draft();
     const out = this.db.transaction(() => items.map((it): LabelOutcome => {
       let ok: LabelResult | null = null;
@@ -172,6 +197,10 @@ export class Store extends UserStore {
       } catch (e) {
         if (e instanceof StoreError) return { error: e };
         throw e;
+      }
+      if (it.hold) {
+        const held = this.assigner.hold(it.user, params!, draft, it.hold).map((id) => this.task(id)!);
+        return { ok, next: held[0] ?? null, held };
       }
       if (!it.next) return { ok };
       const id = this.assigner.next(it.user, params!, draft);
@@ -220,13 +249,20 @@ export class Store extends UserStore {
     }
     const t = this.st.taskFor.get(user, l.taskId) as { k: number; assigned: number; done: number; assigned_at: string | null } | undefined;
     if (!t) throw new StoreError('not_found', `no task ${l.taskId}`);
+    if (l.replaces !== undefined) { // an edit (label-edits.ts); only its first version had to be assigned
+      const again = this.edits.resent(user, l);
+      if (again !== null) return again;
+      rankingCheck(l, t.k);
+      this.edits.check(user, l);
+      return null;
+    }
     if (!t.assigned) throw new StoreError('forbidden', `task ${l.taskId} is not assigned to you`);
-    if (t.done) throw new StoreError('conflict', `task ${l.taskId} already has your label (under another client id)`);
-    if (l.kind === 'ranking') {
-      const r = l.ranking ?? [];
-      const ok = r.length === t.k && [...r].sort((a, b) => a - b).every((v, i) => v === i);
-      if (!ok) throw new StoreError('invalid', `ranking must order all ${t.k} positions 0..${t.k - 1}, best first`);
-    } else if (l.ranking !== undefined) throw new StoreError('invalid', `a ${l.kind} has no ranking`);
+    if (t.done) {
+      const again = this.edits.resent(user, l); // a version an edit replaced, resent late: stored already
+      if (again !== null) return again;
+      throw new StoreError('conflict', `task ${l.taskId} already has your label (under another client id)`);
+    }
+    rankingCheck(l, t.k);
     // A hold past the TTL may have been handed to someone else (assignment.ts). A late label is still
     // taken while the task has room (finished labels plus live holds of others below the overlap): the
     // work is not wasted when nobody else took the task. Past that it is refused, so a task never gets
@@ -243,10 +279,19 @@ export class Store extends UserStore {
     const prior = this.checkLabel(user, l);
     if (prior !== null) return { id: prior, created: false };
     const at = now();
+    if (l.replaces !== undefined) return this.edits.apply(user, l, at);
     const id = Number(this.st.addLabel.run(l.taskId, user, l.clientId, l.kind, l.ranking ? JSON.stringify(l.ranking) : null, l.rationale ?? null, l.ms ?? null, at).lastInsertRowid);
     this.st.finishAssignment.run(at, l.taskId, user);
     return { id, created: true };
   }
+}
+
+function rankingCheck(l: LabelInput, k: number): void {
+  if (l.kind === 'ranking') {
+    const r = l.ranking ?? [];
+    const ok = r.length === k && [...r].sort((a, b) => a - b).every((v, i) => v === i);
+    if (!ok) throw new StoreError('invalid', `ranking must order all ${k} positions 0..${k - 1}, best first`);
+  } else if (l.ranking !== undefined) throw new StoreError('invalid', `a ${l.kind} has no ranking`);
 }
 
 function validateTask(t: NewTask, i: number): void {

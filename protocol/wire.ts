@@ -30,6 +30,11 @@ export interface LabelRequest {
   ranking?: number[];
   rationale?: string;
   ms?: number;
+  /**
+   * An edit of one's own recent label: the clientId of the version it replaces (the label's current one).
+   * The label keeps its id and gets the next version; the replaced version stays in the audit log.
+   */
+  replaces?: string;
 }
 
 export interface LabelAck {
@@ -37,7 +42,41 @@ export interface LabelAck {
   created: boolean;
   /** With POST /api/labels?next=true: the caller's next task, assigned in the same commit (null: none left). */
   next?: TaskView | null;
+  /** With ?hold=n: every task the caller holds, topped up to n, oldest first (what a page labels offline). */
+  held?: TaskView[];
+  /** For an edit (replaces): the label's version now (the first one is 1). */
+  version?: number;
 }
+
+/** GET /api/tasks/held?n=: the tasks assigned to the caller and not yet labelled, topped up to n, oldest first. */
+export interface HeldTasks {
+  tasks: TaskView[];
+}
+
+/** GET /api/me/queue: how many tasks the caller can still be given, the ones held included. */
+export interface QueueView {
+  left: number;
+  /** Counting stopped at `left`: there are at least that many. */
+  capped: boolean;
+}
+
+/** GET /api/me/labels: one of the caller's recent labels, still editable, with its task as shown. */
+export interface MyLabel {
+  id: number;
+  taskId: number;
+  /** The current version's clientId: what an edit names in `replaces`. */
+  clientId: string;
+  kind: LabelRequest['kind'];
+  ranking: number[] | null;
+  rationale: string | null;
+  version: number;
+  /** When the first version was stored; a label is editable for EDIT_WINDOW_HOURS after it. */
+  createdAt: string;
+  task: TaskView;
+}
+
+/** How long after its first version a labeler may still edit a label. */
+export const EDIT_WINDOW_HOURS = 24;
 
 export interface Me {
   name: string;

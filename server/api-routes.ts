@@ -22,7 +22,11 @@ export const LABEL_BODY = obj({
   ranking: arr(int({ minimum: 0, maximum: 15 }), { minItems: 2, maxItems: 16, description: 'positions best first' }),
   rationale: str({ maxLength: 2000 }),
   ms: int({ minimum: 0, maximum: 86_400_000 }),
+  replaces: str({ minLength: 1, maxLength: 100, description: "an edit of one's own recent label: the clientId of its current version (the label keeps its id; the replaced version stays in the audit log)" }),
 }, ['taskId', 'clientId', 'kind']);
+
+/** ?hold=n: keep n tasks assigned to the caller (a page labelling ahead, offline too); label-routes.ts has the GET. */
+export const HOLD = str({ pattern: '^([1-9]|10)$', description: 'keep this many tasks (1-10) assigned to the caller and return them all as held' });
 
 export const API_ROUTES: Route[] = precompiled([
   {
@@ -39,10 +43,10 @@ export const API_ROUTES: Route[] = precompiled([
   {
     method: 'post', path: '/api/labels', role: 'labeler', body: LABEL_BODY,
     summary: 'store a label; resubmitting the same clientId stores nothing new. With ?next=true the response also carries the next task assigned to the caller (submit-and-next: one round trip per label)',
-    query: { next: str({ enum: ['true', 'false'], description: 'also assign and return the next task' }) },
-    ok: [201, '{id, created}, plus next (a TaskView, or null when none is left) with ?next=true; 200 when the clientId was already stored'],
+    query: { next: str({ enum: ['true', 'false'], description: 'also assign and return the next task' }), hold: HOLD },
+    ok: [201, '{id, created}, plus next (a TaskView, or null when none is left) with ?next=true, and held (every task the caller holds) with ?hold=n; version for an edit; 200 when the clientId was already stored'],
     answer: async ({ body, query }, u, { labels }) => {
-      const r = await labels.submit(u.id, body as LabelRequest, query.next === 'true');
+      const r = await labels.submit(u.id, body as LabelRequest, query.next === 'true', query.hold === undefined ? 0 : Number(query.hold));
       return [r.created ? 201 : 200, r];
     },
   },

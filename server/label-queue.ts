@@ -3,11 +3,12 @@
 // (label-writer.ts commits it, on a worker thread by default). A request is answered only after its
 // transaction has committed. A submission may also ask for the labeler's next task, which is assigned
 // in the same transaction (submit-and-next: one round trip per label); GET /api/tasks/next takes the
-// same queue, so every write on the labeling path goes through one connection.
+// same queue, so every write on the labeling path goes through one connection. A page that labels ahead
+// asks to hold a few tasks (hold: n), topped up in the same transaction as its label.
 import { LabelInput, LabelItem, LabelOutcome, LabelResult, TaskView } from '../data/store.js';
 import { Committer } from './label-writer.js';
 
-export type Submitted = LabelResult & { next?: TaskView | null };
+export type Submitted = LabelResult & { next?: TaskView | null; held?: TaskView[] };
 
 interface Pending extends LabelItem {
   resolve: (r: Exclude<LabelOutcome, { error: unknown }>) => void;
@@ -21,9 +22,18 @@ export class LabelQueue {
 
   constructor(private readonly committer: Committer, private readonly onCommit: (created: number) => void, private readonly maxBatch = 512) {}
 
-  async submit(user: number, label: LabelInput, next = false): Promise<Submitted> {
+  async submit(user: number, label: LabelInput, next = false, hold = 0): Promise<Submitted> {
+    if (hold > 0) {
+      const r = await this.enqueue({ user, label, hold });
+      return { ...r.ok!, next: r.next ?? null, held: r.held ?? [] };
+    }
     const r = await this.enqueue({ user, label, next });
     return next ? { ...r.ok!, next: r.next ?? null } : r.ok!;
+  }
+
+  /** The tasks the caller holds unfinished, topped up to n (assignment.ts Assigner.hold), oldest first. */
+  async held(user: number, n: number): Promise<TaskView[]> {
+    return (await this.enqueue({ user, hold: n })).held ?? [];
   }
 
   /** The caller's next task, assigned if new (null when none is left). */
@@ -55,7 +65,7 @@ export class LabelQueue {
     const batch = this.pending.splice(0, this.maxBatch);
     let results: LabelOutcome[];
     try {
-      results = await this.committer.commit(batch.map(({ user, label, next }) => ({ user, label, next })));
+      results = await this.committer.commit(batch.map(({ user, label, next, hold }) => ({ user, label, next, hold })));
     } catch (e) {
       for (const p of batch) p.reject(e as Error); // rolled back: nothing of the batch was committed
       return;

@@ -2,6 +2,7 @@
 // (validate, call the store, respond). app.ts mounts exactly these routes; openapi.ts documents them.
 // The routes are defined by topic in their own files; this is the one place they are put together.
 import { API_ROUTES } from './api-routes.js';
+import { LABEL_ROUTES } from './label-routes.js';
 import type { Route } from './route-types.js';
 import { RUN_ROUTES } from './run-routes.js';
 import { SCORE_ROUTES } from './score-routes.js';
@@ -12,6 +13,7 @@ export { storeStatus } from './route-types.js';
 
 export const ROUTES: Route[] = [
   ...API_ROUTES, // users, tasks, labels, settings, stats, exports
+  ...LABEL_ROUTES, // the labeling page's held tasks, queue count and recent labels
   ...RUN_ROUTES, // launch, watch, stop and resume training runs
   ...SCORE_ROUTES, // reward-model scores through a worker thread
 ];

@@ -6,6 +6,10 @@
 // A socket is as good as its token: when the user is disabled or their token replaced, their sockets
 // close (4401) at once for changes made through this server's store, and within REVALIDATE_MS for changes
 // from another process (a CLI beside the server), noticed through the store's cache_version counter.
+// Tasks added by another process (rlhf tasks add writes the store directly) are noticed the same way,
+// within REVALIDATE_MS, by the highest task id (max of the integer primary key: one b-tree descent), and
+// announced like the API's own ('tasks'), so a labeler waiting on an empty queue gets them. The id, not
+// PRAGMA data_version: that one moves on every label commit of the server's own writer thread.
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -36,14 +40,19 @@ export class WsHub {
   private readonly recheck: NodeJS.Timeout;
   private readonly unsubscribe: () => void;
   private version: number;
+  private lastTask: number;
+  private readonly maxTask;
   /** Events not sent because a client's buffer was full (for tests and monitoring). */
   dropped = 0;
 
   constructor(private readonly store: Store, revalidateMs = REVALIDATE_MS) {
     this.version = store.usersVersion();
+    this.maxTask = store.db.prepare('SELECT max(id) FROM tasks').pluck();
+    this.lastTask = this.highestTask();
     this.unsubscribe = store.onUsersChanged(() => this.revalidate());
     this.recheck = setInterval(() => {
       if (!this.store.db.open) return; // closed under a hub not yet closed
+      this.checkTasks();
       const v = this.store.usersVersion();
       if (v === this.version) return;
       this.version = v;
@@ -83,8 +92,21 @@ export class WsHub {
     ws.send(JSON.stringify({ type: 'hello', name: user.name, role: user.role }));
   }
 
+  private highestTask(): number {
+    return (this.maxTask.get() as number | null) ?? 0;
+  }
+
+  /** Announce tasks that another process added since the last look (only while someone is connected to hear it). */
+  checkTasks(): void {
+    if (!this.wss.clients.size) return;
+    const top = this.highestTask();
+    if (top > this.lastTask) this.broadcast({ type: 'tasks', added: top - this.lastTask });
+  }
+
   /** Send to every client whose role is at least minRole (run metrics and samples: researchers and admins). */
   broadcast(event: object, minRole: Role = 'labeler'): void {
+    // the API's own announcement covers every task up to now: the next look does not repeat it
+    if ((event as { type?: string }).type === 'tasks') this.lastTask = this.highestTask();
     const data = JSON.stringify(event);
     const least = ROLES.indexOf(minRole);
     for (const ws of this.wss.clients) {
