@@ -22,6 +22,8 @@ const { values: o } = parseArgs({
     'ppo-steps': { type: 'string', default: '200' },
     'grpo-budget': { type: 'string', default: '75' },
     'grpo-seeds': { type: 'string', default: '0,1,2' },
+    'dpo-budget': { type: 'string', default: '60' },
+    'dpo-seeds': { type: 'string', default: '0,1,2' },
     'vs-torch': { type: 'boolean', default: false },
     'baseline-backend': { type: 'string', default: '' },
     help: { type: 'boolean', default: false },
@@ -29,10 +31,12 @@ const { values: o } = parseArgs({
 });
 if (o.help) {
   process.stdout.write([
-    'usage: npm run bench -- [--parts lm,server,ppo,grpo,runs,rm,kernels,rss] [--shapes S,M,G | L,Smol,Qwen] [--backend auto|wasm|cpu|native|tensorflow] [--steps N] [--vs-torch] [--baseline-backend wasm] [--stock-baseline] [--clients 1,16,64] [--ppo-steps 200] [--grpo-budget 75] [--grpo-seeds 0,1,2] [--no-record]',
+    'usage: npm run bench -- [--parts lm,server,ppo,grpo,dpo,runs,rm,kernels,rss] [--shapes S,M,G | L,Smol,Qwen] [--backend auto|wasm|cpu|native|tensorflow] [--steps N] [--vs-torch] [--baseline-backend wasm] [--stock-baseline] [--clients 1,16,64] [--ppo-steps 200] [--grpo-budget 75] [--grpo-seeds 0,1,2] [--dpo-budget 60] [--dpo-seeds 0,1,2] [--no-record]',
     '(--parts ppo runs PPO on the starter model: about 15-30 s per step here)',
     '--parts grpo: GRPO, RLOO and PPO on include-word and the sentiment rule, --grpo-budget seconds of training per run, each',
     '  seed of --grpo-seeds (bench/grpo.ts; 18 runs plus held-out measurements: about 28 min at the defaults).',
+    '--parts dpo: ~1,000 simulated labels per K (2, 4); reward model + PPO, reward model + GRPO (--dpo-budget seconds of training each)',
+    '  and DPO on them for each seed of --dpo-seeds, and the ties and rankings options by held-out accuracy (bench/dpo.ts; about 30 min).',
     '--vs-torch: also run each LM shape in PyTorch on the CPU (same shapes, same training step, same generation), print tfjs/PyTorch',
     '  ratios with the machine\'s sgemm peak and memcpy bandwidth, and record them (tag vs-torch; vs-torch-llama for L, Smol, Qwen). Needs Debian\'s PyTorch:',
     '  apt-get install -y python3-torch libopenblas0-openmp. Without --parts it runs only lm.',
@@ -326,6 +330,13 @@ if (parts.includes('grpo')) {
   const args = [join(import.meta.dirname, 'grpo.ts'), '--budget', o['grpo-budget']!, '--seeds', o['grpo-seeds']!, '--backend', o.backend!, ...(o['no-record'] ? [] : ['--record'])];
   const r = spawnSync(process.execPath, ['--import', 'tsx', ...args], { stdio: 'inherit' });
   if (r.status !== 0) throw new Error(`grpo bench failed (exit ${r.status})`);
+}
+
+if (parts.includes('dpo')) {
+  // Issue 18's benchmark (about half an hour); bench/dpo.ts records its own block.
+  const args = [join(import.meta.dirname, 'dpo.ts'), '--budget', o['dpo-budget']!, '--seeds', o['dpo-seeds']!, '--backend', o.backend!, ...(o['no-record'] ? [] : ['--record'])];
+  const r = spawnSync(process.execPath, ['--import', 'tsx', ...args], { stdio: 'inherit' });
+  if (r.status !== 0) throw new Error(`dpo bench failed (exit ${r.status})`);
 }
 
 if (parts.includes('rm')) {
