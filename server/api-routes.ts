@@ -2,10 +2,12 @@
 // validate, call the store and respond. routes.ts puts them in the table with the runs and score routes.
 import type { Response } from 'express';
 import type { LabelRequest, Turn } from '../protocol/wire.js';
-import { exportLines, openReader } from '../data/export.js';
+import { EXPORT_FORMATS, ExportFormat, exportLines, openReader } from '../data/export.js';
+import { FilterInput, labelFilter } from '../data/label-filter.js';
 import { ROLES } from '../data/store.js';
 import { MAX_TURN_CHARS, MAX_TURNS, TURN_ROLES } from '../data/task-messages.js';
 import { arr, int, obj, str } from './schema.js';
+import { FILTER_QUERY } from './review-routes.js';
 import { projectStats } from './stats.js';
 import { drained, precompiled, Route } from './route-types.js';
 
@@ -106,16 +108,18 @@ export const API_ROUTES: Route[] = precompiled([
     handler: (_q, res, _u, { store }) => res.json(projectStats(store)),
   },
   {
-    method: 'get', path: '/api/export', role: 'researcher', summary: 'labels as streamed JSONL: pairs {"prompt","chosen","rejected"} or full records',
-    query: { format: str({ enum: ['pairs', 'full'] }) }, ok: [200, 'application/x-ndjson'],
+    method: 'get', path: '/api/export', role: 'researcher',
+    summary: 'labels as streamed JSONL: pairs {"prompt","chosen","rejected"}, full records, or aggregated (one line per task, its rankings made one by ranked pairs); never rejected labels; filtered by labeler, time, gold and agreement',
+    query: { format: str({ enum: EXPORT_FORMATS }), ...FILTER_QUERY }, ok: [200, 'application/x-ndjson'],
     handler: async (req, res, u, { store }) => {
-      const format = (req.query.format as 'pairs' | 'full' | undefined) ?? 'pairs';
+      const { format = 'pairs', ...q } = req.query as FilterInput & { format?: ExportFormat };
+      const filter = labelFilter(q); // a bad filter is a 400 before anything is sent
       res.setHeader('Content-Type', 'application/x-ndjson; charset=utf-8');
       res.setHeader('Content-Disposition', `attachment; filename="labels-${format}.jsonl"`);
       store.audit(u.id, 'export', format);
       const reader = openReader(store.db.name);
       try {
-        for (const line of exportLines(reader, format)) {
+        for (const line of exportLines(reader, format, filter)) {
           if (!res.write(line)) await drained(res); // backpressure: flat memory
           if (res.destroyed) return;
         }
