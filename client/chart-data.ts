@@ -5,6 +5,8 @@
 export interface Pt {
   x: number;
   y: number;
+  /** The point's index in its series (drawPoints sets it): the tooltip's raw value and time. */
+  i?: number;
 }
 
 /**
@@ -20,6 +22,8 @@ export interface Pt {
  * loss, grad_norm, lr (and RPO's nll_loss) with loss, and every eval/ name in 'eval'.
  */
 const TRL_GROUPS = ['objective', 'reward', 'online', 'rewards', 'logps', 'logits', 'completions', 'clip_ratio', 'policy', 'loss', 'val', 'eval'];
+/** Groups after every other prefix, before 'other': the run's process figures (sys/*, data/sys-metrics.ts). */
+const LAST_GROUPS = ['sys'];
 const NAMED: Record<string, string> = {
   reward: 'reward', reward_std: 'reward', frac_reward_zero_std: 'reward', gold_reward: 'reward',
   kl: 'policy', entropy: 'policy',
@@ -45,24 +49,35 @@ export function groupMetrics(names: string[]): { group: string; names: string[] 
     const g = groupOf(n);
     (by.get(g) ?? by.set(g, []).get(g)!).push(n);
   }
-  const rank = (g: string) => (TRL_GROUPS.includes(g) ? TRL_GROUPS.indexOf(g) : g === 'other' ? 1e9 : TRL_GROUPS.length);
+  const rank = (g: string) => (TRL_GROUPS.includes(g) ? TRL_GROUPS.indexOf(g) : LAST_GROUPS.includes(g) ? TRL_GROUPS.length + 1 + LAST_GROUPS.indexOf(g) : g === 'other' ? 1e9 : TRL_GROUPS.length);
   return [...by.keys()].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b)).map((group) => ({ group, names: by.get(group)! }));
 }
 
 /**
  * Exponential moving average with TensorBoard's debiasing (the first points are not pulled towards 0).
  * weight in [0, 1): 0 returns the values unchanged. Null (a non-finite value) stays null and is skipped.
+ *
+ * Computed as a running update of the debiased mean itself, d += (v - d) (1 - w) / (1 - w^n), which is the
+ * same number as m_n / (1 - w^n) with m_n = w m_{n-1} + (1 - w) v, but exact where it matters: the first
+ * point is the value itself, and a constant series stays that constant to the last bit (the ratio form
+ * rounds differently at each point, and a constant kl_coef drew as a zig-zag once the y-axis zoomed in on
+ * that rounding).
  */
 export function ema(values: (number | null)[], weight: number): (number | null)[] {
   if (weight <= 0) return values.slice();
-  let last = 0;
+  const step = emaStepper(weight);
+  return values.map((v) => (v === null || !Number.isFinite(v) ? null : step(v)));
+}
+
+/** One EMA as a function of the next finite value (ema() and drawPoints share it). */
+function emaStepper(weight: number): (v: number) => number {
+  let d = 0;
   let keep = 1; // weight ** n, kept as a running product (Math.pow per point costs more than the rest)
-  return values.map((v) => {
-    if (v === null || !Number.isFinite(v)) return null;
-    last = last * weight + (1 - weight) * v;
+  return (v) => {
     keep *= weight;
-    return last / (1 - keep);
-  });
+    d += (v - d) * ((1 - weight) / (1 - keep));
+    return d;
+  };
 }
 
 /**
@@ -116,33 +131,75 @@ export type XAxis = 'step' | 'relative' | 'wall';
 
 /**
  * The points to draw for one series: x chosen by the axis, smoothed, gaps (null) and, on a log scale,
- * values <= 0 left out, then at most `maxPoints` (about two per pixel of the chart's width).
+ * values <= 0 left out, then (a zoomed chart) only the points in `range` and one on either side, so the
+ * line runs to the plot's edges, then at most `maxPoints` (about two per pixel of the chart's width).
+ * Smoothing sees the whole series, so zooming never changes a smoothed value. Each point keeps its index
+ * in the series (`i`).
  */
-export function drawPoints(s: { step: number[]; time: number[]; value: (number | null)[] }, o: { x: XAxis; smoothing: number; log: boolean; maxPoints: number }): Pt[] {
+export function drawPoints(
+  s: { step: number[]; time: number[]; value: (number | null)[] },
+  o: { x: XAxis; smoothing: number; log: boolean; maxPoints: number; range?: [number, number] | null },
+): Pt[] {
   // one pass into typed arrays (smoothing as in ema()), then objects only for the points kept
   const n0 = s.value.length;
   const xs = new Float64Array(n0);
   const ys = new Float64Array(n0);
+  const src = new Int32Array(n0);
   const t0 = s.time[0] ?? 0;
-  const w = Math.max(0, o.smoothing);
-  let last = 0;
-  let keep = 1;
+  const smooth = o.smoothing > 0 ? emaStepper(o.smoothing) : null;
   let n = 0;
   for (let i = 0; i < n0; i++) {
     const v = s.value[i];
     if (v === null || !Number.isFinite(v)) continue;
-    let y = v;
-    if (w > 0) {
-      last = last * w + (1 - w) * v;
-      keep *= w;
-      y = last / (1 - keep);
-    }
+    const y = smooth ? smooth(v) : v;
     if (o.log && y <= 0) continue;
     xs[n] = o.x === 'step' ? s.step[i] : o.x === 'relative' ? (s.time[i] - t0) / 1000 : s.time[i];
-    ys[n++] = y;
+    ys[n] = y;
+    src[n++] = i;
   }
-  const idx = o.maxPoints >= 3 && n > o.maxPoints ? lttbIndices(xs, ys, n, o.maxPoints) : Array.from({ length: n }, (_, i) => i);
-  return idx.map((i) => ({ x: xs[i], y: ys[i] }));
+  let lo = 0;
+  let hi = n; // the points kept: [lo, hi)
+  if (o.range) {
+    const [a, b] = o.range;
+    while (lo < n && xs[lo] < a) lo++;
+    while (hi > lo && xs[hi - 1] > b) hi--;
+    lo = Math.max(0, lo - 1);
+    hi = Math.min(n, hi + 1);
+  }
+  const m = hi - lo;
+  const idx = o.maxPoints >= 3 && m > o.maxPoints ? lttbIndices(xs.subarray(lo, hi), ys.subarray(lo, hi), m, o.maxPoints) : Array.from({ length: m }, (_, i) => i);
+  return idx.map((k) => ({ x: xs[lo + k], y: ys[lo + k], i: src[lo + k] }));
+}
+
+/**
+ * The chart groups with the pinned metrics taken out of theirs into a first group, 'pinned', in the order
+ * they were pinned; a pinned name no run has is left out, and a group left empty goes.
+ */
+export function arrangeGroups(groups: { group: string; names: string[] }[], pinned: string[]): { group: string; names: string[] }[] {
+  const have = new Set(groups.flatMap((g) => g.names));
+  const pins = pinned.filter((n) => have.has(n));
+  if (!pins.length) return groups;
+  const set = new Set(pins);
+  const rest = groups.map((g) => ({ group: g.group, names: g.names.filter((n) => !set.has(n)) })).filter((g) => g.names.length);
+  return [{ group: 'pinned', names: pins }, ...rest];
+}
+
+/**
+ * Which metric names a search shows: every word of the query must match (case-insensitively) as a
+ * regular expression, or as plain text when it is not a valid one. An empty query shows all.
+ */
+export function metricMatcher(query: string): (name: string) => boolean {
+  const words = query.trim().split(/\s+/).filter(Boolean);
+  const tests = words.map((w) => {
+    try {
+      const re = new RegExp(w, 'i');
+      return (n: string) => re.test(n);
+    } catch {
+      const low = w.toLowerCase();
+      return (n: string) => n.toLowerCase().includes(low);
+    }
+  });
+  return (name) => tests.every((t) => t(name));
 }
 
 /** A run event as the API (with its time) or the WebSocket (without) delivers it. */

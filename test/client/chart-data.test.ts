@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { drawPoints, ema, eventMarks, groupMetrics, lttb, markerX, Pt, RunEventLike, switchMarkers, switchVersions } from '../../client/chart-data.js';
+import { arrangeGroups, drawPoints, ema, eventMarks, groupMetrics, lttb, markerX, metricMatcher, Pt, RunEventLike, switchMarkers, switchVersions } from '../../client/chart-data.js';
 
 describe('client: chart data', () => {
   it("groups metrics as TRL does: objective, policy, loss, val, then other prefixes, then names without one", () => {
@@ -84,6 +84,57 @@ describe('client: chart data', () => {
     expect(s[3]!).to.be.above(s[1]!).and.below(10);
   });
 
+  it('keeps a constant series exactly constant under any smoothing (kl_coef drew as a zig-zag), and smooths as the debiased EMA', () => {
+    const flat = Array.from({ length: 5000 }, () => 0.05);
+    for (const w of [0.1, 0.6, 0.9, 0.99, 0.999]) {
+      expect(ema(flat, w).every((v) => v === 0.05), `ema, weight ${w}`).to.equal(true);
+      const s = { step: flat.map((_, i) => i), time: flat.map((_, i) => i * 1000), value: flat };
+      const pts = drawPoints(s, { x: 'step', smoothing: w, log: false, maxPoints: 300 });
+      expect(pts.length).to.equal(300);
+      expect(new Set(pts.map((p) => p.y))).to.deep.equal(new Set([0.05]));
+    }
+    for (const v of [0.1, 1e-7, 3.3, -2.7, 123456.789]) expect(new Set(ema([v, v, v, null, v, v], 0.7))).to.deep.equal(new Set([v, null]));
+    // the same numbers as the textbook form m_n / (1 - w^n), m_n = w m_{n-1} + (1 - w) v
+    const vals = [3, -1, 4, 1, -5, 9, 2, 6];
+    let m = 0;
+    const want = vals.map((v, n) => ((m = 0.8 * m + 0.2 * v), m / (1 - 0.8 ** (n + 1))));
+    ema(vals, 0.8).forEach((v, i) => expect(v).to.be.closeTo(want[i], 1e-12));
+    expect(ema(vals, 0.8)[0]).to.equal(3); // the first point is the value itself
+  });
+
+  it('draws a zoomed span with every point inside it and one either side; smoothing still sees the whole series', () => {
+    const n = 2000;
+    const s = { step: Array.from({ length: n }, (_, i) => i + 1), time: Array.from({ length: n }, (_, i) => i * 1000), value: Array.from({ length: n }, (_, i) => Math.sin(i / 10)) };
+    const all = drawPoints(s, { x: 'step', smoothing: 0.9, log: false, maxPoints: 100 });
+    const zoomed = drawPoints(s, { x: 'step', smoothing: 0.9, log: false, maxPoints: 100, range: [1001, 1050] });
+    expect(zoomed.map((p) => p.x)).to.deep.equal(Array.from({ length: 52 }, (_, i) => 1000 + i)); // 1000 and 1051 run the line to the edges
+    const full = drawPoints(s, { x: 'step', smoothing: 0.9, log: false, maxPoints: 1e9 });
+    for (const p of zoomed) expect(p.y).to.equal(full[p.i!].y);
+    expect(all).to.have.length(100);
+    expect(drawPoints(s, { x: 'step', smoothing: 0, log: false, maxPoints: 100, range: [1, 2000] })).to.have.length(100); // still downsampled
+    expect(drawPoints(s, { x: 'step', smoothing: 0, log: false, maxPoints: 100, range: [5000, 6000] }).map((p) => p.x)).to.deep.equal([2000]);
+  });
+
+  it('puts pinned charts first in their own group, and searches metric names by words (regex, or text when not one)', () => {
+    const g = groupMetrics(['objective/kl', 'objective/scores', 'loss/value_avg', 'sys/cpu_percent', 'lr', 'episode', 'perf/x']);
+    expect(g.map((x) => x.group)).to.deep.equal(['objective', 'loss', 'perf', 'sys', 'other']); // the process figures last, before 'other'
+    expect(arrangeGroups(g, ['loss/value_avg', 'gone', 'objective/kl'])).to.deep.equal([
+      { group: 'pinned', names: ['loss/value_avg', 'objective/kl'] },
+      { group: 'objective', names: ['objective/scores'] },
+      { group: 'loss', names: ['lr'] },
+      { group: 'perf', names: ['perf/x'] },
+      { group: 'sys', names: ['sys/cpu_percent'] },
+      { group: 'other', names: ['episode'] },
+    ]);
+    expect(arrangeGroups(g, [])).to.equal(g);
+    const names = ['objective/kl', 'objective/kl_coef', 'loss/value_avg', 'policy/approxkl_avg', 'val/ratio'];
+    expect(names.filter(metricMatcher('kl'))).to.deep.equal(['objective/kl', 'objective/kl_coef', 'policy/approxkl_avg']);
+    expect(names.filter(metricMatcher('^objective/kl$'))).to.deep.equal(['objective/kl']);
+    expect(names.filter(metricMatcher('OBJ coef'))).to.deep.equal(['objective/kl_coef']); // every word, any case
+    expect(names.filter(metricMatcher('val(ue'))).to.deep.equal([]); // not a regex: as text, no match
+    expect(names.filter(metricMatcher('  '))).to.deep.equal(names);
+  });
+
   it('downsamples 10k points with LTTB to the threshold, keeping the ends and a lone spike', () => {
     const data: Pt[] = Array.from({ length: 10_000 }, (_, i) => ({ x: i, y: Math.sin(i / 500) }));
     data[6_543].y = 40; // a spike must survive (every-k-th sampling would lose it)
@@ -98,8 +149,9 @@ describe('client: chart data', () => {
 
   it('draws by step, relative or wall time, drops non-positive values on a log scale, and never exceeds maxPoints', () => {
     const s = { step: [1, 2, 3, 4], time: [1000, 3000, 6000, 10000], value: [1, 0, null, 4] };
-    expect(drawPoints(s, { x: 'step', smoothing: 0, log: false, maxPoints: 100 })).to.deep.equal([{ x: 1, y: 1 }, { x: 2, y: 0 }, { x: 4, y: 4 }]);
-    expect(drawPoints(s, { x: 'relative', smoothing: 0, log: true, maxPoints: 100 })).to.deep.equal([{ x: 0, y: 1 }, { x: 9, y: 4 }]);
+    // each point keeps its index in the series (the tooltip's raw value and time, a click's step)
+    expect(drawPoints(s, { x: 'step', smoothing: 0, log: false, maxPoints: 100 })).to.deep.equal([{ x: 1, y: 1, i: 0 }, { x: 2, y: 0, i: 1 }, { x: 4, y: 4, i: 3 }]);
+    expect(drawPoints(s, { x: 'relative', smoothing: 0, log: true, maxPoints: 100 })).to.deep.equal([{ x: 0, y: 1, i: 0 }, { x: 9, y: 4, i: 3 }]);
     expect(drawPoints(s, { x: 'wall', smoothing: 0, log: true, maxPoints: 100 }).map((p) => p.x)).to.deep.equal([1000, 10000]);
     const big = { step: Array.from({ length: 10_000 }, (_, i) => i), time: Array.from({ length: 10_000 }, (_, i) => i), value: Array.from({ length: 10_000 }, (_, i) => i % 7) };
     expect(drawPoints(big, { x: 'step', smoothing: 0.9, log: false, maxPoints: 600 })).to.have.length(600);
