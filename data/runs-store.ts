@@ -17,11 +17,12 @@ export interface RunRow extends RunView {
   owner_id: number | null;
 }
 
-interface RawRun extends Omit<RunRow, 'config'> {
+interface RawRun extends Omit<RunRow, 'config' | 'tags'> {
   config: string;
+  tags: string | null;
 }
 
-const toRow = (r: RawRun | undefined): RunRow | null => (r ? { ...r, config: JSON.parse(r.config) as Record<string, unknown> } : null);
+const toRow = (r: RawRun | undefined): RunRow | null => (r ? { ...r, config: JSON.parse(r.config) as Record<string, unknown>, tags: r.tags === null ? [] : (JSON.parse(r.tags) as string[]) } : null);
 const ms = (iso: string): number => Date.parse(iso);
 const iso = (t: number): string => new Date(t).toISOString();
 // SQLite REAL has no NaN or Infinity: a non-finite value is kept as NULL (a gap in the chart).
@@ -42,7 +43,7 @@ export class RunsStore {
 
   constructor(readonly db: DB) {
     const p = (sql: string) => db.prepare(sql);
-    const cols = `id, kind, state, origin, config, error, pid, dir, owner_id, created_at, started_at, ended_at, exit_code,
+    const cols = `id, kind, state, origin, config, error, pid, dir, owner_id, created_at, started_at, ended_at, exit_code, name, tags, notes,
       (SELECT name FROM users u WHERE u.id = runs.owner_id) AS owner,
       (SELECT max(step) FROM metrics m WHERE m.run_id = runs.id) AS last_step`;
     this.st = {
@@ -62,6 +63,9 @@ export class RunsStore {
         ended_at = CASE WHEN @state IN ('stopped', 'failed', 'done') THEN @at WHEN @state = 'running' THEN NULL ELSE ended_at END
         WHERE id = @id`),
       setConfig: p('UPDATE runs SET config = ?, updated_at = ? WHERE id = ?'),
+      // each field only when given (@setX): a name-only edit keeps the notes
+      setMeta: p(`UPDATE runs SET name = CASE WHEN @setName THEN @name ELSE name END, tags = CASE WHEN @setTags THEN @tags ELSE tags END,
+        notes = CASE WHEN @setNotes THEN @notes ELSE notes END, updated_at = @at WHERE id = @id`),
       metric: p('INSERT OR REPLACE INTO metrics (run_id, step, name, value, time) VALUES (?, ?, ?, ?, ?)'),
       sample: p('INSERT OR REPLACE INTO run_samples (run_id, step, idx, prompt, completion, score, gold, columns, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
       event: p('INSERT INTO run_events (run_id, step, kind, data, time) VALUES (?, ?, ?, ?, ?)'),
@@ -71,6 +75,13 @@ export class RunsStore {
       samples: p(`SELECT step, prompt, completion, score, gold, columns FROM run_samples
         WHERE run_id = @run AND step >= coalesce((SELECT min(step) FROM (SELECT DISTINCT step FROM run_samples WHERE run_id = @run ORDER BY step DESC LIMIT @steps)), 0)
         ORDER BY step DESC, idx`),
+      // the rows of one step: the latest step with samples at or before it, else the first after it
+      samplesNear: p(`SELECT step, prompt, completion, score, gold, columns FROM run_samples
+        WHERE run_id = @run AND step = coalesce((SELECT max(step) FROM run_samples WHERE run_id = @run AND step <= @step), (SELECT min(step) FROM run_samples WHERE run_id = @run AND step > @step))
+        ORDER BY idx`),
+      // one prompt followed across steps (the run's primary-key range, filtered)
+      samplesOfPrompt: p(`SELECT step, prompt, completion, score, gold, columns FROM run_samples WHERE run_id = ? AND prompt = ?
+        ORDER BY step DESC, idx LIMIT ?`),
       events: p('SELECT step, kind, data, time FROM run_events WHERE run_id = ? ORDER BY step, id'),
       names: p('SELECT DISTINCT name FROM metrics WHERE run_id = ? ORDER BY name').pluck(),
     };
@@ -129,6 +140,16 @@ export class RunsStore {
     this.st.setConfig.run(JSON.stringify(config), now(), id);
   }
 
+  /** Set a run's name, tags or notes (those given; an empty name or notes becomes NULL). */
+  setMeta(id: string, m: { name?: string; tags?: string[]; notes?: string }): RunRow {
+    const text = (v: string | undefined) => (v === undefined || v.trim() === '' ? null : v.trim());
+    this.st.setMeta.run({
+      id, at: now(), setName: m.name === undefined ? 0 : 1, name: text(m.name), setTags: m.tags === undefined ? 0 : 1,
+      tags: m.tags === undefined ? null : JSON.stringify(m.tags), setNotes: m.notes === undefined ? 0 : 1, notes: text(m.notes),
+    });
+    return this.get(id)!;
+  }
+
   /**
    * Store a batch of a run's records in one transaction. A metric or sample row reported again for the
    * same step (a resumed run repeats the steps after its last checkpoint) replaces the earlier one.
@@ -174,8 +195,17 @@ export class RunsStore {
 
   /** Sample generations of the latest `steps` steps that have any, newest step first. */
   samples(runId: string, steps = 20): SampleView[] {
-    return (this.st.samples.all({ run: runId, steps }) as (Omit<SampleView, 'columns'> & { columns: string | null })[])
-      .map(({ columns, ...v }) => (columns === null ? v : { ...v, columns: JSON.parse(columns) as SampleView['columns'] }));
+    return cells(this.st.samples.all({ run: runId, steps }) as RawSample[]);
+  }
+
+  /** The sample rows of the step nearest `step` that has any (the latest at or before it, else the first after). */
+  samplesNear(runId: string, step: number): SampleView[] {
+    return cells(this.st.samplesNear.all({ run: runId, step }) as RawSample[]);
+  }
+
+  /** Every row of one prompt, newest step first, at most `limit`: how its completions changed as the run trained. */
+  samplesOfPrompt(runId: string, prompt: string, limit = 200): SampleView[] {
+    return cells(this.st.samplesOfPrompt.all(runId, prompt, limit) as RawSample[]);
   }
 
   events(runId: string): { step: number; kind: string; data: Record<string, unknown>; time: number }[] {
@@ -187,6 +217,9 @@ export class RunsStore {
     return this.st.names.all(runId) as string[];
   }
 }
+
+type RawSample = Omit<SampleView, 'columns'> & { columns: string | null };
+const cells = (rows: RawSample[]): SampleView[] => rows.map(({ columns, ...v }) => (columns === null ? v : { ...v, columns: JSON.parse(columns) as SampleView['columns'] }));
 
 /** CSV field: quoted when it holds a comma, quote or line break. */
 const csvField = (s: string): string => (/[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);

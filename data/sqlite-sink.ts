@@ -8,6 +8,7 @@
 import { DB, openDb } from './db.js';
 import { JsonLinesSink, MetricsSink, RecordSink, SinkRecord, TeeSink } from './metrics-sink.js';
 import { RunsStore, RunState } from './runs-store.js';
+import { sysSampler } from './sys-metrics.js';
 
 /** The environment variable the run manager sets on its children (value: the run id). */
 export const MANAGED_ENV = 'RLHF_MANAGED_RUN';
@@ -85,8 +86,9 @@ export function openRunSink(o: RunSinkOptions): RunSink {
     process.once('SIGTERM', onSignal);
   }
   tee.event(0, 'config', o.config);
+  const sys = sysSampler(); // the process's CPU and memory ride along with its metrics (sys/*)
   return {
-    metrics: (step, values) => tee.metrics(step, values),
+    metrics: (step, values) => tee.metrics(step, { ...values, ...sys() }),
     samples: (step, rows) => tee.samples(step, rows),
     event: (step, kind, data) => tee.event(step, kind, data),
     close: () => finish('done'),

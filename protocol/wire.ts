@@ -113,6 +113,24 @@ export interface RunView {
   last_step: number | null;
   /** Who launched it through the API (null for CLI runs); they and admins may stop, resume and read its log. */
   owner?: string | null;
+  /** What researchers wrote about it on the dashboard (PUT /api/runs/:id/meta): a display name, tags, notes. */
+  name?: string | null;
+  tags?: string[];
+  notes?: string | null;
+}
+
+/** PUT /api/runs/:id/meta: the fields given replace the run's; an empty name or notes clears it. */
+export interface RunMetaRequest {
+  name?: string;
+  tags?: string[];
+  notes?: string;
+}
+
+/** GET /api/runs/:id: the run, its events, and its latest checkpoint's folder name (null: none, so a resume starts again from step 0). */
+export interface RunDetailView {
+  run: RunView;
+  events: { step: number; kind: string; data: Record<string, unknown>; time: number }[];
+  checkpoint: string | null;
 }
 
 /** A metric's points in step order; a non-finite value is null. */

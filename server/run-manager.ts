@@ -159,6 +159,29 @@ export class RunManager {
     return this.runs.get(id)!;
   }
 
+  /**
+   * Set a run's name, tags or notes (the dashboard's). Any researcher may annotate any run, a CLI run too:
+   * the text changes nothing about how it trains, and the audit log keeps who wrote what.
+   */
+  setMeta(id: string, meta: { name?: string; tags?: string[]; notes?: string }, by: User | null = null): RunRow {
+    if (!this.runs.get(id)) throw new StoreError('not_found', `no run ${id}`);
+    const tags = meta.tags === undefined ? undefined : [...new Set(meta.tags.map((t) => t.trim()).filter(Boolean))];
+    const run = this.runs.setMeta(id, { ...meta, tags });
+    this.audit(by, 'run.meta', { id, ...meta });
+    return this.changed(run);
+  }
+
+  /** The folder name of a run's latest checkpoint (its out/latest), or null when it has none: a resume then starts again from step 0. */
+  latestCheckpoint(id: string): string | null {
+    const dir = this.runs.get(id)?.dir;
+    if (!dir) return null;
+    try {
+      return readFileSync(join(dir, 'latest'), 'utf8').trim() || null;
+    } catch {
+      return null;
+    }
+  }
+
   /** The last `bytes` of a run's log (its stderr and any stdout line that is not a record); its owner's and admins'. */
   log(id: string, by: User | null = null, bytes = 64 * 1024): string {
     this.readable(id, by);
@@ -235,7 +258,8 @@ export class RunManager {
     const resume = run.started_at !== null; // it ran before: continue from its checkpoint
     const [cmd, ...pre] = this.opts.command(run.kind);
     const args = [...pre, '--config', this.configFile(id), '--json', '--db', resolve(this.store.db.name), '--run-id', id, ...(resume ? ['--resume'] : [])];
-    this.logs.append(id, `--- ${new Date().toISOString()} ${resume ? 'resume' : 'start'}: ${[cmd, ...args].join(' ')}\n`);
+    const how = !resume ? 'start' : this.latestCheckpoint(id) ? 'resume' : 'resume (no checkpoint: it starts again from step 0)';
+    this.logs.append(id, `--- ${new Date().toISOString()} ${how}: ${[cmd, ...args].join(' ')}\n`);
     // detached: its own process group, so a Ctrl-C meant for the server does not kill it behind the manager's
     // back (the server's shutdown stops it, and it ends 'stopped'); if the server dies, it stops itself.
     // A scrubbed environment (run-process.ts): the child never sees the server's secrets, and it may import

@@ -2,7 +2,7 @@
 // log and config. Researchers and admins only. Thin handlers over the run manager and the runs store;
 // routes.ts appends these to its table, so they share auth, validation and the OpenAPI document.
 import type { Response } from 'express';
-import type { RunView } from '../protocol/wire.js';
+import type { RunMetaRequest, RunView } from '../protocol/wire.js';
 import { openReader } from '../data/export.js';
 import { metricsCsv, RunRow } from '../data/runs-store.js';
 import { StoreError } from '../data/store.js';
@@ -10,7 +10,7 @@ import { RUN_KINDS } from './run-manager.js';
 import { DEFAULT_QUOTAS, mergeQuotas } from './run-quotas.js';
 import { drained, precompiled, Route } from './route-types.js';
 import { RUN_KINDS_VIEW } from './run-kinds.js';
-import { anyObj, int, obj, str } from './schema.js';
+import { anyObj, arr, int, obj, str } from './schema.js';
 
 const view = (r: RunRow): RunView => {
   const { pid: _pid, dir: _dir, owner_id: _owner, ...v } = r;
@@ -76,8 +76,18 @@ export const RUN_ROUTES: Route[] = precompiled([
     method: 'get', path: '/api/runs/:id', role: 'researcher', summary: 'one run: state, error, resolved config, and its events', ok: [200, '{run, events}'],
     handler: (req, res, _u, { runs }) => {
       const id = idParam(req.params.id);
-      res.json({ run: view(found(runs.runs.get(id), id)), events: runs.runs.events(id) });
+      res.json({ run: view(found(runs.runs.get(id), id)), events: runs.runs.events(id), checkpoint: runs.latestCheckpoint(id) });
     },
+  },
+  {
+    method: 'put', path: '/api/runs/:id/meta', role: 'researcher', summary: "set a run's name, tags or notes (the fields given; an empty name or notes clears it); any researcher, audited",
+    body: obj({
+      name: str({ maxLength: 200, description: 'display name' }),
+      tags: arr(str({ pattern: '^[^,\\n]{1,40}$', description: 'a tag: 1-40 characters, no comma or line break' }), { maxItems: 20 }),
+      notes: str({ maxLength: 10_000, description: 'free text' }),
+    }),
+    ok: [200, 'the RunView'],
+    handler: (req, res, u, { runs }) => res.json(view(runs.setMeta(idParam(req.params.id), req.body as RunMetaRequest, u))),
   },
   {
     method: 'post', path: '/api/runs/:id/stop', role: 'researcher', summary: 'stop a queued or running run (its latest checkpoint stays; resume continues from it)', ok: [202, 'the RunView; its state turns stopped when the child has exited'],
@@ -117,11 +127,19 @@ export const RUN_ROUTES: Route[] = precompiled([
   },
   {
     method: 'get', path: '/api/runs/:id/samples', role: 'researcher', summary: 'sample generations of the latest steps, newest first: prompt, completion, reward, gold, and columns (GRPO and RLOO: each reward function\'s value and the columns reward functions logged)',
-    query: { steps: count('how many of the latest steps with samples (default 20)') }, ok: [200, 'SampleView[]'],
+    query: {
+      steps: count('how many of the latest steps with samples (default 20)'),
+      step: count("instead, the rows of this step (the latest step with samples at or before it, else the first after it): a chart point's samples"),
+      prompt: str({ minLength: 1, maxLength: 8000, description: 'instead, every row of this prompt (exact text), newest step first, at most 200: one prompt followed across steps' }),
+    },
+    ok: [200, 'SampleView[]'],
     handler: (req, res, _u, { runs }) => {
       const id = idParam(req.params.id);
       found(runs.runs.get(id), id);
-      res.json(runs.runs.samples(id, req.query.steps === undefined ? 20 : Number(req.query.steps)));
+      const q = req.query;
+      if (q.prompt !== undefined) return void res.json(runs.runs.samplesOfPrompt(id, String(q.prompt)));
+      if (q.step !== undefined) return void res.json(runs.runs.samplesNear(id, Number(q.step)));
+      res.json(runs.runs.samples(id, q.steps === undefined ? 20 : Number(q.steps)));
     },
   },
   {
