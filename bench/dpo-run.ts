@@ -3,7 +3,7 @@
 //   node --import tsx bench/dpo-run.ts --work DIR --job labels --k 2 --labels 1000
 //   node --import tsx bench/dpo-run.ts --work DIR --job starter [--samples 4]
 //   node --import tsx bench/dpo-run.ts --work DIR --job rm|dpo --k 2 --ties drop --rankings all-pairs --seed 0 [--gold] [--epochs N]
-//   node --import tsx bench/dpo-run.ts --work DIR --job ppo|grpo --seed 0 --budget 60 [--samples 4]
+//   node --import tsx bench/dpo-run.ts --work DIR --job ppo|grpo --seed 0 --budget 50 [--samples 4]
 // (bench/dpo-jobs.ts and bench/dpo-policy.ts say what each job does.)
 import { parseArgs } from 'node:util';
 import { BackendName, currentBackend, initBackend } from '../backend/backend.js';
@@ -18,7 +18,7 @@ const { values: o } = parseArgs({
   options: {
     work: { type: 'string' }, job: { type: 'string' }, k: { type: 'string', default: '2' }, labels: { type: 'string', default: '1000' },
     ties: { type: 'string', default: 'drop' }, rankings: { type: 'string', default: 'all-pairs' }, seed: { type: 'string', default: '0' },
-    budget: { type: 'string', default: '60' }, samples: { type: 'string', default: '4' }, epochs: { type: 'string' },
+    budget: { type: 'string', default: '50' }, samples: { type: 'string', default: '4' }, epochs: { type: 'string' },
     gold: { type: 'boolean', default: false }, backend: { type: 'string', default: 'auto' },
   },
 });

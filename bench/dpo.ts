@@ -1,5 +1,5 @@
 // The DPO benchmark (issue 18): the same simulated labels used three ways, and the tie and ranking options.
-//   node --import tsx bench/dpo.ts [--seeds 0,1,2] [--budget 60] [--labels 1000] [--samples 4]
+//   node --import tsx bench/dpo.ts [--seeds 0,1,2] [--budget 50] [--labels 1000] [--samples 4]
 //     [--acc-rm-epochs 2] [--acc-dpo-epochs 1] [--backend auto] [--work DIR] [--log FILE] [--record]
 //     [--render-only] [--note TEXT]                                  (npm run bench -- --parts dpo)
 // Every job is its own process (bench/dpo-run.ts). First the labels, once per K (2 and 4: ~1,000 each, the
@@ -26,7 +26,7 @@ import { BENCHMARKS_FILE, machine, recordBlock } from './record.js';
 const { values: o } = parseArgs({
   options: {
     seeds: { type: 'string', default: '0,1,2' },
-    budget: { type: 'string', default: '60' },
+    budget: { type: 'string', default: '50' },
     labels: { type: 'string', default: '1000' },
     samples: { type: 'string', default: '4' },
     'acc-rm-epochs': { type: 'string', default: '2' },

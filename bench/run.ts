@@ -22,7 +22,7 @@ const { values: o } = parseArgs({
     'ppo-steps': { type: 'string', default: '200' },
     'grpo-budget': { type: 'string', default: '75' },
     'grpo-seeds': { type: 'string', default: '0,1,2' },
-    'dpo-budget': { type: 'string', default: '60' },
+    'dpo-budget': { type: 'string', default: '50' },
     'dpo-seeds': { type: 'string', default: '0,1,2' },
     'vs-torch': { type: 'boolean', default: false },
     'baseline-backend': { type: 'string', default: '' },
@@ -31,7 +31,7 @@ const { values: o } = parseArgs({
 });
 if (o.help) {
   process.stdout.write([
-    'usage: npm run bench -- [--parts lm,server,ppo,grpo,dpo,runs,rm,kernels,rss] [--shapes S,M,G | L,Smol,Qwen] [--backend auto|wasm|cpu|native|tensorflow] [--steps N] [--vs-torch] [--baseline-backend wasm] [--stock-baseline] [--clients 1,16,64] [--ppo-steps 200] [--grpo-budget 75] [--grpo-seeds 0,1,2] [--dpo-budget 60] [--dpo-seeds 0,1,2] [--no-record]',
+    'usage: npm run bench -- [--parts lm,server,ppo,grpo,dpo,runs,rm,kernels,rss] [--shapes S,M,G | L,Smol,Qwen] [--backend auto|wasm|cpu|native|tensorflow] [--steps N] [--vs-torch] [--baseline-backend wasm] [--stock-baseline] [--clients 1,16,64] [--ppo-steps 200] [--grpo-budget 75] [--grpo-seeds 0,1,2] [--dpo-budget 50] [--dpo-seeds 0,1,2] [--no-record]',
     '(--parts ppo runs PPO on the starter model: about 15-30 s per step here)',
     '--parts grpo: GRPO, RLOO and PPO on include-word and the sentiment rule, --grpo-budget seconds of training per run, each',
     '  seed of --grpo-seeds (bench/grpo.ts; 18 runs plus held-out measurements: about 28 min at the defaults).',
