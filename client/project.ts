@@ -1,61 +1,58 @@
-// The project page (researcher and admin): labelers and tokens, overlap and guidelines, statistics
-// (counts, speed, agreement, gold accuracy) and exports.
+// The project page (researchers and admins; a labeler is refused, here and by every route it reads):
+// labelers with their figures, invite links and tokens (project-users.ts), agreement (project-figures.ts),
+// the review of labels (project-review.ts), gold questions, settings, and exports (project-export.ts).
+// An action shows the server's answer in the note, then the page reads everything again; the invite links,
+// the review's filters and its open task stay as they were.
+import type { ProjectStats } from '../protocol/project.js';
+import type { Me } from '../protocol/wire.js';
 import { api, askToken, h, mount, token } from './dom.js';
-import type { Stats } from '../protocol/wire.js';
+import { exportSection, goldSection } from './project-export.js';
+import { figuresSection } from './project-figures.js';
+import { reviewSection } from './project-review.js';
+import { invitesSection, UserRow, usersSection } from './project-users.js';
 
-interface UserRow { name: string; role: string; disabled: number; created_at: string }
-
-const pct = (x: number | null) => (x === null ? '–' : `${(100 * x).toFixed(1)}%`);
 let note = '';
 
-async function download(format: 'pairs' | 'full'): Promise<void> {
-  const res = await fetch(`/api/export?format=${format}`, { headers: { Authorization: `Bearer ${localStorage.getItem('rlhf.token')}` } });
-  const url = URL.createObjectURL(await res.blob());
-  h('a', { href: url, download: `labels-${format}.jsonl` }).click();
-  URL.revokeObjectURL(url);
-}
-
 async function render(): Promise<void> {
-  const [users, stats, settings] = await Promise.all([
-    api<UserRow[]>('GET', '/api/users'), api<Stats>('GET', '/api/stats'), api<{ guidelines: string; overlap: number }>('GET', '/api/guidelines'),
+  const [me, users, stats, settings] = await Promise.all([
+    api<Me>('GET', '/api/me'), api<UserRow[]>('GET', '/api/users'), api<ProjectStats>('GET', '/api/stats'), api<{ guidelines: string; overlap: number }>('GET', '/api/guidelines'),
   ]);
   if (users.status === 401) return askToken(() => void render());
-  if (users.status === 403) return mount(h('p', { class: 'error' }, 'The project page needs a researcher or admin token.'));
+  if (users.status === 403) return mount(h('p', { class: 'error', role: 'alert' }, 'The project page needs a researcher or admin token.'));
   const s = stats.data;
-  const name = h('input', { placeholder: 'name', id: 'new-name' }) as HTMLInputElement;
-  const role = h('select', { id: 'new-role' }, ...['labeler', 'researcher', 'admin'].map((r) => h('option', { value: r }, r))) as HTMLSelectElement;
-  const overlap = h('input', { type: 'number', min: '1', value: String(settings.data.overlap), id: 'overlap' }) as HTMLInputElement;
-  const guide = h('textarea', { id: 'guidelines' }) as HTMLTextAreaElement;
-  guide.value = settings.data.guidelines;
-  const act = async (method: string, path: string, body?: unknown) => {
-    const r = await api<{ token?: string; error?: string }>(method, path, body);
-    note = r.data?.error ? `error: ${r.data.error}` : r.data?.token ? `token (shown once): ${r.data.token}` : 'saved';
+  const say = (text: string) => {
+    note = text;
+    const el = document.getElementById('note');
+    if (!el) return;
+    el.textContent = text;
+    el.className = text.startsWith('error') ? 'error' : 'status';
+  };
+  /** An action: its answer (or `done`'s reading of it) in the note, then everything read again. */
+  const act = async (method: string, path: string, body?: unknown, done?: (data: Record<string, unknown>) => string) => {
+    const r = await api<Record<string, unknown> & { error?: string }>(method, path, body);
+    note = r.status >= 400 ? `error: ${r.data?.error ?? r.status}` : done ? done(r.data ?? {}) : 'saved';
     await render();
   };
+  const overlap = h('input', { type: 'number', min: '1', value: String(settings.data.overlap), id: 'overlap', 'aria-label': 'labelers per task' }) as HTMLInputElement;
+  const guide = h('textarea', { id: 'guidelines', 'aria-label': 'guidelines' }) as HTMLTextAreaElement;
+  guide.value = settings.data.guidelines;
+  const review = reviewSection(users.data, act);
   mount(
-    h('header', {}, h('h1', {}, 'Project'), h('span', { class: 'status' }, `${s.tasks} tasks · ${s.labels} labels`)),
-    h('p', { class: note.startsWith('error') ? 'error' : 'status', id: 'note' }, note),
-    h('h2', {}, 'Labelers'),
-    h('table', {}, h('tr', {}, ...['name', 'role', 'labels', 'skips', 'median s/label', 'gold accuracy', ''].map((t) => h('th', {}, t))),
-      ...users.data.map((u) => {
-        const l = s.labelers.find((x) => x.name === u.name);
-        return h('tr', {}, h('td', {}, u.name), h('td', {}, u.role + (u.disabled ? ' (disabled)' : '')), h('td', {}, String(l?.labels ?? 0)), h('td', {}, String(l?.skips ?? 0)),
-          h('td', {}, l?.medianSeconds?.toFixed(1) ?? '–'), h('td', {}, l?.gold.answered ? `${pct(l.gold.accuracy)} of ${l.gold.answered}` : '–'),
-          h('td', {}, h('button', { onclick: () => void act('POST', `/api/users/${encodeURIComponent(u.name)}/token`) }, 'new token'), ' ',
-            u.disabled
-              ? h('button', { onclick: () => void act('POST', `/api/users/${encodeURIComponent(u.name)}/enable`) }, 'enable')
-              : h('button', { onclick: () => void act('POST', `/api/users/${encodeURIComponent(u.name)}/disable`) }, 'disable')));
-      })),
-    h('p', {}, name, ' ', role, ' ', h('button', { onclick: () => void act('POST', '/api/users', { name: name.value.trim(), role: role.value }) }, 'Add user')),
-    h('h2', {}, 'Agreement'),
-    h('p', {}, `${s.agreement.tasks} tasks with several labels, ${s.agreement.pairs} label pairs: ${pct(s.agreement.percent)} agree on the best completion; Krippendorff's alpha ${s.agreement.krippendorffAlpha?.toFixed(3) ?? '–'}.`),
+    h('header', {}, h('h1', {}, 'Project'), h('span', { class: 'status' }, `${s.tasks} tasks · ${s.labels} labels`),
+      h('nav', {}, h('a', { href: '/label' }, 'Label'), ' · ', h('a', { href: '/dashboard' }, 'Runs'))),
+    h('p', { class: note.startsWith('error') ? 'error' : 'status', id: 'note', role: 'status', 'aria-live': 'polite' }, note),
+    invitesSection(),
+    ...usersSection(users.data, s, me.data?.role === 'admin', act),
+    ...figuresSection(s, review.open),
+    ...review.nodes,
+    ...goldSection(s.goldQuestions, act, say),
     h('h2', {}, 'Settings'),
-    h('p', {}, 'Labelers per task ', overlap), h('p', {}, 'Guidelines', guide),
-    h('button', { onclick: () => void act('PUT', '/api/settings', { overlap: Number(overlap.value), guidelines: guide.value }) }, 'Save settings'),
-    h('h2', {}, 'Export'),
-    h('p', {}, h('button', { onclick: () => void download('pairs') }, 'Preference pairs (JSONL)'), ' ', h('button', { onclick: () => void download('full') }, 'Full labels (JSONL)')),
+    h('p', {}, h('label', {}, 'Labelers per task ', overlap)), h('p', {}, h('label', {}, 'Guidelines', guide)),
+    h('button', { type: 'button', onclick: () => void act('PUT', '/api/settings', { overlap: Number(overlap.value), guidelines: guide.value }) }, 'Save settings'),
+    ...exportSection(users.data, say),
   );
 }
 
+document.body.classList.add('project');
 if (token()) void render();
 else askToken(() => void render());
