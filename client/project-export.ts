@@ -66,7 +66,7 @@ export function exportSection(users: UserRow[], say: (text: string) => void): HT
     h('label', {}, 'from ', field('from', h('input', { type: 'date' }) as HTMLInputElement)),
     h('label', {}, 'to ', field('to', h('input', { type: 'date' }) as HTMLInputElement)),
     h('label', {}, 'agreement ', field('agreement', h('select', {}, ...opts([['', 'any'], ['unanimous', 'unanimous'], ['contested', 'contested'], ['single', 'one label']])) as HTMLSelectElement)),
-    h('label', {}, 'at least ', field('minAgreement', h('input', { type: 'number', min: '0', max: '1', step: '0.05', placeholder: '0–1', style: 'width: 6em' }) as HTMLInputElement), ' agreement'),
+    h('label', {}, 'at least ', field('minAgreement', h('input', { type: 'number', min: '0', max: '1', step: '0.05', placeholder: '0–1', class: 'short' }) as HTMLInputElement), ' agreement'),
     h('button', { type: 'submit' }, 'Download JSONL')),
   ];
 }

@@ -71,7 +71,7 @@ function filterForm(users: UserRow[], reload: () => void): HTMLElement {
     },
   },
   sel('labeler', 'labeler', [['', 'anyone'], ...users.map((u): [string, string] => [u.name, u.name])]),
-  input('task', 'task', { type: 'number', min: '1', style: 'width: 6em' }),
+  input('task', 'task', { type: 'number', min: '1', class: 'short' }),
   sel('agreement', 'agreement', [['', 'any'], ['unanimous', 'unanimous'], ['contested', 'contested'], ['single', 'one label']]),
   sel('gold', 'gold', [['', 'any'], ['only', 'gold questions'], ['wrong', 'gold answered wrong'], ['correct', 'gold answered right'], ['none', 'not gold']]),
   sel('status', 'status', [['all', 'all'], ['kept', 'kept'], ['rejected', 'rejected']]),
@@ -97,7 +97,7 @@ function taskPanel(t: ReviewTask, act: Act, close: () => void): HTMLElement {
     ? h('ol', { class: 'conversation' }, ...t.task.messages.map((m) => h('li', { class: 'turn', 'data-role': m.role }, h('span', { class: 'role' }, m.role), m.content)))
     : h('div', { class: 'prompt' }, t.task.prompt);
   const cell = (l: ReviewLabel, pos: number) => h('td', { class: l.rejected ? 'rejected' : '' }, l.kind === 'ranking' ? rankOf(l.ranking, pos) : l.kind);
-  return h('section', { id: 'review-task', 'aria-label': `task ${t.task.id} side by side` },
+  return h('section', { id: 'open-task', 'aria-label': `task ${t.task.id} side by side` },
     h('h3', {}, `Task ${t.task.id}: ${t.labels.length} labels side by side`, ' ', h('button', { type: 'button', onclick: close }, 'Close task')),
     h('p', { class: 'status' }, `agreement ${t.agreement === null ? '– (fewer than two labels)' : pct(t.agreement)}`,
       t.gold ? ` · gold: ${t.gold.map((p) => p + 1).join(' > ')}` : '', t.consensus ? ` · consensus (ranked pairs): ${t.consensus.map((p) => p + 1).join(' > ')}` : ''),
