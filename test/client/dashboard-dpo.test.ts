@@ -52,10 +52,11 @@ describe('client: DPO runs on the dashboard in chromium', function () {
   const inGroup = (g: string) => page.evaluate((x) => [...document.querySelectorAll(`.chart-group[data-group="${x}"] figure`)].map((f) => f.getAttribute('data-metric')), g);
   const sampleHead = () => page.evaluate(() => [...document.querySelectorAll('table.samples thead th')].map((e) => e.textContent));
   const sampleRows = () => page.evaluate(() => [...document.querySelectorAll('table.samples tbody tr')].map((tr) => [...tr.children].map((td) => td.textContent)));
-  const markers = (metric: string) => page.evaluate((m) => {
+  // a chart is drawn when it comes near the screen: scroll to it first
+  const markers = async (metric: string) => (await page.locator(`figure[data-metric="${metric}"]`).scrollIntoViewIfNeeded(), page.evaluate((m) => {
     const c = document.querySelector(`figure[data-metric="${m}"] canvas`) as HTMLCanvasElement | null;
     return { drawn: Number(c?.dataset.markers ?? -1), labels: c?.dataset.markerLabels ?? '' };
-  }, metric);
+  }, metric));
 
   it("a researcher launches a tiny DPO run from the page: TRL's DPO groups fill and the samples table lists validation pairs", async () => {
     const rita = store.addUser('rita', 'researcher');
@@ -79,7 +80,8 @@ describe('client: DPO runs on the dashboard in chromium', function () {
       if (state === 'failed') throw new Error(`the run failed: ${await page.textContent('#run-error')}`);
       return state === 'done' && (await points('eval/loss')) === 1 && (await sampleRows()).length > 0;
     }, 'the DPO run to finish on the page', 240_000);
-    expect(await groups()).to.deep.equal(['rewards', 'logps', 'logits', 'policy', 'loss', 'eval', 'time', 'other']);
+    expect(await groups()).to.deep.equal(['rewards', 'logps', 'logits', 'policy', 'loss', 'eval', 'time', 'sys', 'other']);
+    expect(await inGroup('sys')).to.deep.equal(['sys/cpu_percent', 'sys/rss_mb']); // the child's own CPU and memory
     expect(await inGroup('rewards')).to.deep.equal(['rewards/accuracies', 'rewards/chosen', 'rewards/margins', 'rewards/rejected']);
     expect(await inGroup('logps')).to.deep.equal(['logps/chosen', 'logps/rejected']);
     expect(await inGroup('logits')).to.deep.equal(['logits/chosen', 'logits/rejected']);
