@@ -60,6 +60,7 @@ const details = new RunDetails({
     runs.set(r.id, r);
     renderRuns();
     scheduleDraw();
+    if (r.id === focus) void details.render(r.id).catch(() => {});
   },
 });
 /** Each shown run's events, for its switch markers; a CLI run's are refetched as its metrics arrive. */
@@ -205,9 +206,9 @@ async function setFocus(id: string): Promise<void> {
   await show(id);
   renderRuns();
   const r = runs.get(id);
-  if (!r) return;
+  if (!r || focus !== id) return; // another run was picked meanwhile: its call fills the panels
   await samples.setRun(id, r.kind);
-  await details.render(id);
+  if (focus === id) await details.render(id);
 }
 
 /** A click on a chart point: that run's samples of that step. */
