@@ -107,7 +107,7 @@ describe('server: runs API', () => {
       expect(r.data.error).to.match(msg);
     };
     await bad({ kind: 'ppo' }, /body.config: required/);
-    await bad({ kind: 'dpo', config: {} }, /body.kind: must be one of/);
+    await bad({ kind: 'kto', config: {} }, /body.kind: must be one of/);
     await bad({ kind: 'ppo', config: [] }, /body.config: expected an object/);
     await bad({ kind: 'sft', config: { steps: 2 } }, /body.config.data: required/);
     await bad({ kind: 'ppo', config: {}, extra: 1 }, /body.extra: unknown field/);
@@ -124,7 +124,7 @@ describe('server: runs API', () => {
   it('documents the runs API in the OpenAPI document', async () => {
     const doc = await (await fetch(`${srv.url}/api/openapi.json`)).json();
     expect(Object.keys(doc.paths)).to.include.members(['/api/runs', '/api/runs/{id}', '/api/runs/{id}/stop', '/api/runs/{id}/resume', '/api/runs/{id}/metrics.csv']);
-    expect(doc.paths['/api/runs'].post.requestBody.content['application/json'].schema.properties.kind.enum).to.deep.equal(['sft', 'train-rm', 'ppo', 'grpo', 'rloo']);
+    expect(doc.paths['/api/runs'].post.requestBody.content['application/json'].schema.properties.kind.enum).to.deep.equal(['sft', 'train-rm', 'ppo', 'grpo', 'rloo', 'dpo']);
     expect(doc.paths['/api/runs'].post['x-min-role']).to.equal('researcher');
   });
 });

@@ -164,7 +164,7 @@ describe('server: run manager', () => {
 
   it('refuses what it can tell is wrong, naming the field', () => {
     const m = manager();
-    expect(() => m.launch('dpo', {})).to.throw(/body.kind: must be one of sft, train-rm, ppo/);
+    expect(() => m.launch('kto', {})).to.throw(/body.kind: must be one of sft, train-rm, ppo/);
     expect(() => m.launch('sft', { steps: 3 })).to.throw(/body.config.data: required/);
     expect(() => m.launch('ppo', { out: 3 })).to.throw(/body.config.out/);
     m.runs.create({ id: 'by-hand', kind: 'sft', config: {}, origin: 'cli', state: 'done' });
