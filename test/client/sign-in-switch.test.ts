@@ -19,7 +19,7 @@ describe('client: signing in from a link when someone is signed in', function ()
     ({ store, srv, page } = rig);
     ann = store.addUser('ann', 'labeler');
     bob = store.addUser('bob', 'labeler');
-    store.addTasks([1, 2, 3].map((i) => ({ prompt: `Prompt ${i}`, completions: [{ text: `a${i}` }, { text: `b${i}` }] })));
+    store.addTasks([1, 2, 3, 4, 5, 6].map((i) => ({ prompt: `Prompt ${i}`, completions: [{ text: `a${i}` }, { text: `b${i}` }] })));
   });
 
   const stored = () => page.evaluate(() => localStorage.getItem('rlhf.token'));
@@ -68,7 +68,7 @@ describe('client: signing in from a link when someone is signed in', function ()
     await page.waitForSelector('#prompt');
     const rows = store.db.prepare('SELECT u.name, l.task_id FROM labels l JOIN users u ON u.id = l.user_id').all();
     expect(rows).to.deep.equal([{ name: 'ann', task_id: 1 }]);
-    expect(await page.textContent('#prompt')).to.equal('Prompt 2'); // bob's own next task
+    expect(await page.textContent('#prompt')).to.equal('Prompt 4'); // bob's own next task (ann's page holds 1-3: it labels ahead)
     expect(await page.textContent('#progress')).to.include('bob · labeled 0');
     // and a link whose token is not valid changes nothing
     await openLink('not-a-real-token');
