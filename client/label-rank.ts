@@ -12,7 +12,11 @@ export interface RankActions {
 
 export const ordinal = (n: number): string => `${n}${n % 100 >= 11 && n % 100 <= 13 ? 'th' : ['th', 'st', 'nd', 'rd'][n % 10] ?? 'th'}`;
 
-const preview = (text: string) => (text.length > 80 ? `${text.slice(0, 80).trimEnd()}…` : text).replace(/\s+/g, ' ');
+// a line to recognise the completion by while dragging: its text without Markdown's marks
+const preview = (text: string) => {
+  const plain = text.replace(/^ {0,3}(`{3,}|~{3,}).*$/gm, '').replace(/`+|\*\*/g, '').replace(/\s+/g, ' ').trim();
+  return plain.length > 80 ? `${plain.slice(0, 80).trimEnd()}…` : plain;
+};
 
 /** The ranking so far as an ordered list, with drag and move buttons. */
 export function rankingList(task: TaskView, ranking: number[], act: RankActions): HTMLElement {

@@ -3,7 +3,8 @@
 // out, in prompts, turns and completions. Chromium.
 import { expect } from 'chai';
 import type { Page } from 'playwright-core';
-import { pageHooks } from '../browser.js';
+import { statSync } from 'node:fs';
+import { pageHooks, screenshotPath } from '../browser.js';
 import type { Store } from '../../data/store.js';
 import type { RunningServer } from '../../server/app.js';
 import { openLabel } from './label-helpers.js';
@@ -53,5 +54,27 @@ describe('client: labeling page renders Markdown safely', function () {
     expect(await page.locator('.completion[data-position="0"] code').textContent()).to.equal('ok');
     expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).to.equal(undefined);
     expect(errors).to.deep.equal([]);
+  });
+
+  it('looks as the README shows it (docs/label-page.png with RLHF_UPDATE_SCREENSHOTS=1): a conversation, three completions, guidelines beside', async () => {
+    store.setSetting('guidelines', 'Rank by **correctness** first, then clarity.\nCode must run: check `imports`.\nSkip a task you cannot judge.', null);
+    store.addTasks([{
+      prompt: 'rendered', messages: [{ role: 'system', content: 'You are a careful Python tutor.' }, { role: 'user', content: 'How do I read a file line by line?' }],
+      completions: [
+        { text: 'Use a `with` block:\n```python\nwith open("notes.txt") as f:\n    for line in f:\n        print(line.rstrip())\n```\nThe file is **closed** for you.' },
+        { text: 'Call `f.readlines()` and loop over the list. It reads the whole file at once.' },
+        { text: 'open the file and read it' },
+      ],
+    }], () => 0.99);
+    await page.setViewportSize({ width: 1280, height: 860 });
+    await openLabel(page, srv.url, store.addUser('ann', 'labeler'));
+    await page.waitForSelector('ol.conversation');
+    await page.click('#guidelines-toggle');
+    await page.click('#rank-0');
+    const [g, t] = [(await page.locator('#guidelines').boundingBox())!, (await page.locator('#task').boundingBox())!];
+    expect(g.x).to.be.at.least(t.x + t.width - 1);
+    const shot = screenshotPath('label-page.png');
+    await page.screenshot({ path: shot, fullPage: true });
+    expect(statSync(shot).size).to.be.above(10_000);
   });
 });
