@@ -10,6 +10,8 @@ import { drop, outbox, Queued, signedIn } from './label-outbox.js';
 export interface Hooks {
   /** A label of the signed-in user was stored (or found stored). */
   acknowledged(q: Queued, ack: LabelAck): void;
+  /** A label of the signed-in user was refused (4xx): its task may be shown again. */
+  refused(q: Queued): void;
   /** A new list of held tasks. */
   held(tasks: TaskView[]): void;
   note(text: string, error?: boolean): void;
@@ -78,8 +80,10 @@ export class Sync {
       }
       if (r.status === 429 || r.status >= 500) return this.later(`the server is busy: ${outbox().length} label(s) kept, retrying`);
       drop(q.label.clientId);
-      if (r.status >= 400) this.hooks.note(`label for task ${q.label.taskId} refused: ${r.data.error}`, true);
-      else if (q.token === signedIn()) {
+      if (r.status >= 400) {
+        this.hooks.note(`label for task ${q.label.taskId} refused: ${r.data.error}`, true);
+        if (q.token === signedIn()) this.hooks.refused(q);
+      } else if (q.token === signedIn()) {
         this.hooks.acknowledged(q, r.data);
         if (r.data.held) this.hooks.held(r.data.held);
       }

@@ -52,6 +52,7 @@ const sync = new Sync({
     }
     serverRecent = recordAck(serverRecent, q, ack);
   },
+  refused: (q) => void (q.label.replaces || done.delete(q.label.taskId)), // still held (a bad answer, say): it can be labelled again
   held: (tasks) => {
     held = tasks;
     if (!task) pickNext();
