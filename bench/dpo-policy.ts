@@ -2,9 +2,12 @@
 // s's reward model (K = 2 labels, ties dropped; bench/dpo-jobs.ts rmJob), on the labelled prompts, until a
 // wall-clock budget of the loops' own step times is spent (as bench/grpo-run.ts counts it: a run stops after
 // the step whose end is nearest the budget). Then the policy's held-out gold and KL to the start.
-// Settings are bench/grpo-run.ts's (PPO: 64 rollouts, 4 epochs × 4 minibatches, temperature 0.7, lr 1e-4,
-// KL coef 1.5 fixed; GRPO: 8 prompts × 8 completions, lr 3e-4) but for GRPO's β: 0.04 instead of 0, because
-// a learned reward, unlike the rule, is there to be hacked and β 0 lets GRPO run off it.
+// Settings are bench/grpo-run.ts's (PPO: 64 rollouts, 4 epochs × 4 minibatches, temperature 0.7, lr 1e-4;
+// GRPO: 8 prompts × 8 completions, lr 3e-4) but for the KL terms. PPO's KL coef is 0.05 (TRL's default)
+// instead of 1.5: bench/grpo chose 1.5 for the rule's AFINN sums, and against a reward model's scores
+// (normalised to std 1) it holds PPO still: in a scratch run on seed 0's reward model its held-out gold
+// stayed at 0.42-0.43 over 40 steps while its KL grew to 5 nats; at 0.05 it rose to 2.4 in 30 steps. GRPO's
+// β is 0.04 instead of 0: a learned reward, unlike the rule, is there to be hacked.
 // The sentiment rule is each loop's goldReward: logged beside the reward-model score on the training
 // prompts (how far the learned reward and the rule part), never optimised.
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -23,7 +26,7 @@ import { MODEL, SETTINGS, stepRow } from './grpo-run.js';
 
 export type PolicyAlgo = 'ppo' | 'grpo';
 export const POLICY_SETTINGS = {
-  ppo: { ...SETTINGS.ppo, rewardBatchSize: 64 },
+  ppo: { ...SETTINGS.ppo, klCoef: 0.05, rewardBatchSize: 64 },
   grpo: { ...SETTINGS.grpo, beta: 0.04, rewardBatchSize: 64 },
 } as const;
 

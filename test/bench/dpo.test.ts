@@ -115,7 +115,7 @@ describe('bench/dpo: DPO against a reward model with PPO or GRPO; ties and ranki
     });
     const met = renderDpoBench(log(1.3, 40), { endLoad: 1.5 });
     expect(met).to.contain("**Aim: DPO matches (a)'s gold gain at a fraction of its wall time: met.** DPO's mean held-out gold gain is +1.00 against (a)'s +0.70 (the starting model: 0.40), in 40 s against 84 s (20 s reward model + 64 s PPO): 48% of (a)'s wall time; paired by seed, DPO's gold reaches that seed's (a) gold in 2 of 2 seeds.");
-    expect(met).to.contain('| (a) reward model + PPO | **1.10** (1.00–1.20) | +0.70 (+0.60–+0.80) | 3.0 (3.0–3.0) | 70.0% (70.0%–70.0%) (reward model) | 20 (20–20) | 64 (64–64) | 84 (84–84) | 4.00 (4.00–4.00) | 2.00 (2.00–2.00) |');
+    expect(met).to.contain('| (a) reward model + PPO | **1.10** (1.00–1.20) | +0.70 (+0.60–+0.80) | 3.0 (3.0–3.0) | 70.0% (70.0%–70.0%) (reward model) | 20 (20–20) | 64 (64–64) | 84 (84–84) | 4 (4–4) | 4.00 (4.00–4.00) | 2.00 (2.00–2.00) |');
     expect(met).to.contain('| starting model | 0.40 | — | 0 |');
     expect(met).to.contain('**Others shared the machine**: 1-minute load average 2.5–2.5');
     expect(met).to.contain('K = 2: 1000 labels in 10 s (640 preferences, 360 rule ties, 64 choices flipped)');
