@@ -54,7 +54,8 @@ describe('client: dashboard run panels in chromium', function () {
     await page.fill('#run-notes', 'the first <b>try</b>');
     await page.click('#meta-save');
     await until(async () => (await page.textContent('#meta-note')) === 'saved', 'saved');
-    expect(await page.textContent('#details h2')).to.equal('baseline');
+    // the panel re-renders after the save's answer; on a loaded machine that can trail the note by a moment
+    await until(async () => (await page.textContent('#details h2')) === 'baseline', 'the panel renamed');
     expect(await page.inputValue('#run-tags')).to.equal('sweep, lr-1e-4');
     expect(await page.$$eval('tr[data-run="ppo-a"] .tag', (ts) => ts.map((t) => t.textContent))).to.deep.equal(['sweep', 'lr-1e-4']);
     expect(runs.get('ppo-a')).to.include({ name: 'baseline', notes: 'the first <b>try</b>' });
