@@ -36,7 +36,7 @@ if (o.help) {
     '--parts grpo: GRPO, RLOO and PPO on include-word and the sentiment rule, --grpo-budget seconds of training per run, each',
     '  seed of --grpo-seeds (bench/grpo.ts; 18 runs plus held-out measurements: about 28 min at the defaults).',
     '--parts dpo: ~1,000 simulated labels per K (2, 4); reward model + PPO, reward model + GRPO (--dpo-budget seconds of training each)',
-    '  and DPO on them for each seed of --dpo-seeds, and the ties and rankings options by held-out accuracy (bench/dpo.ts; about 30 min).',
+    '  and DPO on them for each seed of --dpo-seeds, and the ties and rankings options by held-out accuracy (bench/dpo.ts; 20-25 min here, shared).',
     '--vs-torch: also run each LM shape in PyTorch on the CPU (same shapes, same training step, same generation), print tfjs/PyTorch',
     '  ratios with the machine\'s sgemm peak and memcpy bandwidth, and record them (tag vs-torch; vs-torch-llama for L, Smol, Qwen). Needs Debian\'s PyTorch:',
     '  apt-get install -y python3-torch libopenblas0-openmp. Without --parts it runs only lm.',
@@ -333,7 +333,7 @@ if (parts.includes('grpo')) {
 }
 
 if (parts.includes('dpo')) {
-  // Issue 18's benchmark (about half an hour); bench/dpo.ts records its own block.
+  // Issue 18's benchmark (20-25 min here); bench/dpo.ts records its own block.
   const args = [join(import.meta.dirname, 'dpo.ts'), '--budget', o['dpo-budget']!, '--seeds', o['dpo-seeds']!, '--backend', o.backend!, ...(o['no-record'] ? [] : ['--record'])];
   const r = spawnSync(process.execPath, ['--import', 'tsx', ...args], { stdio: 'inherit' });
   if (r.status !== 0) throw new Error(`dpo bench failed (exit ${r.status})`);
