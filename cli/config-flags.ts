@@ -4,6 +4,7 @@
 // schema's default applies when neither gives the field. Object fields (init, lora, onlineFeedback) are not
 // mapped; their commands build them from hand-written flags.
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
 import type { TObject, TSchema } from '@sinclair/typebox';
 import type { LoraConfig } from '../lm/lora-config.js';
 import { compiledCheck, enumValues, expected, isNullable, Node, nonNull } from '../train/config-schema.js';
@@ -88,4 +89,14 @@ export function loraFromFlags(o: Record<string, unknown>): LoraConfig | undefine
   if (!o.loraRank) return undefined;
   const rank = o.loraRank as number;
   return { rank, alpha: (o.loraAlpha as number | undefined) ?? 2 * rank, targets: String(o.loraTargets).split(',').map((t) => t.trim()) as LoraConfig['targets'] };
+}
+
+/** A run's --config file as raw fields ({} without one); unreadable or bad JSON is one line naming the file. */
+export function readConfigFile(file: string | undefined): Record<string, unknown> {
+  if (!file) return {};
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new Error(`${file}: ${(e as Error).message.split('\n')[0]}`);
+  }
 }

@@ -7,14 +7,13 @@
 // or data files of its own (the run manager always passes the server's store with --db). Metrics go to
 // stdout as JSON lines (--json).
 import { Command } from 'commander';
-import { readFileSync } from 'node:fs';
 import { BackendName, initBackend } from '../backend/backend.js';
 import { openRunSink, RunSink } from '../data/sqlite-sink.js';
 import { DpoConfig, DpoConfigSchema, resolveDpoConfig } from '../dpo/config.js';
 import { runDpo } from '../dpo/dpo.js';
 import { runOnlineDpo } from '../dpo/online.js';
 import { DpoOnlineFeedbackSchema } from '../dpo/online-config.js';
-import { configFlags, loraFlags, loraFromFlags } from './config-flags.js';
+import { configFlags, loraFlags, loraFromFlags, readConfigFile } from './config-flags.js';
 import { backendOption } from './options.js';
 import { Progress } from './progress.js';
 import { mustExist } from './store-file.js';
@@ -34,14 +33,7 @@ export function dpoCommand(): Command {
     .option('--json', 'print metrics, samples and events as JSON lines on stdout (data/metrics-sink.ts records)')
     .option('--run-id <id>', "the run's id in the store (default: the --out folder's name)")
     .action(async (o) => {
-      let raw: Record<string, unknown> = {};
-      if (o.config) {
-        try {
-          raw = JSON.parse(readFileSync(o.config, 'utf8'));
-        } catch (e) {
-          throw new Error(`${o.config}: ${(e as Error).message.split('\n')[0]}`);
-        }
-      }
+      const raw = readConfigFile(o.config);
       Object.assign(raw, fields(o));
       if (o.db !== undefined && (raw.db === undefined || raw.db === null) && !(Array.isArray(raw.data) && raw.data.length)) raw.db = o.db;
       const lora = loraFromFlags(o);

@@ -4,7 +4,7 @@
 // (--reward-weights 1,0.5), and every field of onlineFeedback has an --online-... flag. Flags override the
 // --config file. Metrics go to stdout as JSON lines (--json) and/or the SQLite store (--db).
 import { Command, InvalidArgumentError } from 'commander';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TObject } from '@sinclair/typebox';
 import { openRunSink } from '../data/sqlite-sink.js';
@@ -16,7 +16,7 @@ import { RlooConfigSchema, resolveRlooConfig } from '../rl/rloo/config.js';
 import { runRloo } from '../rl/rloo/rloo.js';
 import { OnlineFeedbackSchema } from '../rl/online/config.js';
 import { OnlineFeedback } from '../rl/online/loop.js';
-import { configFlags, loraFlags, loraFromFlags } from './config-flags.js';
+import { configFlags, loraFlags, loraFromFlags, readConfigFile } from './config-flags.js';
 import { backendOption } from './options.js';
 import { Progress } from './progress.js';
 import { mustExist } from './store-file.js';
@@ -70,14 +70,7 @@ function command(a: Algorithm): Command {
     .option('--db <file>', 'record the run in this SQLite store, so it shows on the dashboard')
     .option('--run-id <id>', "the run's id in the store (default: the --out folder's name)")
     .action(async (o) => {
-      let raw: Record<string, unknown> = {};
-      if (o.config) {
-        try {
-          raw = JSON.parse(readFileSync(o.config, 'utf8'));
-        } catch (e) {
-          throw new Error(`${o.config}: ${(e as Error).message.split('\n')[0]}`);
-        }
-      }
+      const raw = readConfigFile(o.config);
       Object.assign(raw, fields(o));
       for (const field of Object.keys(a.lists)) if (o[field] !== undefined) raw[field] = o[field];
       const lora = loraFromFlags(o);

@@ -3,14 +3,13 @@
 // config-flags.ts), and so has every field of onlineFeedback (--online-...); flags override
 // the --config file. Metrics go to stdout as JSON lines (--json) and/or the SQLite store (--db).
 import { Command } from 'commander';
-import { readFileSync } from 'node:fs';
 import { openRunSink } from '../data/sqlite-sink.js';
 import { BackendName, initBackend } from '../backend/backend.js';
 import { runPpo } from '../rl/ppo.js';
 import { PpoConfigSchema, resolvePpoConfig } from '../rl/ppo-config.js';
 import { OnlineFeedbackSchema } from '../rl/online/config.js';
 import { OnlineFeedback } from '../rl/online/loop.js';
-import { configFlags, loraFlags, loraFromFlags } from './config-flags.js';
+import { configFlags, loraFlags, loraFromFlags, readConfigFile } from './config-flags.js';
 import { backendOption } from './options.js';
 import { Progress } from './progress.js';
 import { mustExist } from './store-file.js';
@@ -30,14 +29,7 @@ export function ppoCommand(): Command {
     .option('--db <file>', 'record the run in this SQLite store, so it shows on the dashboard')
     .option('--run-id <id>', "the run's id in the store (default: the --out folder's name)")
     .action(async (o) => {
-      let raw: Record<string, unknown> = {};
-      if (o.config) {
-        try {
-          raw = JSON.parse(readFileSync(o.config, 'utf8'));
-        } catch (e) {
-          throw new Error(`${o.config}: ${(e as Error).message.split('\n')[0]}`);
-        }
-      }
+      const raw = readConfigFile(o.config);
       Object.assign(raw, fields(o));
       const lora = loraFromFlags(o);
       if (lora) raw.lora = lora;
