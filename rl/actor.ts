@@ -8,7 +8,7 @@ import { Lora, LoraConfig } from '../lm/lora.js';
 import { GPT } from '../lm/model.js';
 import { Tokenizer } from '../lm/tokenizer.js';
 import { headLogprobsAndEntropy } from './logprobs.js';
-import { Packed, responseHidden } from './policy.js';
+import { Packed, referenceLogprobs, responseHidden } from './policy.js';
 
 export class Actor {
   private constructor(
@@ -60,14 +60,7 @@ export class Actor {
   /** [N] reference log-probabilities at the temperature. Call inside tf.tidy. */
   refLogprobs(p: Packed, temperature: number): tf.Tensor1D {
     if (!this.hasRef) throw new Error('this run loaded no reference model (beta is 0)');
-    const model = this.refCopy ?? this.policy;
-    if (this.lora) this.lora.enabled = false;
-    try {
-      const le = headLogprobsAndEntropy(responseHidden(model, p), model.headWeight(), tf.tensor1d(p.responses.flat(), 'int32'), temperature);
-      return tf.reshape(tf.slice(le, [0, 0], [-1, 1]), [-1]) as tf.Tensor1D;
-    } finally {
-      if (this.lora) this.lora.enabled = true;
-    }
+    return referenceLogprobs(this.refCopy ?? this.policy, this.lora, p, temperature);
   }
 
   /** The policy as a model folder, or its adapter (PEFT layout) under LoRA. */

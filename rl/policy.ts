@@ -166,15 +166,7 @@ export class PpoModels {
 
   /** Reference logprobs [N] at the sampling temperature. Call inside tf.tidy. */
   refLogprobs(p: Packed, temperature: number): tf.Tensor1D {
-    const model = this.ref ?? this.policy;
-    if (this.lora) this.lora.enabled = false;
-    try {
-      const h = responseHidden(model, p);
-      const le = headLogprobsAndEntropy(h, model.headWeight(), tf.tensor1d(p.responses.flat(), 'int32'), temperature);
-      return tf.reshape(tf.slice(le, [0, 0], [-1, 1]), [-1]) as tf.Tensor1D;
-    } finally {
-      if (this.lora) this.lora.enabled = true;
-    }
+    return referenceLogprobs(this.ref ?? this.policy, this.lora, p, temperature);
   }
 
   dispose(): void {
@@ -183,6 +175,21 @@ export class PpoModels {
     this.ref?.dispose();
     this.critic?.dispose();
     this.head.dispose();
+  }
+}
+
+/**
+ * Reference log-probabilities [N] of a packed batch at the temperature: `model` (a frozen copy, or the
+ * policy itself) with `lora` switched off for the call, so the policy's weights serve as the reference
+ * without a second copy. Call inside tf.tidy.
+ */
+export function referenceLogprobs(model: GPT, lora: Lora | null, p: Packed, temperature: number): tf.Tensor1D {
+  if (lora) lora.enabled = false;
+  try {
+    const le = headLogprobsAndEntropy(responseHidden(model, p), model.headWeight(), tf.tensor1d(p.responses.flat(), 'int32'), temperature);
+    return tf.reshape(tf.slice(le, [0, 0], [-1, 1]), [-1]) as tf.Tensor1D;
+  } finally {
+    if (lora) lora.enabled = true;
   }
 }
 
