@@ -134,6 +134,8 @@ describe('client: project page review and figures in chromium', function () {
     await page.fill('#review-from', '2026-01-15');
     await page.fill('#review-to', '2026-01-15');
     await applied('of 1');
+    // the rows can trail the count on a loaded machine: wait for the single row the filter leaves
+    await page.waitForFunction(() => document.querySelectorAll('#review-list tr[data-label]').length === 1);
     expect((await cells('#review-list tr[data-label]'))[0].slice(1, 4)).to.deep.equal(['2026-01-15 10:00', 'ann', `task ${tasks[4]}`]);
     await page.getByRole('button', { name: `task ${tasks[4]} side by side` }).click();
     await page.waitForFunction(() => document.querySelector('#open-task')?.textContent?.includes('fewer than two labels'));
